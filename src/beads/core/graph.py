@@ -1,0 +1,276 @@
+"""Dependency use-cases: add/remove edges with the graph rules, relate, trees and cycles.
+
+Rules (spec §4): no self-dependencies; no cycles for any type except ``relates-to``
+(the message names the path); an epic cannot be the child of a non-epic; an issue
+cannot explicitly depend on its own hierarchical ancestor. Edges of blocking types
+mark the blocked cache stale, so it is rebuilt before the transaction commits.
+"""
+
+from __future__ import annotations
+
+import json
+
+from beads import ids as idgen
+from beads import model, timefmt
+from beads.errors import Conflict, CycleError, InvalidInput, NotFound
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from beads.model import Issue
+    from beads.storage.sqlite.store import SqliteStore
+
+
+class GraphOps:
+    store: SqliteStore
+    actor: str
+    _cache_stale: bool
+
+    # provided by Tracker
+    def resolve_id(self, text: str) -> str: ...  # pragma: no cover
+    def get(self, issue_id: str, *, resolve: bool = True) -> Issue: ...  # pragma: no cover
+    def write(self) -> Any: ...  # pragma: no cover
+
+    def add_dependency(self, issue_id: str, depends_on_id: str, dep_type: str = model.DEP_BLOCKS, *,
+                       metadata: dict[str, Any] | str | None = None) -> dict[str, Any]:
+        """``issue_id`` depends on (is blocked by) ``depends_on_id``."""
+        dep_type = model.validate_dep_type(dep_type)
+        with self.write():
+            src = self.resolve_id(issue_id)
+            if depends_on_id.startswith("external:"):
+                _validate_external(depends_on_id)
+                dst = depends_on_id
+            else:
+                dst = self.resolve_id(depends_on_id)
+            md = metadata if isinstance(metadata, str) or metadata is None else json.dumps(metadata)
+            return self._add_dependency(src, dst, dep_type, md, timefmt.now(), check_hierarchy=True)
+
+    def _add_dependency(self, src: str, dst: str, dep_type: str, metadata: str | None, now: str, *,
+                        check_hierarchy: bool) -> dict[str, Any]:
+        store = self.store
+        if src == dst:
+            raise InvalidInput("issue cannot depend on itself")
+        external = dst.startswith("external:")
+        if not external and not store.issue_exists(dst):
+            raise NotFound(f"dependency target {dst} not found")
+        if check_hierarchy and dep_type != model.DEP_PARENT_CHILD and src.startswith(dst + "."):
+            raise InvalidInput(
+                f"cannot add dependency: {src} is already a child of {dst}. Children inherit dependency on parent "
+                "completion via hierarchy. Adding an explicit dependency would create a deadlock")
+        if dep_type == model.DEP_PARENT_CHILD and not external:
+            child, parent = store.get_issue(src), store.get_issue(dst)
+            if child and parent and child["issue_type"] == "epic" and parent["issue_type"] != "epic":
+                raise InvalidInput(
+                    f"invalid parent-child dependency: parent ({src}) cannot depend on child ({dst}). "
+                    f"Use: bd dep add {dst} {src} --type parent-child")
+        if dep_type != model.DEP_RELATES_TO and not external and store.reaches(dst, src):
+            path = self._cycle_path(dst, src)
+            raise CycleError(f"cannot add dependency: would create a cycle ({' → '.join([src, *path])})")
+        dep = {"issue_id": src, "depends_on_id": dst, "type": dep_type, "created_at": now,
+               "created_by": self.actor, "metadata": metadata or "{}", "thread_id": ""}
+        if not store.add_dependency(dep):
+            raise Conflict(f"dependency {src} → {dst} ({dep_type}) already exists")
+        store.add_event(src, "dependency_added", self.actor, now, comment=f"Added dependency: {src} {dep_type} {dst}")
+        store.mark_dirty([src] if external else [src, dst], now)
+        if dep_type in model.BLOCKING_DEP_TYPES:
+            self._cache_stale = True
+        return dep
+
+    def _cycle_path(self, start: str, goal: str) -> list[str]:
+        """Shortest path start → … → goal over the edges reachable from start."""
+        adjacency: dict[str, list[str]] = {}
+        for a, b in self.store.edges_reachable_from(start):
+            adjacency.setdefault(a, []).append(b)
+        previous: dict[str, str | None] = {start: None}
+        queue = [start]
+        while queue:
+            node = queue.pop(0)
+            if node == goal:
+                break
+            for nxt in adjacency.get(node, []):
+                if nxt not in previous:
+                    previous[nxt] = node
+                    queue.append(nxt)
+        path: list[str] = []
+        node: str | None = goal
+        while node is not None:
+            path.append(node)
+            node = previous.get(node)
+        return list(reversed(path))
+
+    def remove_dependency(self, issue_id: str, depends_on_id: str, dep_type: str | None = None) -> list[str]:
+        with self.write():
+            src = self.resolve_id(issue_id)
+            dst = depends_on_id if depends_on_id.startswith("external:") else self.resolve_id(depends_on_id)
+            removed = self.store.remove_dependency(src, dst, dep_type)
+            if not removed:
+                raise NotFound(f"dependency from {src} to {dst} does not exist")
+            now = timefmt.now()
+            self.store.add_event(src, "dependency_removed", self.actor, now, comment=f"Removed dependency on {dst}")
+            self.store.mark_dirty([src] if dst.startswith("external:") else [src, dst], now)
+            if any(t in model.BLOCKING_DEP_TYPES for t in removed):
+                self._cache_stale = True
+        return removed
+
+    def relate(self, a: str, b: str) -> None:
+        """Bidirectional ``relates-to`` link (no cycle check)."""
+        with self.write():
+            ra, rb = self.resolve_id(a), self.resolve_id(b)
+            now = timefmt.now()
+            for src, dst in ((ra, rb), (rb, ra)):
+                if not any(d["depends_on_id"] == dst and d["type"] == model.DEP_RELATES_TO
+                           for d in self.store.dependencies_of(src)):
+                    self._add_dependency(src, dst, model.DEP_RELATES_TO, None, now, check_hierarchy=False)
+
+    def unrelate(self, a: str, b: str) -> None:
+        with self.write():
+            ra, rb = self.resolve_id(a), self.resolve_id(b)
+            removed = self.store.remove_dependency(ra, rb, model.DEP_RELATES_TO)
+            removed += self.store.remove_dependency(rb, ra, model.DEP_RELATES_TO)
+            if not removed:
+                raise NotFound(f"{ra} and {rb} are not related")
+            self.store.mark_dirty([ra, rb], timefmt.now())
+
+    def _set_parent(self, issue_id: str, parent: str, now: str) -> None:
+        """Replace the first parent-child edge of ``issue_id`` (empty ``parent`` removes it)."""
+        current = self.store.parent_of(issue_id)
+        if current:
+            self.store.remove_dependency(issue_id, current, model.DEP_PARENT_CHILD)
+            self.store.mark_dirty([issue_id, current], now)
+            self._cache_stale = True
+        if parent:
+            target = self.resolve_id(parent)
+            self._add_dependency(issue_id, target, model.DEP_PARENT_CHILD, None, now, check_hierarchy=False)
+
+    # -- reading the graph ------------------------------------------------------------------
+
+    def dep_tree(self, issue_id: str, *, direction: str = "down", max_depth: int = 50,
+                 show_all_paths: bool = False, status: str | None = None) -> list[dict[str, Any]]:
+        """Tree nodes: issue fields + ``depth`` (root 0), ``parent_id`` and ``truncated``."""
+        if direction not in ("down", "up", "both"):
+            raise InvalidInput("--direction must be 'down', 'up', or 'both'")
+        if max_depth < 1:
+            raise InvalidInput("--max-depth must be >= 1")
+        root = self.get(issue_id)
+        directions = ["down", "up"] if direction == "both" else [direction]
+        nodes: list[dict[str, Any]] = [_node(root, 0, root["id"], False)]
+        for way in directions:
+            seen = {root["id"]}
+            frontier = [root["id"]]
+            depth = 0
+            while frontier and depth < max_depth:
+                depth += 1
+                nxt: list[str] = []
+                for current in frontier:
+                    edges = self.store.dependencies_of(current) if way == "down" else self.store.dependents_of(current)
+                    for edge in edges:
+                        other = edge["depends_on_id"] if way == "down" else edge["issue_id"]
+                        if other in seen and not show_all_paths:
+                            continue
+                        if other.startswith("external:"):
+                            issue = model.new_issue(id=other, title=f"(external) {other}", status="open",
+                                                    created_at="", updated_at="")
+                        else:
+                            found = self.store.get_issue(other)
+                            if found is None:
+                                continue
+                            issue = found
+                        if status and issue["status"] != status:
+                            continue
+                        seen.add(other)
+                        nodes.append(_node(issue, depth, current, depth == max_depth))
+                        if not other.startswith("external:"):
+                            nxt.append(other)
+                frontier = nxt
+        root_node, rest = nodes[0], nodes[1:]
+        rest.sort(key=lambda n: (n["depth"], n["issue"]["priority"], n["issue"]["id"]))
+        return [root_node, *rest]
+
+    def find_cycles(self) -> list[list[str]]:
+        """Every cycle (as an ID path) among non-``relates-to`` edges, one per strongly connected group."""
+        adjacency: dict[str, list[str]] = {}
+        for a, b, _ in self.store.all_edges():
+            adjacency.setdefault(a, []).append(b)
+        cycles = []
+        for component in _strongly_connected(adjacency):
+            if len(component) > 1 or component[0] in adjacency.get(component[0], []):
+                cycles.append(_cycle_in(component, adjacency))
+        return cycles
+
+
+def _node(issue: Issue, depth: int, parent_id: str, truncated: bool) -> dict[str, Any]:
+    return {"issue": issue, "depth": depth, "parent_id": parent_id, "truncated": truncated}
+
+
+def _validate_external(ref: str) -> None:
+    parts = ref.split(":")
+    if len(parts) != 3 or not parts[1] or not parts[2]:
+        raise InvalidInput(f"invalid external reference {ref!r} (expected external:<project>:<capability>)")
+
+
+def _strongly_connected(adjacency: dict[str, list[str]]) -> list[list[str]]:
+    """Tarjan's algorithm, iterative (graphs can be deep chains)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    result: list[list[str]] = []
+    counter = 0
+    nodes = sorted(set(adjacency) | {b for targets in adjacency.values() for b in targets})
+    for start in nodes:
+        if start in index:
+            continue
+        work = [(start, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            targets = adjacency.get(node, [])
+            recurse = False
+            while i < len(targets):
+                nxt = targets[i]
+                i += 1
+                if nxt not in index:
+                    work.append((node, i))
+                    work.append((nxt, 0))
+                    recurse = True
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            if recurse:
+                continue
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                result.append(sorted(component))
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return result
+
+
+def _cycle_in(component: list[str], adjacency: dict[str, list[str]]) -> list[str]:
+    members = set(component)
+    start = component[0]
+    path = [start]
+    seen = {start}
+    node = start
+    while True:
+        nxt = next((t for t in adjacency.get(node, []) if t in members and (t == start or t not in seen)), None)
+        if nxt is None or nxt == start:
+            return path
+        path.append(nxt)
+        seen.add(nxt)
+        node = nxt
+
+
+__all__ = ["GraphOps", "idgen"]

@@ -1,0 +1,162 @@
+"""Read models: what ``list``, ``show``, ``ready``, ``blocked``, ``stats``… return.
+
+Each returns JSON-ready dicts in the original's shapes (spec §7) so that every front
+end (CLI, daemon, MCP) prints the same thing. Internal-only keys (``_content_hash``)
+never leave this module.
+"""
+
+from __future__ import annotations
+
+from beads import model
+from beads.errors import InvalidInput, NotFound
+from beads.query import IssueFilter, ReadyFilter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from beads.model import Issue
+    from beads.storage.sqlite.store import SqliteStore
+
+
+def wire(issue: Issue, labels: list[str] | None = None) -> dict[str, Any]:
+    """The issue as JSON (struct order, empties omitted), with labels when given."""
+    if labels is not None:
+        issue = {**issue, "labels": labels}
+    return model.to_wire(issue)
+
+
+class Views:
+    store: SqliteStore
+    actor: str
+
+    def get(self, issue_id: str, *, resolve: bool = True) -> Issue: ...  # pragma: no cover
+    def resolve_id(self, text: str) -> str: ...  # pragma: no cover
+
+    def _with_labels(self, issues: list[Issue]) -> list[dict[str, Any]]:
+        labels = self.store.labels_for([i["id"] for i in issues]) if issues else {}
+        return [wire(i, labels.get(i["id"], [])) for i in issues]
+
+    def list(self, filt: IssueFilter | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+        """Issues with ``labels``, ``dependency_count`` and ``dependent_count`` (spec §7.3)."""
+        filt = filt or IssueFilter(**kwargs)
+        if filt.parent_id:
+            filt.parent_id = self.resolve_id(filt.parent_id)
+        if filt.sort and filt.sort not in _SORTS:
+            raise InvalidInput(f"invalid sort field '{filt.sort}'. Valid values: {', '.join(_SORTS)}")
+        issues = self.store.list_issues(filt)
+        ids = [i["id"] for i in issues]
+        counts = self.store.dependency_counts(ids) if ids else {}
+        out = self._with_labels(issues)
+        for item in out:
+            deps, dependents = counts.get(item["id"], (0, 0))
+            item["dependency_count"] = deps
+            item["dependent_count"] = dependents
+        return out
+
+    def search(self, query: str, filt: IssueFilter | None = None) -> list[dict[str, Any]]:
+        filt = filt or IssueFilter(limit=50)
+        filt.query = query
+        return self.list(filt)
+
+    def count(self, filt: IssueFilter | None = None, group_by: str | None = None) -> dict[str, Any]:
+        filt = filt or IssueFilter()
+        rows = self.store.count_issues(filt, group_by)
+        if group_by is None:
+            return {"count": rows[0][1]}
+        return {"total": self.store.count_issues(filt)[0][1],
+                "groups": [{"group": g, "count": n} for g, n in rows]}
+
+    def show(self, issue_id: str) -> dict[str, Any]:
+        """One issue with labels, dependencies/dependents as full issues, comments, parent (spec §7.4)."""
+        issue = self.get(issue_id)
+        real = issue["id"]
+        store = self.store
+        out = wire(issue, store.labels_of(real))
+        deps = store.dependencies_of(real)
+        dependents = store.dependents_of(real)
+        others = store.get_issues([d["depends_on_id"] for d in deps] + [d["issue_id"] for d in dependents])
+        out["dependencies"] = [_related(others, d["depends_on_id"], d["type"]) for d in deps]
+        out["dependents"] = [_related(others, d["issue_id"], d["type"]) for d in dependents]
+        out["comments"] = store.comments_of(real)
+        parent = next((d["depends_on_id"] for d in deps if d["type"] == model.DEP_PARENT_CHILD), None)
+        if parent:
+            out["parent"] = parent
+        for key in ("dependencies", "dependents", "comments"):
+            if not out[key]:
+                del out[key]
+        return out
+
+    def ready(self, filt: ReadyFilter | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+        """Unblocked open work (spec §4 GetReadyWork), with labels."""
+        filt = filt or ReadyFilter(**kwargs)
+        if filt.sort_policy not in model.SORT_POLICIES:
+            raise InvalidInput(f"invalid sort policy '{filt.sort_policy}'. Valid values: hybrid, priority, oldest")
+        if filt.parent_id:
+            filt.parent_id = self.resolve_id(filt.parent_id)
+        return self._with_labels(self.store.ready_issues(filt))
+
+    def blocked(self, parent_id: str | None = None) -> list[dict[str, Any]]:
+        """Issues blocked by ``blocks`` edges or marked blocked/deferred, with ``blocked_by``."""
+        if parent_id:
+            parent_id = self.resolve_id(parent_id)
+        rows = self.store.blocked_issues(parent_id)
+        labels = self.store.labels_for([i["id"] for i, _ in rows]) if rows else {}
+        out = []
+        for issue, blockers in rows:
+            item = wire(issue, labels.get(issue["id"], []))
+            item["blocked_by_count"] = len(blockers)
+            item["blocked_by"] = blockers
+            out.append(item)
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        """The flat Statistics object (spec §4)."""
+        stats = self.store.statistics()
+        stats.pop("_by_status", None)
+        return stats
+
+    def stale(self, days: int = 30, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        if days < 0:
+            raise InvalidInput("--days must be >= 0")
+        return self._with_labels(self.store.stale_issues(days, status, limit))
+
+    def epic_status(self, eligible_only: bool = False) -> list[dict[str, Any]]:
+        out = []
+        for epic, total, closed in self.store.epic_progress():
+            eligible = total > 0 and total == closed and epic["status"] != model.STATUS_CLOSED
+            if eligible_only and not eligible:
+                continue
+            out.append({"epic": wire(epic), "total_children": total, "closed_children": closed,
+                        "eligible_for_close": eligible})
+        return out
+
+    def unblocked_by(self, closed_id: str) -> list[dict[str, Any]]:
+        """Issues that had a ``blocks`` edge to ``closed_id`` and are now ready (``close --suggest-next``)."""
+        blocked = self.store.blocked_ids()
+        candidates = [d["issue_id"] for d in self.store.dependents_of(closed_id) if d["type"] == model.DEP_BLOCKS]
+        issues = self.store.get_issues(candidates)
+        ready = [issues[i] for i in candidates if i in issues and i not in blocked
+                 and issues[i]["status"] in model.READY_STATUSES and not issues[i].get("pinned")]
+        return self._with_labels(ready)
+
+    def issues_json(self, ids: list[str]) -> list[dict[str, Any]]:
+        """Full issues with labels, in the order given (for update/close/reopen output)."""
+        found = self.store.get_issues(ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise NotFound(f"issue {missing[0]} not found")
+        return self._with_labels([found[i] for i in ids])
+
+
+_SORTS = ("priority", "created", "updated", "closed", "status", "id", "title", "type", "assignee")
+
+
+def _related(others: dict[str, Issue], other_id: str, dep_type: str) -> dict[str, Any]:
+    issue = others.get(other_id)
+    if issue is None:  # external or dangling target: a stub, so nothing is hidden
+        item: dict[str, Any] = {"id": other_id, "title": other_id, "status": "", "priority": 0}
+    else:
+        item = wire(issue)
+    item["dependency_type"] = dep_type
+    return item

@@ -1,0 +1,291 @@
+"""The issue data model: vocabularies, field order, validation and content hash.
+
+Issues travel through the library as plain dicts keyed by their JSON names (the
+original's Go struct tags), so that what we store, what we print with ``--json``
+and what we write to ``issues.jsonl`` are the same object. This module is the one
+place that knows the field order and the omit-empty rules. Stdlib only.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs ~9 ms to import; keep it off the start-up path
+    from typing import Any
+
+    Issue = dict[str, Any]
+
+# -- vocabularies -----------------------------------------------------------------
+
+STATUS_OPEN = "open"
+STATUS_IN_PROGRESS = "in_progress"
+STATUS_BLOCKED = "blocked"
+STATUS_DEFERRED = "deferred"
+STATUS_CLOSED = "closed"
+STATUS_TOMBSTONE = "tombstone"
+STATUS_PINNED = "pinned"
+STATUS_HOOKED = "hooked"
+
+BUILTIN_STATUSES = (
+    STATUS_OPEN,
+    STATUS_IN_PROGRESS,
+    STATUS_BLOCKED,
+    STATUS_DEFERRED,
+    STATUS_CLOSED,
+    STATUS_TOMBSTONE,
+    STATUS_PINNED,
+    STATUS_HOOKED,
+)
+# Statuses of a `blocks` target that keep its dependents blocked (spec §4, v0.47).
+BLOCKING_STATUSES = (STATUS_OPEN, STATUS_IN_PROGRESS, STATUS_BLOCKED, STATUS_DEFERRED, STATUS_HOOKED)
+READY_STATUSES = (STATUS_OPEN, STATUS_IN_PROGRESS)
+
+ISSUE_TYPES = (
+    "bug", "feature", "task", "epic", "chore",
+    "message", "merge-request", "molecule", "gate", "agent", "role",
+    "rig", "convoy", "event", "slot",
+)
+# Workflow types hidden from `ready` unless asked for with --type.
+READY_HIDDEN_TYPES = ("merge-request", "gate", "molecule", "message")
+
+DEP_BLOCKS = "blocks"
+DEP_PARENT_CHILD = "parent-child"
+DEP_CONDITIONAL_BLOCKS = "conditional-blocks"
+DEP_WAITS_FOR = "waits-for"
+DEP_RELATED = "related"
+DEP_RELATES_TO = "relates-to"
+DEP_DISCOVERED_FROM = "discovered-from"
+DEP_DUPLICATES = "duplicates"
+DEP_SUPERSEDES = "supersedes"
+KNOWN_DEP_TYPES = (
+    DEP_BLOCKS, DEP_PARENT_CHILD, DEP_CONDITIONAL_BLOCKS, DEP_WAITS_FOR, DEP_RELATED,
+    DEP_DISCOVERED_FROM, "replies-to", DEP_RELATES_TO, DEP_DUPLICATES, DEP_SUPERSEDES,
+    "authored-by", "assigned-to", "approved-by",
+)
+# Edge types that take part in blockedness (and trigger a cache rebuild).
+BLOCKING_DEP_TYPES = (DEP_BLOCKS, DEP_PARENT_CHILD, DEP_CONDITIONAL_BLOCKS, DEP_WAITS_FOR)
+
+FAILURE_KEYWORDS = (
+    "failed", "rejected", "wontfix", "won't fix", "canceled", "cancelled",
+    "abandoned", "blocked", "error", "timeout", "aborted",
+)
+
+SORT_POLICIES = ("hybrid", "priority", "oldest")
+MAX_TITLE = 500
+
+# -- field order and omit-empty rules (v0.47 Go struct order) -----------------------
+
+# kind: s = string omitted when "", S = string never omitted, i = int omitted when 0,
+# I = int never omitted, n = nullable (omitted when None), b = bool omitted when False,
+# l = list omitted when empty, o = object omitted when None/empty
+FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "S"), ("title", "S"), ("description", "s"), ("design", "s"),
+    ("acceptance_criteria", "s"), ("notes", "s"), ("status", "s"), ("priority", "I"),
+    ("issue_type", "s"), ("assignee", "s"), ("owner", "s"), ("estimated_minutes", "n"),
+    ("created_at", "S"), ("created_by", "s"), ("updated_at", "S"), ("closed_at", "n"),
+    ("close_reason", "s"), ("closed_by_session", "s"), ("due_at", "n"), ("defer_until", "n"),
+    ("external_ref", "n"), ("source_system", "s"), ("compaction_level", "i"),
+    ("compacted_at", "n"), ("compacted_at_commit", "n"), ("original_size", "i"),
+    ("labels", "l"), ("dependencies", "l"), ("comments", "l"),
+    ("deleted_at", "n"), ("deleted_by", "s"), ("delete_reason", "s"), ("original_type", "s"),
+    ("sender", "s"), ("ephemeral", "b"), ("pinned", "b"), ("is_template", "b"),
+    ("bonded_from", "l"), ("creator", "o"), ("validations", "l"), ("quality_score", "n"),
+    ("crystallizes", "b"), ("await_type", "s"), ("await_id", "s"), ("timeout", "i"),
+    ("waiters", "l"), ("holder", "s"), ("source_formula", "s"), ("source_location", "s"),
+    ("hook_bead", "s"), ("role_bead", "s"), ("agent_state", "s"), ("last_activity", "n"),
+    ("role_type", "s"), ("rig", "s"), ("mol_type", "s"), ("work_type", "s"),
+    ("event_kind", "s"), ("actor", "s"), ("target", "s"), ("payload", "s"),
+)
+FIELD_KIND = dict(FIELDS)
+FIELD_INDEX = {name: i for i, (name, _) in enumerate(FIELDS)}
+# Keys that older files carry and that we accept but never write.
+LEGACY_IGNORED_KEYS = ("content_hash",)
+
+DEP_FIELDS = ("issue_id", "depends_on_id", "type", "created_at", "created_by", "metadata", "thread_id")
+
+
+def default_for(kind: str) -> Any:
+    if kind in ("s", "S"):
+        return ""
+    if kind in ("i", "I"):
+        return 0
+    if kind == "b":
+        return False
+    if kind == "l":
+        return []
+    return None
+
+
+def is_empty(kind: str, value: Any) -> bool:
+    if kind in ("S", "I"):
+        return False
+    if value is None:
+        return True
+    if kind == "s":
+        return value == ""
+    if kind == "i":
+        return value == 0
+    if kind == "b":
+        return value is False
+    if kind in ("l", "o"):
+        return not value
+    return False
+
+
+def to_wire(issue: Issue) -> Issue:
+    """Return the issue as the original serialises it: struct order, empties omitted.
+
+    Keys the model does not know (written by a newer tool) follow the known ones in
+    their original order, so nothing a reader gave us is dropped.
+    """
+    out: Issue = {}
+    for name, kind in FIELDS:
+        if name in issue:
+            value = issue[name]
+            if not is_empty(kind, value):
+                out[name] = value
+    for key, value in issue.items():
+        if key not in FIELD_KIND and key not in LEGACY_IGNORED_KEYS and not key.startswith("_"):
+            out[key] = value
+    return out
+
+
+def dep_to_wire(dep: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "issue_id": dep["issue_id"],
+        "depends_on_id": dep["depends_on_id"],
+        "type": dep.get("type") or DEP_BLOCKS,
+        "created_at": dep.get("created_at") or "",
+    }
+    if dep.get("created_by"):
+        out["created_by"] = dep["created_by"]
+    md = dep.get("metadata")
+    if md and md != "{}":
+        out["metadata"] = md
+    if dep.get("thread_id"):
+        out["thread_id"] = dep["thread_id"]
+    return out
+
+
+def new_issue(**values: Any) -> Issue:
+    """A full issue dict with every known field at its default, then ``values``."""
+    issue: Issue = {name: default_for(kind) for name, kind in FIELDS}
+    issue["status"] = STATUS_OPEN
+    issue["priority"] = 2
+    issue["issue_type"] = "task"
+    issue.update(values)
+    return issue
+
+
+# -- validation --------------------------------------------------------------------
+
+
+def parse_priority(value: Any) -> int:
+    """Accept 0-4 or P0-P4 (any case); reject words like 'high' with the original's text."""
+    from beads.errors import InvalidInput
+
+    if isinstance(value, bool):
+        raise InvalidInput(f'invalid priority "{value}" (expected 0-4 or P0-P4, not words like high/medium/low)')
+    if isinstance(value, int):
+        if 0 <= value <= 4:
+            return value
+        raise InvalidInput(f"priority must be between 0 and 4 (got {value})")
+    text = str(value).strip()
+    if len(text) == 2 and text[0] in "pP":
+        text = text[1:]
+    if text.isdigit() and len(text) == 1 and 0 <= int(text) <= 4:
+        return int(text)
+    raise InvalidInput(f'invalid priority "{value}" (expected 0-4 or P0-P4, not words like high/medium/low)')
+
+
+def validate_title(title: Any) -> str:
+    from beads.errors import InvalidInput
+
+    if not isinstance(title, str) or not title.strip():
+        raise InvalidInput("title is required")
+    if len(title) > MAX_TITLE:
+        raise InvalidInput(f"title must be {MAX_TITLE} characters or less (got {len(title)})")
+    return title
+
+
+def validate_status(status: str, custom: tuple[str, ...] | list[str] = ()) -> str:
+    from beads.errors import InvalidInput
+
+    if status in BUILTIN_STATUSES or status in custom:
+        return status
+    raise InvalidInput(f"invalid status: {status}")
+
+
+def validate_issue_type(issue_type: str, custom: tuple[str, ...] | list[str] = ()) -> str:
+    from beads.errors import InvalidInput
+
+    if issue_type in ISSUE_TYPES or issue_type in custom:
+        return issue_type
+    raise InvalidInput(f"invalid issue type: {issue_type}")
+
+
+def validate_dep_type(dep_type: str) -> str:
+    from beads.errors import InvalidInput
+
+    if not dep_type or len(dep_type) > 50:
+        raise InvalidInput(f"invalid dependency type: {dep_type!r}")
+    return dep_type
+
+
+def is_failure_reason(reason: str | None) -> bool:
+    low = (reason or "").lower()
+    return any(k in low for k in FAILURE_KEYWORDS)
+
+
+# -- content hash (spec §2.6, v0.47 field list) -----------------------------------
+
+
+def content_hash(issue: Issue) -> str:
+    """SHA-256 over the substantive fields, NUL-separated, in the original's order."""
+    import hashlib
+
+    h = hashlib.sha256()
+
+    def put(value: Any) -> None:
+        h.update(("" if value is None else str(value)).encode("utf-8"))
+        h.update(b"\0")
+
+    def flag(on: Any, name: str) -> None:
+        put(name if on else "")
+
+    def entity(ref: Any) -> None:
+        ref = ref or {}
+        for key in ("name", "platform", "org", "id"):
+            put(ref.get(key, ""))
+
+    def float_ptr(value: Any) -> None:
+        put("" if value is None else f"{float(value):f}")
+
+    g = issue.get
+    for key in ("title", "description", "design", "acceptance_criteria", "notes", "status"):
+        put(g(key, ""))
+    put(int(g("priority") or 0))
+    for key in ("issue_type", "assignee", "owner", "created_by", "external_ref", "source_system"):
+        put(g(key) or "")
+    flag(g("pinned"), "pinned")
+    flag(g("is_template"), "template")
+    for bond in g("bonded_from") or []:
+        put(bond.get("source_id", bond.get("proto_id", "")))
+        put(bond.get("bond_type", ""))
+        put(bond.get("bond_point", ""))
+    entity(g("creator"))
+    for v in g("validations") or []:
+        entity(v.get("validator"))
+        put(v.get("outcome", ""))
+        put(v.get("timestamp", ""))
+        float_ptr(v.get("score"))
+    float_ptr(g("quality_score"))
+    flag(g("crystallizes"), "crystallizes")
+    put(g("await_type") or "")
+    put(g("await_id") or "")
+    put(int(g("timeout") or 0))
+    for waiter in g("waiters") or []:
+        put(waiter)
+    for key in ("holder", "hook_bead", "role_bead", "agent_state", "role_type", "rig", "mol_type",
+                "work_type", "event_kind", "actor", "target", "payload"):
+        put(g(key) or "")
+    return h.hexdigest()

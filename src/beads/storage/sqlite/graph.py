@@ -1,0 +1,216 @@
+"""Dependency edges, the materialised ``blocked_issues_cache`` and graph walks in SQL.
+
+The blocked set (spec §4) is rebuilt with one recursive statement inside the
+transaction of the write that changed it, so ``ready`` is a single indexed query
+and never sees a stale cache.
+"""
+
+from __future__ import annotations
+
+from beads.model import BLOCKING_STATUSES, DEP_RELATES_TO, FAILURE_KEYWORDS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from beads.storage.sqlite.connection import Database
+
+_BLOCKING = ", ".join(f"'{s}'" for s in BLOCKING_STATUSES)
+_FAILURE = " OR ".join(f"lower(blocker.close_reason) LIKE '%{k.replace(chr(39), chr(39) * 2)}%'"
+                       for k in FAILURE_KEYWORDS)
+
+REBUILD_CACHE_SQL = f"""
+INSERT INTO blocked_issues_cache (issue_id)
+WITH RECURSIVE
+  blocked_directly(issue_id) AS (
+    SELECT d.issue_id FROM dependencies d JOIN issues blocker ON blocker.id = d.depends_on_id
+     WHERE d.type = 'blocks' AND blocker.status IN ({_BLOCKING})
+    UNION
+    SELECT d.issue_id FROM dependencies d JOIN issues blocker ON blocker.id = d.depends_on_id
+     WHERE d.type = 'conditional-blocks'
+       AND (blocker.status != 'closed' OR NOT ({_FAILURE}))
+    UNION
+    SELECT d.issue_id FROM dependencies d
+     WHERE d.type = 'waits-for' AND (
+       CASE WHEN json_valid(d.metadata) AND json_extract(d.metadata, '$.gate') = 'any-children'
+       THEN NOT EXISTS (
+         SELECT 1 FROM dependencies c JOIN issues ci ON ci.id = c.issue_id
+          WHERE c.type = 'parent-child' AND ci.status IN ('closed', 'tombstone')
+            AND c.depends_on_id = COALESCE(
+                  NULLIF(CASE WHEN json_valid(d.metadata) THEN json_extract(d.metadata, '$.spawner_id') END, ''),
+                  d.depends_on_id))
+       ELSE EXISTS (
+         SELECT 1 FROM dependencies c JOIN issues ci ON ci.id = c.issue_id
+          WHERE c.type = 'parent-child' AND ci.status NOT IN ('closed', 'tombstone')
+            AND c.depends_on_id = COALESCE(
+                  NULLIF(CASE WHEN json_valid(d.metadata) THEN json_extract(d.metadata, '$.spawner_id') END, ''),
+                  d.depends_on_id))
+       END)
+  ),
+  blocked_transitively(issue_id, depth) AS (
+    SELECT issue_id, 0 FROM blocked_directly
+    UNION
+    SELECT d.issue_id, bt.depth + 1
+      FROM blocked_transitively bt
+      JOIN dependencies d ON d.depends_on_id = bt.issue_id AND d.type = 'parent-child'
+     WHERE bt.depth < 50
+  )
+SELECT DISTINCT issue_id FROM blocked_transitively
+"""
+
+DEP_COLUMNS = "issue_id, depends_on_id, type, created_at, created_by, metadata, thread_id"
+_DEP_KEYS = ("issue_id", "depends_on_id", "type", "created_at", "created_by", "metadata", "thread_id")
+
+
+def _dep(row: tuple[Any, ...]) -> dict[str, Any]:
+    d = dict(zip(_DEP_KEYS, row, strict=True))
+    d["created_by"] = d["created_by"] or ""
+    d["metadata"] = d["metadata"] if d["metadata"] is not None else "{}"
+    d["thread_id"] = d["thread_id"] or ""
+    return d
+
+
+class GraphMixin:
+    db: Database
+
+    # -- edges ---------------------------------------------------------------------
+
+    def add_dependency(self, dep: dict[str, Any]) -> bool:
+        """Insert an edge; False when the same (issue, target, type) already exists."""
+        cur = self.db.execute(
+            f"INSERT OR IGNORE INTO dependencies ({DEP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (dep["issue_id"], dep["depends_on_id"], dep["type"], dep["created_at"], dep.get("created_by") or "",
+             dep.get("metadata") or "{}", dep.get("thread_id") or ""),
+        )
+        return cur.rowcount > 0
+
+    def add_dependencies(self, deps: list[dict[str, Any]]) -> None:
+        self.db.executemany(
+            f"INSERT OR IGNORE INTO dependencies ({DEP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(d["issue_id"], d["depends_on_id"], d["type"], d["created_at"], d.get("created_by") or "",
+              d.get("metadata") or "{}", d.get("thread_id") or "") for d in deps],
+        )
+
+    def remove_dependency(self, issue_id: str, depends_on_id: str, dep_type: str | None = None) -> list[str]:
+        """Remove edge(s) issue→target; returns the types removed."""
+        if dep_type:
+            rows = self.db.all("DELETE FROM dependencies WHERE issue_id = ? AND depends_on_id = ? AND type = ? "
+                               "RETURNING type", (issue_id, depends_on_id, dep_type))
+        else:
+            rows = self.db.all("DELETE FROM dependencies WHERE issue_id = ? AND depends_on_id = ? RETURNING type",
+                               (issue_id, depends_on_id))
+        return [r[0] for r in rows]
+
+    def remove_all_dependencies_of(self, issue_id: str) -> list[dict[str, Any]]:
+        """Remove every edge touching ``issue_id`` (both directions); returns them."""
+        rows = self.db.all(f"DELETE FROM dependencies WHERE issue_id = ? OR depends_on_id = ? RETURNING {DEP_COLUMNS}",
+                           (issue_id, issue_id))
+        return [_dep(r) for r in rows]
+
+    def dependencies_of(self, issue_id: str) -> list[dict[str, Any]]:
+        """Edges where ``issue_id`` is the dependent, in creation order."""
+        return [_dep(r) for r in self.db.all(
+            f"SELECT {DEP_COLUMNS} FROM dependencies WHERE issue_id = ? ORDER BY created_at, depends_on_id, type",
+            (issue_id,))]
+
+    def dependents_of(self, issue_id: str) -> list[dict[str, Any]]:
+        """Edges pointing at ``issue_id``."""
+        return [_dep(r) for r in self.db.all(
+            f"SELECT {DEP_COLUMNS} FROM dependencies WHERE depends_on_id = ? ORDER BY created_at, issue_id, type",
+            (issue_id,))]
+
+    def all_dependencies(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for row in self.db.all(f"SELECT {DEP_COLUMNS} FROM dependencies ORDER BY issue_id, created_at, depends_on_id"):
+            dep = _dep(row)
+            out.setdefault(dep["issue_id"], []).append(dep)
+        return out
+
+    def dependencies_for(self, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.all(f"SELECT {DEP_COLUMNS} FROM dependencies WHERE issue_id IN ({marks}) "
+                                   "ORDER BY issue_id, created_at, depends_on_id", chunk):
+                dep = _dep(row)
+                out.setdefault(dep["issue_id"], []).append(dep)
+        return out
+
+    def dependency_counts(self, ids: list[str]) -> dict[str, tuple[int, int]]:
+        """(dependency_count, dependent_count) over all edge types."""
+        out: dict[str, tuple[int, int]] = {i: (0, 0) for i in ids}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for issue_id, n in self.db.all(
+                    f"SELECT issue_id, COUNT(*) FROM dependencies WHERE issue_id IN ({marks}) GROUP BY issue_id", chunk):
+                out[issue_id] = (n, out[issue_id][1])
+            for issue_id, n in self.db.all(
+                    f"SELECT depends_on_id, COUNT(*) FROM dependencies WHERE depends_on_id IN ({marks}) "
+                    "GROUP BY depends_on_id", chunk):
+                out[issue_id] = (out[issue_id][0], n)
+        return out
+
+    def parent_of(self, issue_id: str) -> str | None:
+        row = self.db.one("SELECT depends_on_id FROM dependencies WHERE issue_id = ? AND type = 'parent-child' "
+                          "ORDER BY created_at LIMIT 1", (issue_id,))
+        return row[0] if row else None
+
+    def children_of(self, parent_id: str) -> list[str]:
+        return [r[0] for r in self.db.all(
+            "SELECT issue_id FROM dependencies WHERE depends_on_id = ? AND type = 'parent-child' ORDER BY issue_id",
+            (parent_id,))]
+
+    # -- blocked cache ---------------------------------------------------------------
+
+    def rebuild_blocked_cache(self) -> None:
+        self.db.execute("DELETE FROM blocked_issues_cache")
+        self.db.execute(REBUILD_CACHE_SQL)
+
+    def blocked_ids(self) -> set[str]:
+        return {r[0] for r in self.db.all("SELECT issue_id FROM blocked_issues_cache")}
+
+    def is_blocked(self, issue_id: str) -> bool:
+        return self.db.one("SELECT 1 FROM blocked_issues_cache WHERE issue_id = ?", (issue_id,)) is not None
+
+    # -- walks -----------------------------------------------------------------------
+
+    def reaches(self, start: str, goal: str) -> bool:
+        """Whether following non-``relates-to`` edges from ``start`` reaches ``goal``."""
+        row = self.db.one(
+            """WITH RECURSIVE walk(node) AS (
+                 SELECT ?
+                 UNION
+                 SELECT d.depends_on_id FROM walk JOIN dependencies d ON d.issue_id = walk.node
+                  WHERE d.type != ?
+               ) SELECT 1 FROM walk WHERE node = ? LIMIT 1""",
+            (start, DEP_RELATES_TO, goal),
+        )
+        return row is not None
+
+    def edges_reachable_from(self, start: str) -> list[tuple[str, str]]:
+        """All non-``relates-to`` edges reachable from ``start`` (for reporting a cycle path)."""
+        return [(r[0], r[1]) for r in self.db.all(
+            """WITH RECURSIVE walk(node) AS (
+                 SELECT ?
+                 UNION
+                 SELECT d.depends_on_id FROM walk JOIN dependencies d ON d.issue_id = walk.node WHERE d.type != ?
+               ) SELECT d.issue_id, d.depends_on_id FROM dependencies d JOIN walk ON d.issue_id = walk.node
+                  WHERE d.type != ? ORDER BY d.issue_id, d.depends_on_id""",
+            (start, DEP_RELATES_TO, DEP_RELATES_TO))]
+
+    def all_edges(self, *, exclude_types: tuple[str, ...] = (DEP_RELATES_TO,)) -> list[tuple[str, str, str]]:
+        marks = ",".join("?" * len(exclude_types)) or "''"
+        return [(r[0], r[1], r[2]) for r in self.db.all(
+            f"SELECT issue_id, depends_on_id, type FROM dependencies WHERE type NOT IN ({marks}) "
+            "ORDER BY issue_id, depends_on_id", list(exclude_types))]
+
+    def descendants_of(self, parent_id: str) -> list[str]:
+        return [r[0] for r in self.db.all(
+            """WITH RECURSIVE tree(id, depth) AS (
+                 SELECT issue_id, 1 FROM dependencies WHERE depends_on_id = ? AND type = 'parent-child'
+                 UNION
+                 SELECT d.issue_id, t.depth + 1 FROM tree t JOIN dependencies d
+                   ON d.depends_on_id = t.id AND d.type = 'parent-child' WHERE t.depth < 50
+               ) SELECT DISTINCT id FROM tree ORDER BY id""", (parent_id,))]

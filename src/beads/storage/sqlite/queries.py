@@ -1,0 +1,280 @@
+"""Read queries: list/search/count with filters, ready work, blocked issues, statistics.
+
+Each is one SQL statement over indexed columns plus, for the returned page only,
+a labels lookup; blockedness comes from the materialised cache.
+"""
+
+from __future__ import annotations
+
+from beads.model import BLOCKING_STATUSES, READY_HIDDEN_TYPES, READY_STATUSES
+from beads.storage.sqlite.rows import SELECT_COLUMNS, row_to_issue
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from beads.model import Issue
+    from beads.query import IssueFilter, ReadyFilter
+    from beads.storage.sqlite.connection import Database
+
+_BLOCKING = ", ".join(f"'{s}'" for s in BLOCKING_STATUSES)
+
+_SORT_COLUMNS = {
+    "priority": "i.priority", "created": "i.created_at", "updated": "i.updated_at", "closed": "i.closed_at",
+    "status": "i.status", "id": "i.id", "title": "i.title", "type": "i.issue_type", "assignee": "i.assignee",
+}
+SORT_KEYS = tuple(_SORT_COLUMNS)
+
+_DESCENDANTS = """i.id IN (WITH RECURSIVE tree(id, depth) AS (
+    SELECT issue_id, 1 FROM dependencies WHERE depends_on_id = ? AND type = 'parent-child'
+    UNION
+    SELECT d.issue_id, t.depth + 1 FROM tree t JOIN dependencies d
+      ON d.depends_on_id = t.id AND d.type = 'parent-child' WHERE t.depth < 50
+  ) SELECT id FROM tree)"""
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _in(values: list[Any] | tuple[Any, ...]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _labels_clause(where: list[str], params: list[Any], labels: list[str], labels_any: list[str]) -> None:
+    for label in labels:
+        where.append("EXISTS (SELECT 1 FROM labels l WHERE l.issue_id = i.id AND l.label = ?)")
+        params.append(label)
+    if labels_any:
+        where.append(f"EXISTS (SELECT 1 FROM labels l WHERE l.issue_id = i.id AND l.label IN ({_in(labels_any)}))")
+        params.extend(labels_any)
+
+
+def _time_clause(where: list[str], params: list[Any], column: str, after: str | None, before: str | None) -> None:
+    if after:
+        where.append(f"julianday({column}) > julianday(?)")
+        params.append(after)
+    if before:
+        where.append(f"julianday({column}) < julianday(?)")
+        params.append(before)
+
+
+def issue_where(f: IssueFilter) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    statuses = f.statuses
+    if statuses and "all" not in statuses:
+        where.append(f"i.status IN ({_in(statuses)})")
+        params.extend(statuses)
+    else:
+        if not f.include_tombstones:
+            where.append("i.status != 'tombstone'")
+        if f.exclude_closed and not statuses:
+            where.append("i.status != 'closed'")
+    if f.priority is not None:
+        where.append("i.priority = ?")
+        params.append(f.priority)
+    if f.priority_min is not None:
+        where.append("i.priority >= ?")
+        params.append(f.priority_min)
+    if f.priority_max is not None:
+        where.append("i.priority <= ?")
+        params.append(f.priority_max)
+    if f.issue_types:
+        where.append(f"i.issue_type IN ({_in(f.issue_types)})")
+        params.extend(f.issue_types)
+    if f.assignee is not None:
+        where.append("i.assignee = ?")
+        params.append(f.assignee)
+    if f.no_assignee:
+        where.append("(i.assignee IS NULL OR i.assignee = '')")
+    _labels_clause(where, params, f.labels, f.labels_any)
+    if f.no_labels:
+        where.append("NOT EXISTS (SELECT 1 FROM labels l WHERE l.issue_id = i.id)")
+    if f.ids is not None:
+        where.append(f"i.id IN ({_in(f.ids)})" if f.ids else "0")
+        params.extend(f.ids)
+    if f.query:
+        where.append("(i.title LIKE ? ESCAPE '\\' OR i.description LIKE ? ESCAPE '\\' OR i.id LIKE ? ESCAPE '\\')")
+        params.extend([_like(f.query)] * 3)
+    for column, text in (("i.title", f.title_contains), ("i.description", f.description_contains),
+                         ("i.notes", f.notes_contains)):
+        if text:
+            where.append(f"{column} LIKE ? ESCAPE '\\'")
+            params.append(_like(text))
+    _time_clause(where, params, "i.created_at", f.created_after, f.created_before)
+    _time_clause(where, params, "i.updated_at", f.updated_after, f.updated_before)
+    _time_clause(where, params, "i.closed_at", f.closed_after, f.closed_before)
+    if f.empty_description:
+        where.append("(i.description IS NULL OR trim(i.description) = '')")
+    if f.pinned is True:
+        where.append("i.pinned = 1")
+    elif f.pinned is False:
+        where.append("i.pinned = 0")
+    if not f.include_templates:
+        where.append("i.is_template = 0")
+    if not f.include_ephemeral:
+        where.append("i.ephemeral = 0")
+    if f.parent_id:
+        where.append("i.id IN (SELECT issue_id FROM dependencies WHERE depends_on_id = ? AND type = 'parent-child')")
+        params.append(f.parent_id)
+    return (" WHERE " + " AND ".join(where)) if where else "", params
+
+
+class QueryMixin:
+    db: Database
+
+    def list_issues(self, f: IssueFilter) -> list[Issue]:
+        where, params = issue_where(f)
+        if f.sort:
+            col = _SORT_COLUMNS[f.sort]
+            direction = "DESC" if f.sort in ("created", "updated", "closed") else "ASC"
+            if f.reverse:
+                direction = "ASC" if direction == "DESC" else "DESC"
+            order = f"{col} {direction}, i.id ASC"
+        else:
+            order = "i.priority DESC, i.created_at ASC" if f.reverse else "i.priority ASC, i.created_at DESC"
+        sql = f"SELECT {SELECT_COLUMNS} FROM issues i{where} ORDER BY {order}"
+        if f.limit:
+            sql += " LIMIT ?"
+            params.append(f.limit)
+        return [row_to_issue(r) for r in self.db.all(sql, params)]
+
+    def count_issues(self, f: IssueFilter, group_by: str | None = None) -> list[tuple[str, int]]:
+        where, params = issue_where(f)
+        if group_by is None:
+            return [("", int(self.db.scalar(f"SELECT COUNT(*) FROM issues i{where}", params) or 0))]  # type: ignore
+        if group_by == "label":
+            sql = (f"SELECT l.label, COUNT(DISTINCT i.id) FROM issues i JOIN labels l ON l.issue_id = i.id{where} "
+                   "GROUP BY l.label ORDER BY l.label")
+        else:
+            col = {"status": "i.status", "priority": "i.priority", "type": "i.issue_type",
+                   "assignee": "COALESCE(i.assignee, '')"}[group_by]
+            sql = f"SELECT {col}, COUNT(*) FROM issues i{where} GROUP BY {col} ORDER BY {col}"
+        return [(str(g), int(n)) for g, n in self.db.all(sql, params)]
+
+    def ready_issues(self, f: ReadyFilter) -> list[Issue]:
+        where = ["i.pinned = 0", "i.ephemeral = 0", "i.is_template = 0",
+                 "NOT EXISTS (SELECT 1 FROM blocked_issues_cache b WHERE b.issue_id = i.id)"]
+        params: list[Any] = []
+        if f.status:
+            where.append("i.status = ?")
+            params.append(f.status)
+        else:
+            where.append(f"i.status IN ({_in(READY_STATUSES)})")
+            params.extend(READY_STATUSES)
+        if f.issue_type:
+            where.append("i.issue_type = ?")
+            params.append(f.issue_type)
+        else:
+            where.append(f"i.issue_type NOT IN ({_in(READY_HIDDEN_TYPES)})")
+            params.extend(READY_HIDDEN_TYPES)
+        if f.priority is not None:
+            where.append("i.priority = ?")
+            params.append(f.priority)
+        if f.assignee:
+            where.append("i.assignee = ?")
+            params.append(f.assignee)
+        if f.unassigned:
+            where.append("(i.assignee IS NULL OR i.assignee = '')")
+        _labels_clause(where, params, f.labels, f.labels_any)
+        if f.parent_id:
+            where.append(_DESCENDANTS)
+            params.append(f.parent_id)
+        if not f.include_deferred:
+            where.append("(i.defer_until IS NULL OR i.defer_until = '' OR julianday(i.defer_until) <= julianday('now'))")
+        if f.sort_policy == "priority":
+            order = "i.priority ASC, i.created_at ASC"
+        elif f.sort_policy == "oldest":
+            order = "i.created_at ASC"
+        else:
+            recent = "julianday(i.created_at) >= julianday('now', '-48 hours')"
+            order = (f"CASE WHEN {recent} THEN 0 ELSE 1 END, CASE WHEN {recent} THEN i.priority END, "
+                     "i.created_at ASC")
+        sql = f"SELECT {SELECT_COLUMNS} FROM issues i WHERE {' AND '.join(where)} ORDER BY {order}, i.id"
+        if f.limit:
+            sql += " LIMIT ?"
+            params.append(f.limit)
+        return [row_to_issue(r) for r in self.db.all(sql, params)]
+
+    def blocked_issues(self, parent_id: str | None = None) -> list[tuple[Issue, list[str]]]:
+        """Spec §4 GetBlockedIssues: status blocked/deferred, or a live `blocks` target, or an external one."""
+        params: list[Any] = []
+        extra = ""
+        if parent_id:
+            extra = " AND " + _DESCENDANTS
+            params.append(parent_id)
+        sql = f"""
+          SELECT {SELECT_COLUMNS},
+                 (SELECT group_concat(d.depends_on_id, ',') FROM dependencies d
+                    LEFT JOIN issues t ON t.id = d.depends_on_id
+                   WHERE d.issue_id = i.id AND d.type = 'blocks'
+                     AND (t.status IN ({_BLOCKING}) OR d.depends_on_id LIKE 'external:%')) AS blockers
+            FROM issues i
+           WHERE i.pinned = 0 AND i.status IN ('open', 'in_progress', 'blocked', 'deferred', 'hooked'){extra}
+             AND (i.status IN ('blocked', 'deferred')
+                  OR EXISTS (SELECT 1 FROM dependencies d LEFT JOIN issues t ON t.id = d.depends_on_id
+                              WHERE d.issue_id = i.id AND d.type = 'blocks'
+                                AND (t.status IN ({_BLOCKING}) OR d.depends_on_id LIKE 'external:%')))
+           ORDER BY i.priority ASC, i.created_at ASC, i.id"""
+        out = []
+        for row in self.db.all(sql, params):
+            issue = row_to_issue(row)
+            blockers = row[-1]
+            out.append((issue, sorted(blockers.split(",")) if blockers else []))
+        return out
+
+    def statistics(self) -> dict[str, Any]:
+        db = self.db
+        counts = dict(db.all("SELECT status, COUNT(*) FROM issues GROUP BY status"))
+        total = sum(n for s, n in counts.items() if s != "tombstone")
+        blocked = db.scalar(f"""SELECT COUNT(DISTINCT i.id) FROM issues i JOIN dependencies d ON d.issue_id = i.id
+            JOIN issues t ON t.id = d.depends_on_id
+            WHERE d.type = 'blocks' AND i.status IN ({_BLOCKING}) AND t.status IN ({_BLOCKING})""")
+        ready = db.scalar(f"""SELECT COUNT(*) FROM issues i WHERE i.status = 'open' AND NOT EXISTS (
+            SELECT 1 FROM dependencies d JOIN issues t ON t.id = d.depends_on_id
+             WHERE d.issue_id = i.id AND d.type = 'blocks' AND t.status IN ({_BLOCKING}))""")
+        lead = db.scalar("""SELECT AVG((julianday(closed_at) - julianday(created_at)) * 24.0) FROM issues
+            WHERE closed_at IS NOT NULL AND status = 'closed'""")
+        epics = db.scalar("""SELECT COUNT(*) FROM issues e WHERE e.issue_type = 'epic'
+            AND e.status NOT IN ('closed', 'tombstone')
+            AND EXISTS (SELECT 1 FROM dependencies d WHERE d.depends_on_id = e.id AND d.type = 'parent-child')
+            AND NOT EXISTS (SELECT 1 FROM dependencies d JOIN issues c ON c.id = d.issue_id
+                 WHERE d.depends_on_id = e.id AND d.type = 'parent-child' AND c.status NOT IN ('closed', 'tombstone'))""")
+        pinned = db.scalar("SELECT COUNT(*) FROM issues WHERE pinned = 1 AND status != 'tombstone'")
+        return {
+            "total_issues": total,
+            "open_issues": counts.get("open", 0),
+            "in_progress_issues": counts.get("in_progress", 0),
+            "closed_issues": counts.get("closed", 0),
+            "blocked_issues": int(blocked or 0),  # type: ignore[call-overload]
+            "deferred_issues": counts.get("deferred", 0),
+            "ready_issues": int(ready or 0),  # type: ignore[call-overload]
+            "tombstone_issues": counts.get("tombstone", 0),
+            "pinned_issues": int(pinned or 0),  # type: ignore[call-overload]
+            "epics_eligible_for_closure": int(epics or 0),  # type: ignore[call-overload]
+            "average_lead_time_hours": round(float(lead or 0.0), 6),  # type: ignore[arg-type]
+            "_by_status": counts,
+        }
+
+    def stale_issues(self, days: int, status: str | None, limit: int) -> list[Issue]:
+        params: list[Any] = [f"-{int(days)} days"]
+        where = "i.status NOT IN ('closed', 'tombstone') AND julianday(i.updated_at) < julianday('now', ?)"
+        if status:
+            where += " AND i.status = ?"
+            params.append(status)
+        sql = f"SELECT {SELECT_COLUMNS} FROM issues i WHERE {where} ORDER BY julianday(i.updated_at) ASC, i.id"
+        if limit:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [row_to_issue(r) for r in self.db.all(sql, params)]
+
+    def epic_progress(self) -> list[tuple[Issue, int, int]]:
+        """Each non-tombstone epic with (total children, closed children)."""
+        sql = f"""SELECT {SELECT_COLUMNS},
+            (SELECT COUNT(*) FROM dependencies d JOIN issues c ON c.id = d.issue_id
+              WHERE d.depends_on_id = i.id AND d.type = 'parent-child' AND c.status != 'tombstone'),
+            (SELECT COUNT(*) FROM dependencies d JOIN issues c ON c.id = d.issue_id
+              WHERE d.depends_on_id = i.id AND d.type = 'parent-child' AND c.status = 'closed')
+            FROM issues i WHERE i.issue_type = 'epic' AND i.status != 'tombstone' ORDER BY i.priority, i.id"""
+        return [(row_to_issue(r), int(r[-2]), int(r[-1])) for r in self.db.all(sql)]

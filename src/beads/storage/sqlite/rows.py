@@ -1,0 +1,130 @@
+"""Mapping between issue dicts (JSON keys) and ``issues`` rows (the original's columns).
+
+Fields the original keeps in columns live in columns; the rare structured fields
+(bonded_from, creator, validations, …) and any key a newer writer added that we do
+not know yet live in ``extra_json`` so that nothing read from a file is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+
+from beads.model import FIELD_KIND, FIELDS, LEGACY_IGNORED_KEYS, default_for
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from beads.model import Issue
+
+# (json key, column, converter): converter b = 0/1 bool, w = JSON string array,
+# a = NULL-able text read as "" (assignee), None = as is
+COLUMNS: tuple[tuple[str, str, str | None], ...] = (
+    ("id", "id", None), ("title", "title", None), ("description", "description", None),
+    ("design", "design", None), ("acceptance_criteria", "acceptance_criteria", None),
+    ("notes", "notes", None), ("status", "status", None), ("priority", "priority", None),
+    ("issue_type", "issue_type", None), ("assignee", "assignee", "a"), ("owner", "owner", "a"),
+    ("estimated_minutes", "estimated_minutes", None), ("created_at", "created_at", None),
+    ("created_by", "created_by", "a"), ("updated_at", "updated_at", None),
+    ("closed_at", "closed_at", None), ("close_reason", "close_reason", "a"),
+    ("closed_by_session", "closed_by_session", "a"), ("due_at", "due_at", None),
+    ("defer_until", "defer_until", None), ("external_ref", "external_ref", None),
+    ("source_system", "source_system", "a"), ("compaction_level", "compaction_level", "i"),
+    ("compacted_at", "compacted_at", None), ("compacted_at_commit", "compacted_at_commit", None),
+    ("original_size", "original_size", "i"), ("deleted_at", "deleted_at", None),
+    ("deleted_by", "deleted_by", "a"), ("delete_reason", "delete_reason", "a"),
+    ("original_type", "original_type", "a"), ("sender", "sender", "a"),
+    ("ephemeral", "ephemeral", "b"), ("pinned", "pinned", "b"), ("is_template", "is_template", "b"),
+    ("crystallizes", "crystallizes", "b"), ("quality_score", "quality_score", None),
+    ("await_type", "await_type", "a"), ("await_id", "await_id", "a"), ("timeout", "timeout_ns", "i"),
+    ("waiters", "waiters", "w"), ("hook_bead", "hook_bead", "a"), ("role_bead", "role_bead", "a"),
+    ("agent_state", "agent_state", "a"), ("last_activity", "last_activity", None),
+    ("role_type", "role_type", "a"), ("rig", "rig", "a"), ("mol_type", "mol_type", "a"),
+    ("work_type", "work_type", "a"), ("event_kind", "event_kind", "a"), ("actor", "actor", "a"),
+    ("target", "target", "a"), ("payload", "payload", "a"),
+)
+COLUMN_KEYS = frozenset(c[0] for c in COLUMNS)
+# keys kept outside the issues row
+RELATION_KEYS = frozenset(("labels", "dependencies", "comments"))
+SELECT_COLUMNS = ", ".join(f"i.{col}" for _, col, _ in COLUMNS) + ", i.extra_json, i.content_hash"
+INSERT_COLUMNS = [col for _, col, _ in COLUMNS] + ["extra_json", "content_hash", "source_repo"]
+INSERT_SQL = (
+    f"INSERT INTO issues ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
+)
+_EXTRA_ORDER = [name for name, _ in FIELDS if name not in COLUMN_KEYS and name not in RELATION_KEYS]
+_CONVERTERS = tuple(conv for _, _, conv in COLUMNS)
+_KEYS = tuple(key for key, _, _ in COLUMNS)
+_N = len(COLUMNS)
+
+
+def row_to_issue(row: tuple[Any, ...]) -> Issue:
+    issue: Issue = {}
+    for key, conv, value in zip(_KEYS, _CONVERTERS, row, strict=False):
+        if conv is None:
+            issue[key] = value
+        elif conv == "a":
+            issue[key] = value or ""
+        elif conv == "b":
+            issue[key] = bool(value)
+        elif conv == "i":
+            issue[key] = value or 0
+        else:  # w
+            issue[key] = json.loads(value) if value else []
+    for key in _EXTRA_ORDER:
+        issue[key] = default_for(FIELD_KIND[key])
+    extra = row[_N]
+    if extra:
+        issue.update(json.loads(extra))
+    issue["_content_hash"] = row[_N + 1]
+    return issue
+
+
+def column_value(key: str, value: Any) -> Any:
+    """Convert one issue field to what its column stores."""
+    for k, _, conv in COLUMNS:
+        if k == key:
+            if conv == "b":
+                return 1 if value else 0
+            if conv == "w":
+                return json.dumps(value) if value else ""
+            if conv == "a" and value is None:
+                return ""
+            return value
+    raise KeyError(key)
+
+
+def column_name(key: str) -> str:
+    for k, col, _ in COLUMNS:
+        if k == key:
+            return col
+    raise KeyError(key)
+
+
+def extra_of(issue: Issue) -> str:
+    """The JSON text for ``extra_json``: known non-column fields (non-empty) and unknown keys."""
+    extra: dict[str, Any] = {}
+    for key, value in issue.items():
+        if key in COLUMN_KEYS or key in RELATION_KEYS or key in LEGACY_IGNORED_KEYS or key.startswith("_"):
+            continue
+        kind = FIELD_KIND.get(key)
+        if kind is not None and value == default_for(kind):
+            continue
+        extra[key] = value
+    return json.dumps(extra, ensure_ascii=False, separators=(",", ":")) if extra else ""
+
+
+def insert_values(issue: Issue, content_hash: str, source_repo: str = "") -> list[Any]:
+    values: list[Any] = []
+    for key, _, conv in COLUMNS:
+        value = issue.get(key)
+        if value is None and conv in ("a", "i", "b"):
+            value = default_for(FIELD_KIND.get(key, "s"))
+        if conv == "b":
+            value = 1 if value else 0
+        elif conv == "w":
+            value = json.dumps(value) if value else ""
+        values.append(value)
+    values.append(extra_of(issue))
+    values.append(content_hash)
+    values.append(source_repo)
+    return values

@@ -1,0 +1,80 @@
+"""Timestamps as the original writes them: RFC 3339 with nanoseconds and local offset.
+
+Timestamps are kept as text end to end, exactly as read, so that a file written by
+the original round-trips byte for byte. New timestamps are formatted like Go's
+``time.RFC3339Nano`` (trailing fractional zeros trimmed). Comparisons go through
+``to_ns``, which understands every form the original and SQLite produce.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta, timezone
+
+_TS = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def format_ns(ns: int, tz_offset_seconds: int | None = None) -> str:
+    """Format epoch nanoseconds as RFC3339Nano in the local (or given) offset."""
+    secs, frac = divmod(ns, 1_000_000_000)
+    if tz_offset_seconds is None:
+        lt = time.localtime(secs)
+        tz_offset_seconds = lt.tm_gmtoff
+    dt = datetime.fromtimestamp(secs, timezone(timedelta(seconds=tz_offset_seconds)))
+    out = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if frac:
+        out += "." + f"{frac:09d}".rstrip("0")
+    if tz_offset_seconds == 0:
+        return out + "Z"
+    sign = "+" if tz_offset_seconds > 0 else "-"
+    off = abs(tz_offset_seconds) // 60
+    return f"{out}{sign}{off // 60:02d}:{off % 60:02d}"
+
+
+def now() -> str:
+    return format_ns(time.time_ns())
+
+
+def now_utc() -> str:
+    return format_ns(time.time_ns(), 0)
+
+
+def to_ns(text: str | None) -> int | None:
+    """Parse any RFC3339 / SQLite datetime text to epoch nanoseconds (None if unparsable)."""
+    if not text:
+        return None
+    m = _TS.match(text.strip())
+    if not m:
+        return None
+    y, mo, d, hh, mm, ss, frac, tz = m.groups()
+    try:
+        dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    ns = int(dt.timestamp()) * 1_000_000_000
+    if frac:
+        ns += int(frac.ljust(9, "0"))
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        ns -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60) * 1_000_000_000
+    elif not tz and not hh:
+        pass
+    return ns
+
+
+def parse_user_time(text: str) -> str:
+    """Accept YYYY-MM-DD or RFC3339 from a flag; return RFC3339 text or raise InvalidInput."""
+    from beads.errors import InvalidInput
+
+    ns = to_ns(text)
+    if ns is None:
+        raise InvalidInput(f"invalid date {text!r} (use YYYY-MM-DD or RFC3339)")
+    if len(text.strip()) == 10:  # a bare date means local midnight
+        y, mo, d = (int(p) for p in text.strip().split("-"))
+        ns = int(time.mktime((y, mo, d, 0, 0, 0, 0, 0, -1))) * 1_000_000_000
+    return format_ns(ns)
