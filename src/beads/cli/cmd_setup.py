@@ -1,0 +1,227 @@
+"""Setup commands: init, config, version, where, info."""
+
+from __future__ import annotations
+
+import os
+
+from beads.cli.main import new_subparser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+    from beads.cli.context import Context
+
+
+def register(sub: argparse._SubParsersAction, name: str) -> None:
+    {"init": _register_init, "version": _register_version, "where": _register_where,
+     "info": _register_info, "config": _register_config}[name](sub)
+
+
+# -- init ------------------------------------------------------------------------------------
+
+
+def _register_init(sub: argparse._SubParsersAction) -> None:
+    p = new_subparser(sub, "init", "Initialize bd in the current directory")
+    p.add_argument("-p", "--prefix", help="issue prefix (default: directory name)")
+    p.add_argument("-b", "--branch", help="git branch for beads commits (sync branch)")
+    p.add_argument("--skip-hooks", action="store_true", help="do not install git hooks")
+    p.add_argument("--skip-merge-driver", action="store_true", help="do not register the JSONL merge driver")
+    p.add_argument("--force", action="store_true", help="initialize even if the JSONL already has issues")
+    p.add_argument("--stealth", action="store_true", help="no hooks, no merge driver, ignore .beads locally")
+    p.set_defaults(run=run_init)
+
+
+def run_init(ctx: Context) -> int:
+    from beads.core.setup import init_workspace
+
+    args = ctx.args
+    cwd = os.getcwd()
+    workspace = init_workspace(cwd, prefix=args.prefix)
+    from beads.sync import setup_hooks
+
+    notes = setup_hooks.after_init(ctx, workspace)
+    prefix = _prefix_of(workspace.db_path)
+    if ctx.json:
+        ctx.emit({"status": "initialized", "prefix": prefix, "path": workspace.beads_dir,
+                  "database": workspace.db_path, **notes})
+    elif not ctx.quiet:
+        ctx.out(f"✓ bd initialized successfully!")
+        ctx.out("")
+        ctx.out(f"  Database: {os.path.relpath(workspace.db_path, cwd)}")
+        ctx.out(f"  Issue prefix: {prefix}")
+        ctx.out(f"  Issues will be named: {prefix}-<hash> (e.g., {prefix}-a3f2dd)")
+        ctx.out("")
+        ctx.out("Run 'bd quickstart' to get started." if False else "Run 'bd create \"First issue\"' to get started.")
+    return 0
+
+
+def _prefix_of(db_path: str) -> str:
+    from beads.storage.sqlite.store import SqliteStore
+
+    store = SqliteStore(db_path, create=False)
+    try:
+        return store.get_config("issue_prefix") or ""
+    finally:
+        store.close()
+
+
+# -- version / where / info ----------------------------------------------------------------
+
+
+def _register_version(sub: argparse._SubParsersAction) -> None:
+    p = new_subparser(sub, "version", "Print version information")
+    p.set_defaults(run=run_version)
+
+
+def run_version(ctx: Context) -> int:
+    from beads import __version__
+
+    if ctx.json:
+        ctx.emit({"version": __version__, "build": "python"})
+    else:
+        ctx.out(f"bd version {__version__} (python)")
+    return 0
+
+
+def _register_where(sub: argparse._SubParsersAction) -> None:
+    p = new_subparser(sub, "where", "Show which workspace and database bd uses")
+    p.set_defaults(run=run_where)
+
+
+def run_where(ctx: Context) -> int:
+    ws = ctx.workspace()
+    data = {"path": ws.beads_dir}
+    if ws.redirected_from:
+        data["redirected_from"] = ws.redirected_from
+    if ws.db_exists():
+        data["prefix"] = _prefix_of(ws.db_path)
+        data["database_path"] = ws.db_path
+    if ctx.json:
+        ctx.emit(data)
+    else:
+        ctx.out(ws.beads_dir)
+        if ws.redirected_from:
+            ctx.out(f"  (via redirect from {ws.redirected_from})")
+        if "prefix" in data:
+            ctx.out(f"  prefix: {data['prefix']}")
+        if "database_path" in data:
+            ctx.out(f"  database: {data['database_path']}")
+    return 0
+
+
+def _register_info(sub: argparse._SubParsersAction) -> None:
+    p = new_subparser(sub, "info", "Show database and workspace information")
+    p.add_argument("--schema", action="store_true", help="include the schema (tables and columns)")
+    p.set_defaults(run=run_info)
+
+
+def run_info(ctx: Context) -> int:
+    from beads import __version__
+
+    tracker = ctx.tracker()
+    ws = ctx.workspace()
+    stats = tracker.stats()
+    data = {
+        "database_path": ws.db_path,
+        "beads_dir": ws.beads_dir,
+        "jsonl_path": ws.jsonl_path,
+        "mode": "direct",
+        "version": __version__,
+        "issue_count": stats["total_issues"],
+        "config": {"issue_prefix": tracker.store.get_config("issue_prefix") or ""},
+    }
+    if ctx.args.schema:
+        data["schema"] = tracker.store.schema_info()
+    if ctx.json:
+        ctx.emit(data)
+    else:
+        ctx.out("Beads Database Information")
+        ctx.out("===========================")
+        ctx.out(f"Database: {ws.db_path}")
+        ctx.out(f"JSONL:    {ws.jsonl_path}")
+        ctx.out("Mode: direct")
+        ctx.out(f"Issue prefix: {data['config']['issue_prefix']}")
+        ctx.out(f"Issues: {stats['total_issues']}")
+        if ctx.args.schema:
+            for table, columns in data["schema"]["tables"].items():
+                ctx.out(f"  {table}: {', '.join(columns)}")
+    return 0
+
+
+# -- config -----------------------------------------------------------------------------------
+
+
+def _register_config(sub: argparse._SubParsersAction) -> None:
+    p = new_subparser(sub, "config", "Manage configuration")
+    actions = p.add_subparsers(dest="action", metavar="<action>")
+    s = actions.add_parser("set", help="set a value")
+    s.add_argument("key")
+    s.add_argument("value")
+    g = actions.add_parser("get", help="get a value")
+    g.add_argument("key")
+    actions.add_parser("list", help="list all values")
+    u = actions.add_parser("unset", help="remove a value")
+    u.add_argument("key")
+    for child in (s, g, u):
+        from beads.cli.main import add_global_flags
+
+        add_global_flags(child, suppress=True)
+    p.set_defaults(run=run_config)
+
+
+def run_config(ctx: Context) -> int:
+    from beads.core.config import is_yaml_key, load_yaml, set_yaml_value
+    from beads.errors import InvalidInput
+
+    args = ctx.args
+    action = getattr(args, "action", None)
+    if not action:
+        raise InvalidInput("usage: bd config set|get|list|unset")
+    ws = ctx.workspace()
+    if action == "list":
+        values = dict(ctx.tracker().all_config())
+        for key, value in load_yaml(ws.config_yaml_path).items():
+            values[key] = value
+        if ctx.json:
+            ctx.emit(values)
+        else:
+            for key in sorted(values):
+                ctx.out(f"{key} = {values[key]}")
+        return 0
+    key = args.key
+    yaml_key = is_yaml_key(key)
+    if action == "get":
+        value = load_yaml(ws.config_yaml_path).get(key) if yaml_key else ctx.tracker().get_config(key)
+        if ctx.json:
+            data = {"key": key, "value": value if value is not None else ""}
+            if yaml_key:
+                data["location"] = "config.yaml"
+            ctx.emit(data)
+        elif value is None:
+            ctx.out(f"{key} (not set)")
+        else:
+            ctx.out(str(value))
+        return 0
+    if action == "set":
+        if yaml_key:
+            set_yaml_value(ws.config_yaml_path, key, args.value)
+        else:
+            ctx.writer("config").set_config(key, args.value)
+        if ctx.json:
+            data = {"key": key, "value": args.value}
+            if yaml_key:
+                data["location"] = "config.yaml"
+            ctx.emit(data)
+        else:
+            ctx.out(f"Set {key} = {args.value}" + (" (in config.yaml)" if yaml_key else ""))
+        return 0
+    if yaml_key:
+        set_yaml_value(ws.config_yaml_path, key, None)
+    else:
+        ctx.writer("config").unset_config(key)
+    if ctx.json:
+        ctx.emit({"key": key, "status": "unset"})
+    else:
+        ctx.out(f"Unset {key}")
+    return 0

@@ -1,0 +1,62 @@
+"""The command table: name → (module under ``beads.cli``, one-line help).
+
+Kept as data so ``bd --help`` and dispatch need no imports of the command modules;
+a command's module is imported only when that command runs.
+"""
+
+from __future__ import annotations
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    # working with issues
+    "create": ("cmd_issues", "Create a new issue (or several from a markdown file)"),
+    "q": ("cmd_issues", "Quick capture: create an issue and print only its ID"),
+    "show": ("cmd_issues", "Show issue details"),
+    "update": ("cmd_issues", "Update one or more issues"),
+    "close": ("cmd_issues", "Close one or more issues"),
+    "reopen": ("cmd_issues", "Reopen closed issues"),
+    "delete": ("cmd_issues", "Delete issues (tombstone; preview unless --force)"),
+    "list": ("cmd_list", "List issues"),
+    "search": ("cmd_list", "Search issues by text"),
+    "count": ("cmd_list", "Count issues matching filters"),
+    "stale": ("cmd_list", "Show issues not updated recently"),
+    "label": ("cmd_labels", "Manage issue labels"),
+    "comments": ("cmd_labels", "View or add comments on an issue"),
+    "comment": ("cmd_labels", "Add a comment to an issue"),
+    # views
+    "ready": ("cmd_work", "Show ready work (no blockers, open or in progress)"),
+    "blocked": ("cmd_work", "Show blocked issues"),
+    "status": ("cmd_work", "Show issue database overview and statistics"),
+    "epic": ("cmd_work", "Epic management: status, close-eligible"),
+    # dependencies
+    "dep": ("cmd_deps", "Manage dependencies"),
+    "relate": ("cmd_deps", "Create a bidirectional relates-to link"),
+    "unrelate": ("cmd_deps", "Remove a relates-to link"),
+    "duplicate": ("cmd_deps", "Mark an issue as a duplicate of another and close it"),
+    "supersede": ("cmd_deps", "Mark an issue as superseded by another and close it"),
+    # sync & data
+    "export": ("cmd_sync", "Export issues to JSONL"),
+    "import": ("cmd_sync", "Import issues from JSONL"),
+    "sync": ("cmd_sync", "Synchronize issues with git (export, commit, pull, merge, push)"),
+    "merge": ("cmd_sync", "Git merge driver for beads JSONL files"),
+    "hooks": ("cmd_sync", "Manage git hooks"),
+    # setup
+    "init": ("cmd_setup", "Initialize bd in the current directory"),
+    "config": ("cmd_setup", "Manage configuration"),
+    "version": ("cmd_setup", "Print version information"),
+    "where": ("cmd_setup", "Show which workspace and database bd uses"),
+    "info": ("cmd_setup", "Show database and workspace information"),
+}
+
+ALIASES: dict[str, str] = {"new": "create", "stats": "status"}
+
+GROUPS: list[tuple[str, list[str]]] = [
+    ("Working With Issues", ["create", "q", "show", "update", "close", "reopen", "delete", "list", "search",
+                             "count", "stale", "label", "comments", "comment"]),
+    ("Views & Reports", ["ready", "blocked", "status", "epic"]),
+    ("Dependencies & Structure", ["dep", "relate", "unrelate", "duplicate", "supersede"]),
+    ("Sync & Data", ["export", "import", "sync", "merge", "hooks"]),
+    ("Setup & Configuration", ["init", "config", "version", "where", "info"]),
+]
+
+# Commands that never open the database before running (spec §6.1).
+NO_DB_COMMANDS = frozenset(("init", "version", "merge", "hooks", "help"))

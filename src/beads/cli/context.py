@@ -1,0 +1,192 @@
+"""What a command gets: parsed args, output streams, and a lazily opened Tracker.
+
+Commands stay thin: parse, call one Tracker method, render with the helpers here.
+stdout carries data only; hints and warnings go to stderr; with ``--json`` stdout
+is exactly one JSON document. Errors are mapped to output and exit status once,
+in ``fail``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from beads.errors import BdError, InvalidInput
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any, TextIO
+
+    from beads.core.tracker import Tracker
+    from beads.core.workspace import Workspace
+
+
+def parse_duration_ms(text: str | None, default_ms: int) -> int:
+    if not text:
+        return default_ms
+    text = text.strip().lower()
+    units = (("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000))
+    for suffix, factor in units:
+        if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
+            return int(float(text[: -len(suffix)]) * factor)
+    if text.replace(".", "", 1).isdigit():
+        return int(float(text) * 1000)
+    raise InvalidInput(f"invalid duration {text!r} (e.g. 30s, 100ms)")
+
+
+class Context:
+    def __init__(self, args: argparse.Namespace, *, needs_db: bool = True, stdout: TextIO | None = None,
+                 stderr: TextIO | None = None) -> None:
+        self.args = args
+        self.needs_db = needs_db
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self._tracker: Tracker | None = None
+        self._workspace: Workspace | None = None
+        self._yaml: dict[str, Any] | None = None
+        self.wrote = False
+        self.json = bool(getattr(args, "json", False)) or self._flag("json")
+        self.quiet = bool(getattr(args, "quiet", False))
+
+    # -- settings ---------------------------------------------------------------------
+
+    def _flag(self, key: str) -> bool:
+        """A boolean setting: the flag, then ``BD_<KEY>``, then config.yaml."""
+        from beads.core.config import env_value, truthy
+
+        attr = key.replace("-", "_")
+        if getattr(self.args, attr, False):
+            return True
+        env = env_value(key)
+        if env is not None:
+            return truthy(env)
+        if key == "json":  # avoid reading config.yaml just for this on the hot path
+            return False
+        value = self.yaml_config().get(key)
+        return truthy(value) if value is not None else False
+
+    def yaml_config(self) -> dict[str, Any]:
+        if self._yaml is None:
+            from beads.core.config import load_yaml
+
+            try:
+                ws = self.workspace()
+            except BdError:
+                self._yaml = {}
+            else:
+                self._yaml = load_yaml(ws.config_yaml_path)
+        return self._yaml
+
+    def setting(self, key: str, default: Any = None) -> Any:
+        from beads.core.config import env_value
+
+        env = env_value(key)
+        if env is not None:
+            return env
+        value = self.yaml_config().get(key)
+        return default if value is None else value
+
+    @property
+    def auto_flush(self) -> bool:
+        return not (self._flag("no-auto-flush") or self._flag("sandbox"))
+
+    @property
+    def auto_import(self) -> bool:
+        return not (self._flag("no-auto-import") or self._flag("sandbox"))
+
+    # -- workspace and tracker ------------------------------------------------------------
+
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            from beads.core.workspace import discover
+
+            self._workspace = discover(db=getattr(self.args, "db", None))
+        return self._workspace
+
+    def actor(self) -> str:
+        explicit = getattr(self.args, "actor", None) or os.environ.get("BD_ACTOR")
+        if explicit:
+            return explicit
+        configured = self.setting("actor")
+        if configured:
+            return str(configured)
+        return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+
+    def tracker(self) -> Tracker:
+        """The Tracker for this workspace, opened on first use (auto-import runs here)."""
+        if self._tracker is None:
+            from beads.core.tracker import Tracker
+            from beads.errors import NoWorkspace
+            from beads.storage.sqlite.store import SqliteStore
+
+            ws = self.workspace()
+            if not ws.db_exists():
+                raise NoWorkspace("no beads database found", hint=_no_db_hint())
+            timeout = parse_duration_ms(getattr(self.args, "lock_timeout", None) or self.setting("lock-timeout"),
+                                        30_000)
+            readonly = bool(getattr(self.args, "readonly", False))
+            store = SqliteStore(ws.db_path, readonly=readonly, busy_timeout_ms=timeout, create=False)
+            self._tracker = Tracker(store, actor=self.actor(), workspace=ws)
+            if self.auto_import and not readonly and getattr(self.args, "command", "") not in ("import", "delete"):
+                from beads.sync import auto
+
+                auto.before_command(self._tracker)
+        return self._tracker
+
+    def writer(self, operation: str) -> Tracker:
+        """The Tracker, for a command that writes (refused in --readonly mode)."""
+        if getattr(self.args, "readonly", False):
+            raise InvalidInput(f"operation '{operation}' is not allowed in read-only mode")
+        self.wrote = True
+        return self.tracker()
+
+    def finish(self) -> None:
+        """After a successful command: flush the JSONL if this command wrote."""
+        if self.wrote and self._tracker is not None and self.auto_flush:
+            from beads.sync import auto
+
+            auto.after_command(self._tracker)
+
+    def cleanup(self) -> None:
+        if self._tracker is not None:
+            self._tracker.disconnect()
+            self._tracker = None
+
+    # -- output -------------------------------------------------------------------------
+
+    def out(self, text: str = "") -> None:
+        self.stdout.write(text + "\n")
+
+    def err(self, text: str) -> None:
+        self.stderr.write(text + "\n")
+
+    def warn(self, text: str) -> None:
+        if not self.quiet:
+            self.stderr.write(f"Warning: {text}\n")
+
+    def info(self, text: str) -> None:
+        """Progress/hint text for humans (stderr, silenced by --quiet)."""
+        if not self.quiet:
+            self.stderr.write(text + "\n")
+
+    def emit(self, obj: Any) -> None:
+        """Write one JSON document to stdout, indented like the original."""
+        from beads.jsonfmt import pretty
+
+        self.stdout.write(pretty(obj) + "\n")
+
+    def fail(self, exc: BdError) -> int:
+        if self.json:
+            self.emit({"error": exc.message})
+        else:
+            self.stderr.write(f"Error: {exc.message}\n")
+            if exc.hint:
+                self.stderr.write(f"Hint: {exc.hint}\n")
+        return exc.exit_status
+
+
+def _no_db_hint() -> str:
+    from beads.core.workspace import NO_WORKSPACE_HINT
+
+    return NO_WORKSPACE_HINT

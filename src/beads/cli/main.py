@@ -1,0 +1,166 @@
+"""The ``bd`` entry point: find the command, build only its parser, run it, map errors.
+
+Start-up is the product here (agents run ``bd`` thousands of times), so this module
+imports nothing heavy: the command table below names modules that are imported
+only when their command runs, and only that command's argparse subtree is built.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from beads.cli.commands import ALIASES, COMMANDS, GROUPS, NO_DB_COMMANDS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+    from beads.cli.context import Context
+
+# Global flags that take a value (so the pre-scan can skip their argument).
+_VALUE_FLAGS = {"--db", "--actor", "--lock-timeout"}
+
+
+def add_global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Persistent flags, accepted before or after the command (cobra style)."""
+    import argparse
+
+    d = argparse.SUPPRESS if suppress else None
+    f = argparse.SUPPRESS if suppress else False
+    g = parser.add_argument_group("global flags")
+    g.add_argument("--db", default=d, help="database path (default: auto-discover .beads/*.db)")
+    g.add_argument("--actor", default=d, help="actor name for audit trail (default: $BD_ACTOR or $USER)")
+    g.add_argument("--json", action="store_true", default=f, help="output in JSON format")
+    g.add_argument("-q", "--quiet", action="store_true", default=f, help="suppress non-essential output")
+    g.add_argument("-v", "--verbose", action="store_true", default=f, help="verbose output")
+    g.add_argument("--no-daemon", action="store_true", default=f, help="force direct mode (no daemon)")
+    g.add_argument("--no-auto-flush", action="store_true", default=f, help="disable automatic JSONL export")
+    g.add_argument("--no-auto-import", action="store_true", default=f, help="disable automatic JSONL import")
+    g.add_argument("--no-db", action="store_true", default=f, help="use no database: work on the JSONL in memory")
+    g.add_argument("--sandbox", action="store_true", default=f, help="sandbox mode: no daemon, no auto-sync")
+    g.add_argument("--allow-stale", action="store_true", default=f, help="allow reads from a stale database")
+    g.add_argument("--readonly", action="store_true", default=f, help="read-only mode: refuse writes")
+    g.add_argument("--lock-timeout", default=d, help="SQLite busy timeout (default 30s)")
+    g.add_argument("--profile", action="store_true", default=f, help=argparse.SUPPRESS)
+
+
+def _find_command(argv: list[str]) -> tuple[str | None, int]:
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return None, -1
+        if arg.startswith("-"):
+            if arg in _VALUE_FLAGS:
+                i += 2
+                continue
+            i += 1
+            continue
+        return arg, i
+    return None, -1
+
+
+def build_parser(command: str | None) -> argparse.ArgumentParser:
+    import argparse
+
+    from beads import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="bd",
+        description="bd - dependency-aware issue tracker (issues chained together like beads)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_command_summary() if command is None else None,
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"bd version {__version__} (python)")
+    add_global_flags(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
+    if command is not None:
+        name = ALIASES.get(command, command)
+        entry = COMMANDS.get(name)
+        if entry is not None:
+            import importlib
+
+            module = importlib.import_module(f"beads.cli.{entry[0]}")
+            module.register(sub, name)
+    return parser
+
+
+def _command_summary() -> str:
+    lines = []
+    for group, names in GROUPS:
+        lines.append(f"{group}:")
+        for name in names:
+            lines.append(f"  {name:<14} {COMMANDS[name][1]}")
+        lines.append("")
+    lines.append("Run 'bd <command> --help' for a command's flags.")
+    return "\n".join(lines)
+
+
+def new_subparser(sub: argparse._SubParsersAction, name: str, help_text: str,
+                  aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+    """A subparser with the global flags attached (used by every command module)."""
+    import argparse
+
+    p = sub.add_parser(name, help=help_text, description=help_text, aliases=list(aliases),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_global_flags(p, suppress=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command, _ = _find_command(argv)
+    if command is not None and ALIASES.get(command, command) not in COMMANDS:
+        sys.stderr.write(f"Error: unknown command \"{command}\" for \"bd\"\nRun 'bd --help' for usage.\n")
+        return 1
+    parser = build_parser(command)
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 0
+    from beads.cli.context import Context
+
+    ctx = Context(args, needs_db=ALIASES.get(args.command, args.command) not in NO_DB_COMMANDS)
+    return run(ctx)
+
+
+def run(ctx: Context) -> int:
+    from beads.errors import BdError
+
+    try:
+        try:
+            status = ctx.args.run(ctx)
+            ctx.finish()
+        finally:
+            ctx.cleanup()
+        return int(status or 0)
+    except BdError as exc:
+        return ctx.fail(exc)
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted\n")
+        return 130
+    except Exception as exc:  # one line, never a traceback, unless debugging
+        if os.environ.get("BD_DEBUG"):
+            raise
+        sys.stderr.write(f"Error: {type(exc).__name__}: {exc}\n")
+        return 1
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()
