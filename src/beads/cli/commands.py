@@ -36,9 +36,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # sync & data
     "export": ("cmd_sync", "Export issues to JSONL"),
     "import": ("cmd_sync", "Import issues from JSONL"),
-    "sync": ("cmd_sync", "Synchronize issues with git (export, commit, pull, merge, push)"),
-    "merge": ("cmd_sync", "Git merge driver for beads JSONL files"),
-    "hooks": ("cmd_sync", "Manage git hooks"),
+    "sync": ("cmd_git", "Synchronize issues with git (export, commit, pull, merge, push)"),
+    "merge": ("cmd_git", "Git merge driver for beads JSONL files"),
+    "hooks": ("cmd_git", "Manage git hooks"),
     # setup
     "init": ("cmd_setup", "Initialize bd in the current directory"),
     "config": ("cmd_setup", "Manage configuration"),
