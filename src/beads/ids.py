@@ -8,9 +8,11 @@ an ``exists`` callback, so an ID is never reused.
 
 from __future__ import annotations
 
-import hashlib
 import math
-from collections.abc import Callable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 # how many hash bytes feed an ID of a given length (the original's table)
@@ -36,6 +38,8 @@ def base36(data: bytes, length: int) -> str:
 
 def hash_candidate(prefix: str, title: str, description: str, creator: str, created_ns: int,
                    nonce: int, length: int) -> str:
+    import hashlib  # ~3 ms to import: only when minting
+
     material = f"{title}|{description}|{creator}|{created_ns}|{nonce}".encode()
     digest = hashlib.sha256(material).digest()
     return f"{prefix}-{base36(digest[:_BYTES_FOR_LENGTH.get(length, 5)], length)}"

@@ -8,7 +8,10 @@ for byte. Stdlib only.
 from __future__ import annotations
 
 import json
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _ESCAPES = str.maketrans({
     "<": "\\u003c",

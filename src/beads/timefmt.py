@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
 
 _TS = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
@@ -20,6 +19,8 @@ _TS = re.compile(
 
 def format_ns(ns: int, tz_offset_seconds: int | None = None) -> str:
     """Format epoch nanoseconds as RFC3339Nano in the local (or given) offset."""
+    from datetime import datetime, timedelta, timezone
+
     secs, frac = divmod(ns, 1_000_000_000)
     if tz_offset_seconds is None:
         lt = time.localtime(secs)
@@ -51,11 +52,11 @@ def to_ns(text: str | None) -> int | None:
     if not m:
         return None
     y, mo, d, hh, mm, ss, frac, tz = m.groups()
-    try:
-        dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=timezone.utc)
-    except ValueError:
+    year, month, day = int(y), int(mo), int(d)
+    if not (1 <= month <= 12 and 1 <= day <= 31 and int(hh or 0) < 24 and int(mm or 0) < 60):
         return None
-    ns = int(dt.timestamp()) * 1_000_000_000
+    secs = _days_from_civil(year, month, day) * 86400 + int(hh or 0) * 3600 + int(mm or 0) * 60 + int(ss or 0)
+    ns = secs * 1_000_000_000
     if frac:
         ns += int(frac.ljust(9, "0"))
     if tz and tz != "Z":
@@ -65,6 +66,16 @@ def to_ns(text: str | None) -> int | None:
     elif not tz and not hh:
         pass
     return ns
+
+
+def _days_from_civil(y: int, m: int, d: int) -> int:
+    """Days since 1970-01-01 for a proleptic Gregorian date (no datetime import needed)."""
+    y -= m <= 2
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
 
 
 def parse_user_time(text: str) -> str:
