@@ -138,14 +138,32 @@ def to_wire(issue: Issue) -> Issue:
     their original order, so nothing a reader gave us is dropped.
     """
     out: Issue = {}
-    for name, kind in FIELDS:
-        if name in issue:
-            value = issue[name]
-            if not is_empty(kind, value):
+    for name, kind in FIELDS:  # is_empty() inlined: this runs for every issue printed or exported
+        if name not in issue:
+            continue
+        value = issue[name]
+        if kind == "S" or kind == "I":
+            out[name] = value
+        elif value is None:
+            continue
+        elif kind == "s":
+            if value != "":
                 out[name] = value
-    for key, value in issue.items():
-        if key not in FIELD_KIND and key not in LEGACY_IGNORED_KEYS and not key.startswith("_"):
-            out[key] = value
+        elif kind == "n":
+            out[name] = value
+        elif kind == "i":
+            if value != 0:
+                out[name] = value
+        elif kind == "b":
+            if value is not False:
+                out[name] = value
+        elif value:
+            out[name] = value
+    unknown = {k for k in issue.keys() - FIELD_KIND.keys() if k not in LEGACY_IGNORED_KEYS and not k.startswith("_")}
+    if unknown:
+        for key, value in issue.items():  # in the reader's order
+            if key in unknown:
+                out[key] = value
     return out
 
 
@@ -166,12 +184,16 @@ def dep_to_wire(dep: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_NEW_ISSUE: Issue = {name: default_for(kind) for name, kind in FIELDS}
+_NEW_ISSUE.update(status=STATUS_OPEN, priority=2, issue_type="task")
+_LIST_FIELDS = tuple(name for name, kind in FIELDS if kind == "l")
+
+
 def new_issue(**values: Any) -> Issue:
     """A full issue dict with every known field at its default, then ``values``."""
-    issue: Issue = {name: default_for(kind) for name, kind in FIELDS}
-    issue["status"] = STATUS_OPEN
-    issue["priority"] = 2
-    issue["issue_type"] = "task"
+    issue: Issue = dict(_NEW_ISSUE)
+    for name in _LIST_FIELDS:  # fresh lists: the template's must never be shared
+        issue[name] = []
     issue.update(values)
     return issue
 
@@ -243,49 +265,48 @@ def content_hash(issue: Issue) -> str:
     """SHA-256 over the substantive fields, NUL-separated, in the original's order."""
     import hashlib
 
-    h = hashlib.sha256()
+    parts: list[str] = []
+    put = parts.append
 
-    def put(value: Any) -> None:
-        h.update(("" if value is None else str(value)).encode("utf-8"))
-        h.update(b"\0")
-
-    def flag(on: Any, name: str) -> None:
-        put(name if on else "")
+    def text(value: Any) -> str:
+        return "" if value is None else str(value)
 
     def entity(ref: Any) -> None:
         ref = ref or {}
         for key in ("name", "platform", "org", "id"):
-            put(ref.get(key, ""))
+            put(text(ref.get(key, "")))
 
-    def float_ptr(value: Any) -> None:
-        put("" if value is None else f"{float(value):f}")
+    def float_ptr(value: Any) -> str:
+        return "" if value is None else f"{float(value):f}"
 
     g = issue.get
     for key in ("title", "description", "design", "acceptance_criteria", "notes", "status"):
-        put(g(key, ""))
-    put(int(g("priority") or 0))
+        put(text(g(key, "")))
+    put(str(int(g("priority") or 0)))
     for key in ("issue_type", "assignee", "owner", "created_by", "external_ref", "source_system"):
-        put(g(key) or "")
-    flag(g("pinned"), "pinned")
-    flag(g("is_template"), "template")
+        put(text(g(key) or ""))
+    put("pinned" if g("pinned") else "")
+    put("template" if g("is_template") else "")
     for bond in g("bonded_from") or []:
-        put(bond.get("source_id", bond.get("proto_id", "")))
-        put(bond.get("bond_type", ""))
-        put(bond.get("bond_point", ""))
+        put(text(bond.get("source_id", bond.get("proto_id", ""))))
+        put(text(bond.get("bond_type", "")))
+        put(text(bond.get("bond_point", "")))
     entity(g("creator"))
     for v in g("validations") or []:
         entity(v.get("validator"))
-        put(v.get("outcome", ""))
-        put(v.get("timestamp", ""))
-        float_ptr(v.get("score"))
-    float_ptr(g("quality_score"))
-    flag(g("crystallizes"), "crystallizes")
-    put(g("await_type") or "")
-    put(g("await_id") or "")
-    put(int(g("timeout") or 0))
+        put(text(v.get("outcome", "")))
+        put(text(v.get("timestamp", "")))
+        put(float_ptr(v.get("score")))
+    put(float_ptr(g("quality_score")))
+    put("crystallizes" if g("crystallizes") else "")
+    put(text(g("await_type") or ""))
+    put(text(g("await_id") or ""))
+    put(str(int(g("timeout") or 0)))
     for waiter in g("waiters") or []:
-        put(waiter)
+        put(text(waiter))
     for key in ("holder", "hook_bead", "role_bead", "agent_state", "role_type", "rig", "mol_type",
                 "work_type", "event_kind", "actor", "target", "payload"):
-        put(g(key) or "")
-    return h.hexdigest()
+        put(text(g(key) or ""))
+    # one update over "field\0field\0...field\0": the same digest as hashing field by field
+    parts.append("")
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()

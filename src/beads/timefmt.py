@@ -19,14 +19,13 @@ _TS = re.compile(
 
 def format_ns(ns: int, tz_offset_seconds: int | None = None) -> str:
     """Format epoch nanoseconds as RFC3339Nano in the local (or given) offset."""
-    from datetime import datetime, timedelta, timezone
-
     secs, frac = divmod(ns, 1_000_000_000)
     if tz_offset_seconds is None:
-        lt = time.localtime(secs)
-        tz_offset_seconds = lt.tm_gmtoff
-    dt = datetime.fromtimestamp(secs, timezone(timedelta(seconds=tz_offset_seconds)))
-    out = dt.strftime("%Y-%m-%dT%H:%M:%S")
+        wall = time.localtime(secs)
+        tz_offset_seconds = wall.tm_gmtoff
+    else:
+        wall = time.gmtime(secs + tz_offset_seconds)
+    out = time.strftime("%Y-%m-%dT%H:%M:%S", wall)
     if frac:
         out += "." + f"{frac:09d}".rstrip("0")
     if tz_offset_seconds == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from beads.cli.main import new_subparser
@@ -13,6 +14,9 @@ if TYPE_CHECKING:
     from typing import Any
 
     from beads.cli.context import Context
+
+
+_SUPPRESS = "==SUPPRESS=="  # argparse.SUPPRESS, without importing argparse at module load
 
 
 def register(sub: argparse._SubParsersAction, name: str) -> None:
@@ -29,7 +33,7 @@ def _read_text(value: str | None, file_path: str | None = None) -> str | None:
             with open(file_path, encoding="utf-8") as fh:
                 return fh.read()
         except OSError as exc:
-            raise InvalidInput(f"cannot read {file_path}: {exc.strerror}")
+            raise InvalidInput(f"cannot read {file_path}: {exc.strerror or exc}") from None
     if value == "-":
         return sys.stdin.read()
     return value
@@ -63,6 +67,10 @@ def _register_create(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--id", dest="explicit_id")
     p.add_argument("--parent")
     p.add_argument("--deps", action="append", help="dependencies as type:id,id (bare id = blocks)")
+    p.add_argument("--waits-for", help="spawner issue ID to wait for (adds a waits-for gate dependency)")
+    p.add_argument("--waits-for-gate", default="all-children", help="all-children (default) or any-children")
+    p.add_argument("--due", help="due date (YYYY-MM-DD or RFC3339)")
+    p.add_argument("--defer", help="hide from 'bd ready' until this date (YYYY-MM-DD or RFC3339)")
     p.add_argument("-e", "--estimate", type=int)
     p.add_argument("--force", action="store_true", help="accept an explicit ID with another prefix")
     p.add_argument("--ephemeral", action="store_true")
@@ -73,7 +81,7 @@ def _register_create(sub: argparse._SubParsersAction) -> None:
 
 def create_fields(args: argparse.Namespace) -> dict[str, Any]:
     description = _read_text(args.description, args.body_file) or ""
-    deps: list[str] = []
+    deps: list[Any] = []
     for value in args.deps or []:
         deps.extend(v.strip() for v in value.split(",") if v.strip())
     fields: dict[str, Any] = {
@@ -96,6 +104,17 @@ def create_fields(args: argparse.Namespace) -> dict[str, Any]:
         fields["estimated_minutes"] = args.estimate
     if getattr(args, "ephemeral", False):
         fields["ephemeral"] = True
+    if getattr(args, "waits_for", None):
+        gate = args.waits_for_gate or "all-children"
+        if gate not in ("all-children", "any-children"):
+            raise InvalidInput(f"invalid --waits-for-gate value '{gate}' (valid: all-children, any-children)")
+        deps.append(("waits-for", args.waits_for, f'{{"gate":"{gate}"}}'))
+    for flag, key in (("due", "due_at"), ("defer", "defer_until")):
+        value = getattr(args, flag, None)
+        if value:
+            from beads.timefmt import parse_user_time
+
+            fields[key] = parse_user_time(value)
     return fields
 
 
@@ -117,11 +136,7 @@ def run_create(ctx: Context) -> int:
     from beads.model import parse_priority
 
     fields["priority"] = parse_priority(fields["priority"])
-    quiet = args.silent or ctx.quiet
-    if not quiet and not ctx.json:
-        if title.lower().startswith("test"):
-            ctx.warn(f"creating issue with 'Test' prefix in production database.\n"
-                     f"  For testing, consider using: BEADS_DB=/tmp/test.db ./bd create \"{title}\"")
+    nudges = _description_nudges(ctx, title, fields["description"])
     if args.dry_run:
         preview = {"title": title, **{k: v for k, v in fields.items() if v not in (None, "", [], False)}}
         if ctx.json:
@@ -131,6 +146,8 @@ def run_create(ctx: Context) -> int:
         return 0
     tracker = ctx.writer("create")
     issue = tracker.create(title, **fields)
+    for nudge in nudges:  # after success, so that a failure prints only its error
+        ctx.warn(nudge)
     from beads.core.views import wire
 
     if ctx.json:
@@ -143,6 +160,25 @@ def run_create(ctx: Context) -> int:
         ctx.out(f"  Priority: P{issue['priority']}")
         ctx.out(f"  Status: {issue['status']}")
     return 0
+
+
+def _description_nudges(ctx: Context, title: str, description: str) -> list[str]:
+    """The original's warnings for test titles and missing descriptions (config may require one)."""
+    from beads.core.config import truthy
+
+    nudges: list[str] = []
+    low = title.lower()
+    if low.startswith("test"):
+        nudges.append("creating issue with 'Test' prefix in production database.\n"
+                      "  For testing, consider using: BEADS_DB=/tmp/test.db bd create \"Test issue\"")
+    if not description and "test" not in low:
+        if truthy(ctx.setting("create.require-description", False)):
+            raise InvalidInput("description is required (set create.require-description: false in config.yaml "
+                               "to disable)")
+        nudges.append("creating issue without description.\n"
+                      "  Issues without descriptions lack context for future work.\n"
+                      "  Consider adding --description=\"Why this issue exists and what needs to be done\"")
+    return [] if ctx.args.silent or ctx.quiet else nudges
 
 
 def _register_q(sub: argparse._SubParsersAction) -> None:
@@ -175,26 +211,54 @@ def _register_show(sub: argparse._SubParsersAction) -> None:
 
 def run_show(ctx: Context) -> int:
     from beads.cli.render import issue_details
-    from beads.errors import NotFound
 
     tracker = ctx.tracker()
-    results = []
-    failures = 0
-    for raw in ctx.args.ids:
-        try:
-            results.append(tracker.show(raw))
-        except NotFound:
-            failures += 1
-            ctx.err(f"Issue {raw} not found")
-        except BdError as exc:
-            failures += 1
-            ctx.err(f"Error fetching {raw}: {exc.message}")
-    if ctx.json:
-        if results:
-            ctx.emit(results)
-    elif results:
+    results, failures = for_each_id(ctx, ctx.args.ids, tracker.show, "fetching", None)
+    if results and not ctx.json:
         ctx.out("\n\n".join(issue_details(r) for r in results))
-    return 1 if failures and not results else 0
+    return finish_each(ctx, results, failures, results)
+
+
+# -- multi-ID helpers (spec §6.2, lessons J) ------------------------------------------------
+
+
+def for_each_id(ctx: Context, raw_ids: list[str], action: Any, verb: str,
+                text: Any) -> tuple[list[Any], list[str]]:
+    """Run ``action`` per ID; return the successes and the failure messages.
+
+    With one ID a failure is the command's error. With several, each failure is
+    reported on stderr (``Error <verb> <id>: …``) and the rest still run; ``text``
+    (when given) renders each success on stdout as it happens, in text mode.
+    """
+    done: list[Any] = []
+    failed: list[str] = []
+    for raw in raw_ids:
+        try:
+            result = action(raw)
+        except BdError as exc:
+            if len(raw_ids) == 1:
+                raise
+            ctx.err(f"Error {verb} {raw}: {exc.message}")
+            failed.append(f"{raw}: {exc.message}")
+            continue
+        done.append(result)
+        if text is not None and not ctx.json:
+            ctx.out(text(result))
+    return done, failed
+
+
+def finish_each(ctx: Context, done: list[Any], failures: list[str], payload: Any) -> int:
+    """Print the JSON payload if anything succeeded; exit 1 only when every ID failed.
+
+    With ``--json`` stdout always holds one document: the payload, or ``{"error"}``.
+    """
+    if done:
+        if ctx.json:
+            ctx.emit(payload)
+        return 0
+    if ctx.json:
+        ctx.emit({"error": "; ".join(failures)})
+    return 1
 
 
 # -- update / close / reopen ------------------------------------------------------------
@@ -252,8 +316,9 @@ def run_update(ctx: Context) -> int:
         from beads.timefmt import parse_user_time
 
         changes["defer_until"] = parse_user_time(args.defer) if args.defer else None
-    if args.session and changes.get("status") == "closed":
-        changes["closed_by_session"] = args.session
+    session = args.session or os.environ.get("CLAUDE_SESSION_ID")
+    if session and changes.get("status") == "closed":
+        changes["closed_by_session"] = session
     extras: dict[str, Any] = {}
     if args.add_labels:
         extras["add_labels"] = _labels(args.add_labels)
@@ -269,39 +334,21 @@ def run_update(ctx: Context) -> int:
     tracker = ctx.writer("update")
 
     def apply(issue_id: str) -> dict[str, Any]:
-        if args.claim:
-            tracker.claim(issue_id)
-        if changes or extras:
-            return tracker.update(issue_id, **extras, **changes)
-        return tracker.get(issue_id)
+        with tracker.write():  # the claim and the edits land together or not at all
+            if args.claim:
+                tracker.claim(issue_id)
+            if changes or extras:
+                return tracker.update(issue_id, **extras, **changes)
+            return tracker.get(issue_id)
 
-    return _for_each(ctx, args.ids, apply, "updating", lambda i: f"✓ Updated issue: {i['id']}")
+    return _each_issue(ctx, args.ids, apply, "updating", lambda i: f"✓ Updated issue: {i['id']}")
 
 
-def _for_each(ctx: Context, raw_ids: list[str], action: Any, verb: str, text: Any) -> int:
-    """Run ``action`` per ID; report per-ID failures and continue (spec §6.2).
-
-    Exit status is non-zero only when every requested ID failed (lessons J).
-    """
-    from beads.core.views import wire
-
-    tracker = ctx.tracker()
-    done: list[dict[str, Any]] = []
-    for raw in raw_ids:
-        try:
-            issue = action(raw)
-        except BdError as exc:
-            if len(raw_ids) == 1:
-                raise
-            ctx.err(f"Error {verb} {raw}: {exc.message}")
-            continue
-        done.append(issue)
-        if not ctx.json:
-            ctx.out(text(issue))
-    if ctx.json and done:
-        labels = tracker.store.labels_for([i["id"] for i in done])
-        ctx.emit([wire(i, labels.get(i["id"], [])) for i in done])
-    return 0 if done else 1
+def _each_issue(ctx: Context, raw_ids: list[str], action: Any, verb: str, text: Any) -> int:
+    """``for_each_id`` for commands whose JSON is the array of changed issues (with labels)."""
+    done, failures = for_each_id(ctx, raw_ids, action, verb, text)
+    payload = ctx.tracker().issues_json([i["id"] for i in done]) if ctx.json and done else []
+    return finish_each(ctx, done, failures, payload)
 
 
 def _register_close(sub: argparse._SubParsersAction) -> None:
@@ -311,47 +358,38 @@ def _register_close(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-f", "--force", action="store_true", help="close pinned issues too")
     p.add_argument("--suggest-next", action="store_true", help="show issues this close unblocked")
     p.add_argument("--session")
-    p.add_argument("--no-auto", action="store_true", help=argparse_suppress())
+    p.add_argument("--no-auto", action="store_true", help=_SUPPRESS)
     p.set_defaults(run=run_close)
-
-
-def argparse_suppress() -> str:
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 def run_close(ctx: Context) -> int:
     args = ctx.args
+    if args.suggest_next and len(args.ids) > 1:
+        raise InvalidInput("--suggest-next only works when closing a single issue")
     tracker = ctx.writer("close")
-    if not args.suggest_next:
-        return _for_each(ctx, args.ids, lambda i: tracker.close(i, args.reason, force=args.force,
-                                                                session=args.session),
-                         "closing", lambda i: f"✓ Closed {i['id']}: {i.get('close_reason', '')}")
-    from beads.core.views import wire
+    session = args.session or os.environ.get("CLAUDE_SESSION_ID") or None
 
-    closed: list[dict[str, Any]] = []
-    unblocked: list[dict[str, Any]] = []
-    for raw in args.ids:
-        try:
-            issue = tracker.close(raw, args.reason, force=args.force, session=args.session)
-        except BdError as exc:
-            if len(args.ids) == 1:
-                raise
-            ctx.err(f"Error closing {raw}: {exc.message}")
-            continue
-        closed.append(wire(issue, tracker.store.labels_of(issue["id"])))
-        unblocked.extend(tracker.unblocked_by(issue["id"]))
-        if not ctx.json:
-            ctx.out(f"✓ Closed {issue['id']}: {issue.get('close_reason', '')}")
+    def close(raw: str) -> dict[str, Any]:
+        return tracker.close(raw, args.reason, force=args.force, session=session)
+
+    def text(issue: dict[str, Any]) -> str:
+        return f"✓ Closed {issue['id']}: {issue.get('close_reason', '')}"
+
+    if not args.suggest_next:
+        return _each_issue(ctx, args.ids, close, "closing", text)
+    issue = close(args.ids[0])
+    unblocked = tracker.unblocked_by(issue["id"])
     if ctx.json:
+        closed = tracker.issues_json([issue["id"]])
         ctx.emit({"closed": closed, "unblocked": unblocked} if unblocked else closed)
-    elif unblocked:
+        return 0
+    ctx.out(text(issue))
+    if unblocked:
         ctx.out("")
         ctx.out("Newly unblocked:")
         for item in unblocked:
-            ctx.out(f"  {item['id']} [P{item['priority']}] {item['title']}")
-    return 0 if closed else 1
+            ctx.out(f"  • {item['id']} \"{item['title']}\" (P{item['priority']})")
+    return 0
 
 
 def _register_reopen(sub: argparse._SubParsersAction) -> None:
@@ -364,8 +402,9 @@ def _register_reopen(sub: argparse._SubParsersAction) -> None:
 def run_reopen(ctx: Context) -> int:
     args = ctx.args
     tracker = ctx.writer("reopen")
-    return _for_each(ctx, args.ids, lambda i: tracker.reopen(i, args.reason), "reopening",
-                     lambda i: f"✓ Reopened {i['id']}")
+    suffix = f": {args.reason}" if args.reason else ""
+    return _each_issue(ctx, args.ids, lambda i: tracker.reopen(i, args.reason), "reopening",
+                       lambda i: f"↻ Reopened {i['id']}{suffix}")
 
 
 # -- delete ----------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def run_init(ctx: Context) -> int:
         ctx.emit({"status": "initialized", "prefix": prefix, "path": workspace.beads_dir,
                   "database": workspace.db_path, **notes})
     elif not ctx.quiet:
-        ctx.out(f"✓ bd initialized successfully!")
+        ctx.out("✓ bd initialized successfully!")
         ctx.out("")
         ctx.out(f"  Database: {os.path.relpath(workspace.db_path, cwd)}")
         ctx.out(f"  Issue prefix: {prefix}")

@@ -92,6 +92,11 @@ class Context:
         return not (self._flag("no-auto-flush") or self._flag("sandbox"))
 
     @property
+    def no_db(self) -> bool:
+        """``--no-db`` / ``no-db: true``: work on the JSONL through an in-memory database."""
+        return self._flag("no-db")
+
+    @property
     def auto_import(self) -> bool:
         return not (self._flag("no-auto-import") or self._flag("sandbox"))
 
@@ -121,6 +126,11 @@ class Context:
             from beads.storage.sqlite.store import SqliteStore
 
             ws = self.workspace()
+            if self.no_db:
+                from beads.sync import nodb
+
+                self._tracker = nodb.open_tracker(ws, actor=self.actor(), prefix=self.setting("issue-prefix"))
+                return self._tracker
             if not ws.db_exists():
                 raise NoWorkspace("no beads database found", hint=_no_db_hint())
             timeout = parse_duration_ms(getattr(self.args, "lock_timeout", None) or self.setting("lock-timeout"),
@@ -143,7 +153,11 @@ class Context:
 
     def finish(self) -> None:
         """After a successful command: flush the JSONL if this command wrote."""
-        if self.wrote and self._tracker is not None and self.auto_flush:
+        if self.wrote and self._tracker is not None and self.no_db:
+            from beads.sync import nodb
+
+            nodb.write_back(self._tracker)
+        elif self.wrote and self._tracker is not None and self.auto_flush:
             from beads.sync import auto
 
             auto.after_command(self._tracker)

@@ -128,7 +128,6 @@ def _command_summary() -> str:
 def new_subparser(sub: argparse._SubParsersAction, name: str, help_text: str,
                   aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:
     """A subparser with the global flags attached (used by every command module)."""
-    import argparse
 
     p = sub.add_parser(name, help=help_text, description=help_text, aliases=list(aliases),
                        formatter_class=_formatter())

@@ -31,6 +31,10 @@ class GraphOps:
     def resolve_id(self, text: str) -> str: ...  # pragma: no cover
     def get(self, issue_id: str, *, resolve: bool = True) -> Issue: ...  # pragma: no cover
     def write(self) -> Any: ...  # pragma: no cover
+    if TYPE_CHECKING:  # provided by Tracker / Views; not defined at runtime so the MRO finds theirs
+        def close(self, issue_id: str, reason: str | None = None, *, force: bool = False,
+                  session: str | None = None) -> Issue: ...
+        def epic_status(self, eligible_only: bool = False) -> list[dict[str, Any]]: ...
 
     def add_dependency(self, issue_id: str, depends_on_id: str, dep_type: str = model.DEP_BLOCKS, *,
                        metadata: dict[str, Any] | str | None = None) -> dict[str, Any]:
@@ -113,17 +117,20 @@ class GraphOps:
                 self._cache_stale = True
         return removed
 
-    def relate(self, a: str, b: str) -> None:
-        """Bidirectional ``relates-to`` link (no cycle check)."""
+    def relate(self, a: str, b: str) -> tuple[str, str]:
+        """Bidirectional ``relates-to`` link (no cycle check); returns the resolved IDs."""
         with self.write():
             ra, rb = self.resolve_id(a), self.resolve_id(b)
+            if ra == rb:
+                raise InvalidInput("cannot relate an issue to itself")
             now = timefmt.now()
             for src, dst in ((ra, rb), (rb, ra)):
                 if not any(d["depends_on_id"] == dst and d["type"] == model.DEP_RELATES_TO
                            for d in self.store.dependencies_of(src)):
                     self._add_dependency(src, dst, model.DEP_RELATES_TO, None, now, check_hierarchy=False)
+        return ra, rb
 
-    def unrelate(self, a: str, b: str) -> None:
+    def unrelate(self, a: str, b: str) -> tuple[str, str]:
         with self.write():
             ra, rb = self.resolve_id(a), self.resolve_id(b)
             removed = self.store.remove_dependency(ra, rb, model.DEP_RELATES_TO)
@@ -131,6 +138,45 @@ class GraphOps:
             if not removed:
                 raise NotFound(f"{ra} and {rb} are not related")
             self.store.mark_dirty([ra, rb], timefmt.now())
+        return ra, rb
+
+    def mark_duplicate(self, duplicate: str, canonical: str) -> tuple[str, str]:
+        """Link ``duplicate`` to ``canonical`` with a ``duplicates`` edge and close it (lessons J)."""
+        return self._link_and_close(duplicate, canonical, model.DEP_DUPLICATES, "duplicate of itself",
+                                    "canonical issue not found", "Duplicate of {}")
+
+    def mark_superseded(self, old: str, new: str) -> tuple[str, str]:
+        """Link ``old`` to its replacement ``new`` with a ``supersedes`` edge and close it."""
+        return self._link_and_close(old, new, model.DEP_SUPERSEDES, "superseded by itself",
+                                    "replacement issue not found", "Superseded by {}")
+
+    def _link_and_close(self, source: str, target: str, dep_type: str, self_msg: str, missing_msg: str,
+                        reason: str) -> tuple[str, str]:
+        with self.write():
+            src = self.resolve_id(source)
+            try:
+                dst = self.resolve_id(target)
+            except NotFound:
+                raise NotFound(f"{missing_msg}: {target}") from None
+            if src == dst:
+                raise InvalidInput(f"cannot mark an issue as {self_msg}")
+            now = timefmt.now()
+            already = any(d["depends_on_id"] == dst and d["type"] == dep_type
+                          for d in self.store.dependencies_of(src))
+            if not already:
+                self._add_dependency(src, dst, dep_type, None, now, check_hierarchy=False)
+            if self.get(src, resolve=False)["status"] != model.STATUS_CLOSED:
+                self.close(src, reason.format(dst), force=True)
+        return src, dst
+
+    def close_eligible_epics(self, *, dry_run: bool = False) -> list[dict[str, Any]]:
+        """Close every open epic whose children are all closed; returns their epic-status entries."""
+        with self.write():
+            eligible = self.epic_status(eligible_only=True)
+            if not dry_run:
+                for entry in eligible:
+                    self.close(entry["epic"]["id"], "All children completed")
+        return eligible
 
     def _set_parent(self, issue_id: str, parent: str, now: str) -> None:
         """Replace the first parent-child edge of ``issue_id`` (empty ``parent`` removes it)."""
@@ -176,8 +222,6 @@ class GraphOps:
                             if found is None:
                                 continue
                             issue = found
-                        if status and issue["status"] != status:
-                            continue
                         seen.add(other)
                         nodes.append(_node(issue, depth, current, depth == max_depth))
                         if not other.startswith("external:"):
@@ -185,7 +229,8 @@ class GraphOps:
                 frontier = nxt
         root_node, rest = nodes[0], nodes[1:]
         rest.sort(key=lambda n: (n["depth"], n["issue"]["priority"], n["issue"]["id"]))
-        return [root_node, *rest]
+        tree = [root_node, *rest]
+        return _keep_status(tree, status) if status else tree
 
     def find_cycles(self) -> list[list[str]]:
         """Every cycle (as an ID path) among non-``relates-to`` edges, one per strongly connected group."""
@@ -197,6 +242,30 @@ class GraphOps:
             if len(component) > 1 or component[0] in adjacency.get(component[0], []):
                 cycles.append(_cycle_in(component, adjacency))
         return cycles
+
+
+    def cycle_issues(self) -> list[list[Issue]]:
+        """``find_cycles`` with each ID replaced by its issue (``bd dep cycles --json``)."""
+        cycles = self.find_cycles()
+        found = self.store.get_issues(sorted({i for c in cycles for i in c})) if cycles else {}
+        return [[found[i] for i in cycle if i in found] for cycle in cycles]
+
+
+def _keep_status(tree: list[dict[str, Any]], status: str) -> list[dict[str, Any]]:
+    """Nodes with ``status`` plus their ancestors, so the filtered tree stays connected."""
+    parent_of = {n["issue"]["id"]: n["parent_id"] for n in tree if n["parent_id"] != n["issue"]["id"]}
+    keep: set[str] = set()
+    for node in tree:
+        current = node["issue"]["id"]
+        if node["issue"]["status"] != status:
+            continue
+        while current not in keep:
+            keep.add(current)
+            parent = parent_of.get(current)
+            if parent is None:
+                break
+            current = parent
+    return [n for n in tree if n["issue"]["id"] in keep]
 
 
 def _node(issue: Issue, depth: int, parent_id: str, truncated: bool) -> dict[str, Any]:

@@ -26,6 +26,7 @@ GITIGNORE = """# SQLite databases
 
 # Daemon runtime files
 daemon.lock
+jsonl.lock
 daemon.log
 daemon.pid
 bd.sock

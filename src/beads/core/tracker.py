@@ -160,6 +160,7 @@ class Tracker(GraphOps, Views):
             prefix = self.prefix
             batch = _Batch(self, prefix)
             created = [self._create_one(dict(spec), batch) for spec in specs]
+            batch.flush()
         return created
 
     def _create_one(self, spec: dict[str, Any], batch: _Batch) -> Issue:
@@ -179,10 +180,10 @@ class Tracker(GraphOps, Views):
                 continue
             issue[key] = value
         issue["priority"] = model.parse_priority(issue["priority"])
-        issue["status"] = model.validate_status(issue["status"] or model.STATUS_OPEN, self.custom_statuses())
+        issue["status"] = model.validate_status(issue["status"] or model.STATUS_OPEN, batch.statuses)
         if issue["status"] == model.STATUS_TOMBSTONE:
             raise InvalidInput("cannot create an issue with status tombstone")
-        issue["issue_type"] = model.validate_issue_type(issue["issue_type"] or "task", self.custom_types())
+        issue["issue_type"] = model.validate_issue_type(issue["issue_type"] or "task", batch.types)
         if issue["status"] == model.STATUS_CLOSED and not issue.get("closed_at"):
             issue["closed_at"] = now
         if issue["status"] != model.STATUS_CLOSED:
@@ -218,20 +219,23 @@ class Tracker(GraphOps, Views):
         ext = issue.get("external_ref")
         if ext and store.find_by_external_ref(ext):
             raise Conflict(f"external_ref {ext!r} is already used by {store.find_by_external_ref(ext)}")
-        chash = model.content_hash(issue)
-        store.insert_issue(issue, chash)
-        store.add_event(issue["id"], "created", self.actor, now, new_value=_compact(model.to_wire(issue)))
-        for label in _clean_labels(labels):
-            store.add_label(issue["id"], label)
+        stored = store.insert_issue(issue, model.content_hash(issue))
+        # events, labels and dirty marks are written together at the end of the batch
+        batch.events.append((issue["id"], "created", self.actor, None, _compact(model.to_wire(issue)), None, now))
+        batch.labels.extend((issue["id"], label) for label in _clean_labels(labels))
+        batch.dirty.append((issue["id"], now))
+        if deps:
+            batch.flush()  # "created" before "dependency_added" in the audit trail
         for dep in deps:
-            dep_type, target = parse_dep_spec(dep) if isinstance(dep, str) else dep
+            # a "type:id" string, or a (type, id) / (type, id, metadata JSON) tuple
+            dep_type, target, *meta = parse_dep_spec(dep) if isinstance(dep, str) else dep
             target_id = target if target.startswith("external:") else self._resolve_in_batch(target, batch)
-            self._add_dependency(issue["id"], target_id, dep_type, None, now, check_hierarchy=False)
+            self._add_dependency(issue["id"], target_id, dep_type, meta[0] if meta else None, now,
+                                 check_hierarchy=False)
         for comment in comments:
             store.add_comment(issue["id"], comment.get("author") or self.actor, comment["text"],
                               comment.get("created_at") or timefmt.now_utc())
-        store.mark_dirty([issue["id"]], now)
-        return self._fresh(issue["id"])
+        return stored
 
     def _resolve_in_batch(self, text: str, batch: _Batch) -> str:
         if text in batch.used:
@@ -418,13 +422,33 @@ class Tracker(GraphOps, Views):
                     edges.append(dep)
                 if dep["depends_on_id"] == issue_id and dep["issue_id"] not in chosen_set:
                     orphaned.add(dep["issue_id"])
-        return {"issues": chosen, "dependencies": edges, "orphaned": sorted(orphaned)}
+        return {"issues": chosen, "dependencies": edges, "orphaned": sorted(orphaned),
+                "references": self._issues_referencing(chosen, edges)}
+
+    def _issues_referencing(self, chosen: list[str], edges: list[dict[str, Any]]) -> list[str]:
+        """Connected issues whose text mentions a deleted ID (what ``delete`` rewrites)."""
+        chosen_set = set(chosen)
+        hits: set[str] = set()
+        for issue_id in chosen:
+            pattern = reference_pattern(issue_id)
+            neighbours = {d["issue_id"] for d in edges if d["depends_on_id"] == issue_id}
+            neighbours |= {d["depends_on_id"] for d in edges if d["issue_id"] == issue_id}
+            for other in sorted(neighbours - chosen_set - hits):
+                issue = None if other.startswith("external:") else self.store.get_issue(other)
+                if issue and any(pattern.search(issue.get(f) or "") for f in _TEXT_FIELDS):
+                    hits.add(other)
+        return sorted(hits)
 
     def delete(self, issue_ids: list[str], *, cascade: bool = False, hard: bool = False,
                reason: str | None = None) -> dict[str, Any]:
         """Tombstone (or with ``hard`` remove) issues; edges go, text references become ``[deleted:ID]``."""
         with self.write():
             plan = self.delete_plan(issue_ids, cascade=cascade)
+            if not hard:
+                for issue_id in plan["issues"]:
+                    current = self.store.get_issue(issue_id)
+                    if current is not None and current["status"] == model.STATUS_TOMBSTONE:
+                        raise InvalidInput(f"issue {issue_id} is already deleted (use --hard to purge it)")
             now = timefmt.now()
             reason = reason or ("manual delete" if len(plan["issues"]) == 1 else "batch delete")
             deleted_set = set(plan["issues"])
@@ -469,7 +493,7 @@ class Tracker(GraphOps, Views):
         }
 
     def _rewrite_references(self, deleted_id: str, neighbours: set[str], now: str) -> int:
-        pattern = re.compile(r"(?<![A-Za-z0-9_.\-\[:])" + re.escape(deleted_id) + r"(?![A-Za-z0-9_\-]|\.\d)")
+        pattern = reference_pattern(deleted_id)
         count = 0
         for other in sorted(neighbours):
             issue = self.store.get_issue(other)
@@ -582,7 +606,7 @@ class _Write:
 
 
 class _Batch:
-    """ID minting state for one create transaction."""
+    """State of one create transaction: ID minting, config read once, writes to do in bulk."""
 
     def __init__(self, tracker: Tracker, prefix: str) -> None:
         self.tracker = tracker
@@ -596,6 +620,24 @@ class _Batch:
         except ValueError:
             self.max_prob = idgen.DEFAULT_MAX_COLLISION_PROB
         self.top_level = store.count_top_level(prefix)
+        self.statuses = tracker.custom_statuses()
+        self.types = tracker.custom_types()
+        self.events: list[tuple[str, str, str, str | None, str | None, str | None, str]] = []
+        self.labels: list[tuple[str, str]] = []
+        self.dirty: list[tuple[str, str]] = []  # (issue_id, marked_at), oldest first
+
+    def flush(self) -> None:
+        """Write the pending events, labels and dirty marks (one statement each)."""
+        store = self.tracker.store
+        if self.events:
+            store.insert_events(self.events)
+            self.events = []
+        if self.labels:
+            store.add_labels(self.labels)
+            self.labels = []
+        if self.dirty:
+            store.mark_dirty([issue_id for issue_id, _ in self.dirty], self.dirty[-1][1])
+            self.dirty = []
 
     def mint(self, title: str, description: str, now_ns: int) -> str:
         length = idgen.adaptive_length(self.top_level, self.min_len, self.max_len, self.max_prob)
@@ -624,6 +666,11 @@ def parse_dep_spec(spec: str) -> tuple[str, str]:
         if target.startswith("external:") or dep_type:
             return model.validate_dep_type(dep_type), target
     return model.DEP_BLOCKS, spec
+
+
+def reference_pattern(issue_id: str) -> re.Pattern[str]:
+    """A mention of ``issue_id`` in free text (not part of a longer ID, not already ``[deleted:…]``)."""
+    return re.compile(r"(?<![A-Za-z0-9_.\-\[:])" + re.escape(issue_id) + r"(?![A-Za-z0-9_\-]|\.\d)")
 
 
 def _csv(value: str | None) -> list[str]:

@@ -60,12 +60,29 @@ class Views:
         return self.list(filt)
 
     def count(self, filt: IssueFilter | None = None, group_by: str | None = None) -> dict[str, Any]:
+        """``{count}``, or ``{total, groups}`` with the original's group names, sorted by name.
+
+        Priorities are named ``P0``…``P4``, an empty assignee ``(unassigned)``; with
+        ``label`` each label counts its issues and unlabelled ones count as ``(no labels)``.
+        """
         filt = filt or IssueFilter()
-        rows = self.store.count_issues(filt, group_by)
+        if group_by is not None and group_by not in _COUNT_GROUPS:
+            raise InvalidInput(f"invalid group {group_by!r}. Valid values: {', '.join(_COUNT_GROUPS)}")
+        total = self.store.count_issues(filt)[0][1]
         if group_by is None:
-            return {"count": rows[0][1]}
-        return {"total": self.store.count_issues(filt)[0][1],
-                "groups": [{"group": g, "count": n} for g, n in rows]}
+            return {"count": total}
+        counts: dict[str, int] = {}
+        for group, n in self.store.count_issues(filt, group_by):
+            if group_by == "priority":
+                group = f"P{group}"
+            elif group_by == "assignee" and not group:
+                group = "(unassigned)"
+            counts[group] = counts.get(group, 0) + n
+        if group_by == "label":
+            unlabelled = self.store.count_issues(_with(filt, no_labels=True))[0][1]
+            if unlabelled:
+                counts["(no labels)"] = unlabelled
+        return {"total": total, "groups": [{"group": g, "count": counts[g]} for g in sorted(counts)]}
 
     def show(self, issue_id: str) -> dict[str, Any]:
         """One issue with labels, dependencies/dependents as full issues, comments, parent (spec §7.4)."""
@@ -116,14 +133,41 @@ class Views:
         stats.pop("_by_status", None)
         return stats
 
+    def assigned_stats(self, assignee: str) -> dict[str, Any]:
+        """Statistics over the issues assigned to ``assignee`` (``bd status --assigned``).
+
+        As in the original only the status counts and ``ready_issues`` are computed;
+        the other keys are zero.
+        """
+        by_status = dict(self.store.count_issues(IssueFilter(assignee=assignee), "status"))
+        ready = self.store.ready_issues(ReadyFilter(assignee=assignee, limit=0))
+        return {
+            "total_issues": sum(by_status.values()),
+            "open_issues": by_status.get(model.STATUS_OPEN, 0),
+            "in_progress_issues": by_status.get(model.STATUS_IN_PROGRESS, 0),
+            "closed_issues": by_status.get(model.STATUS_CLOSED, 0),
+            "blocked_issues": by_status.get(model.STATUS_BLOCKED, 0),
+            "deferred_issues": by_status.get(model.STATUS_DEFERRED, 0),
+            "ready_issues": len(ready),
+            "tombstone_issues": 0,
+            "pinned_issues": 0,
+            "epics_eligible_for_closure": 0,
+            "average_lead_time_hours": 0.0,
+        }
+
     def stale(self, days: int = 30, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         if days < 0:
             raise InvalidInput("--days must be >= 0")
+        if status and status not in _STALE_STATUSES:
+            raise InvalidInput(f"invalid status '{status}'. Valid values: {', '.join(_STALE_STATUSES)}")
         return self._with_labels(self.store.stale_issues(days, status, limit))
 
     def epic_status(self, eligible_only: bool = False) -> list[dict[str, Any]]:
+        """Open epics with their child counts (closed epics are done and not listed)."""
         out = []
         for epic, total, closed in self.store.epic_progress():
+            if epic["status"] == model.STATUS_CLOSED:
+                continue
             eligible = total > 0 and total == closed and epic["status"] != model.STATUS_CLOSED
             if eligible_only and not eligible:
                 continue
@@ -149,7 +193,23 @@ class Views:
         return self._with_labels([found[i] for i in ids])
 
 
+    def edges_among(self, ids: list[str]) -> list[dict[str, Any]]:
+        """Dependency records whose both ends are in ``ids`` (``list --format dot|digraph``)."""
+        wanted = set(ids)
+        by_issue = self.store.dependencies_for(ids) if ids else {}
+        return [d for i in ids for d in by_issue.get(i, []) if d["depends_on_id"] in wanted]
+
+
 _SORTS = ("priority", "created", "updated", "closed", "status", "id", "title", "type", "assignee")
+_COUNT_GROUPS = ("status", "priority", "type", "assignee", "label")
+_STALE_STATUSES = ("open", "in_progress", "blocked", "deferred")
+
+
+def _with(filt: IssueFilter, **changes: Any) -> IssueFilter:
+    """A copy of ``filt`` with some fields changed."""
+    fields = {name: getattr(filt, name) for name in IssueFilter._defaults}
+    fields.update(changes)
+    return IssueFilter(**fields)
 
 
 def _related(others: dict[str, Issue], other_id: str, dep_type: str) -> dict[str, Any]:

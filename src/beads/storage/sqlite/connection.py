@@ -141,6 +141,7 @@ class Database:
                             _add_missing_columns(conn)
                         conn.execute("INSERT OR REPLACE INTO schema_migrations (version, name) VALUES (?, ?)",
                                      (number, name))
+                    _rebuild_blocked_cache(conn)  # an upgraded database may hold edges but no cache yet
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
             except BaseException:
@@ -218,6 +219,13 @@ def _split(script: str) -> list[str]:
     return parts
 
 
+def _rebuild_blocked_cache(conn: sqlite3.Connection) -> None:
+    from beads.storage.sqlite.graph import REBUILD_CACHE_SQL
+
+    conn.execute("DELETE FROM blocked_issues_cache")
+    conn.execute(REBUILD_CACHE_SQL)
+
+
 def _add_missing_columns(conn: sqlite3.Connection) -> None:
     """Bring a classic Go ``beads.db`` (created without our newer columns) up to our column set."""
     from beads.storage.sqlite.rows import INSERT_COLUMNS
@@ -238,5 +246,5 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
                 conn.execute(f"ALTER TABLE issues ADD COLUMN {col} TEXT DEFAULT ''")
     dep_cols = {row[1] for row in conn.execute("PRAGMA table_info(dependencies)")}
     for col, ddl in (("metadata", "TEXT DEFAULT '{}'"), ("thread_id", "TEXT DEFAULT ''")):
-        if col not in dep_cols:
+        if dep_cols and col not in dep_cols:  # no table yet: migration 1 creates it whole
             conn.execute(f"ALTER TABLE dependencies ADD COLUMN {col} {ddl}")

@@ -100,31 +100,51 @@ def column_name(key: str) -> str:
     raise KeyError(key)
 
 
+_NOT_EXTRA = COLUMN_KEYS | RELATION_KEYS | frozenset(LEGACY_IGNORED_KEYS)
+_EXTRA_DEFAULTS = tuple((key, default_for(FIELD_KIND[key])) for key in _EXTRA_ORDER)
+_EXTRA_KNOWN = frozenset(_EXTRA_ORDER)
+# (json key, converter, what None becomes) for each column, in INSERT_COLUMNS order
+_INSERT_PLAN = tuple((key, conv, default_for(FIELD_KIND.get(key, "s")) if conv in ("a", "i", "b") else None)
+                     for key, _, conv in COLUMNS)
+
+
 def extra_of(issue: Issue) -> str:
-    """The JSON text for ``extra_json``: known non-column fields (non-empty) and unknown keys."""
+    """The JSON text for ``extra_json``: known non-column fields (non-empty) and unknown keys.
+
+    Unknown keys keep the reader's order (they are appended in that order when read back);
+    the known ones have a fixed place in every issue dict, so their order here is irrelevant.
+    """
     extra: dict[str, Any] = {}
-    for key, value in issue.items():
-        if key in COLUMN_KEYS or key in RELATION_KEYS or key in LEGACY_IGNORED_KEYS or key.startswith("_"):
-            continue
-        kind = FIELD_KIND.get(key)
-        if kind is not None and value == default_for(kind):
-            continue
-        extra[key] = value
+    for key, default in _EXTRA_DEFAULTS:
+        if key in issue:
+            value = issue[key]
+            if value != default:
+                extra[key] = value
+    unknown = {k for k in issue.keys() - _NOT_EXTRA - _EXTRA_KNOWN if not k.startswith("_")}
+    if unknown:
+        for key, value in issue.items():
+            if key in unknown:
+                extra[key] = value
     return json.dumps(extra, ensure_ascii=False, separators=(",", ":")) if extra else ""
 
 
 def insert_values(issue: Issue, content_hash: str, source_repo: str = "") -> list[Any]:
+    get = issue.get
     values: list[Any] = []
-    for key, _, conv in COLUMNS:
-        value = issue.get(key)
-        if value is None and conv in ("a", "i", "b"):
-            value = default_for(FIELD_KIND.get(key, "s"))
+    append = values.append
+    for key, conv, default in _INSERT_PLAN:
+        value = get(key)
+        if conv is None:
+            append(value)
+            continue
+        if value is None:
+            value = default
         if conv == "b":
             value = 1 if value else 0
         elif conv == "w":
             value = json.dumps(value) if value else ""
-        values.append(value)
-    values.append(extra_of(issue))
-    values.append(content_hash)
-    values.append(source_repo)
+        append(value)
+    append(extra_of(issue))
+    append(content_hash)
+    append(source_repo)
     return values

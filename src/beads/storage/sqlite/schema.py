@@ -210,10 +210,32 @@ CREATE VIEW IF NOT EXISTS blocked_issues AS
     GROUP BY i.id;
 """
 
+# The original's remaining compaction/hydration table and indexes (spec §3), so that every
+# table a classic tool expects is present.
+M003_ISSUE_SNAPSHOTS = """
+CREATE TABLE IF NOT EXISTS issue_snapshots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    issue_id TEXT NOT NULL,
+    snapshot_time DATETIME NOT NULL,
+    compaction_level INTEGER NOT NULL,
+    original_size INTEGER NOT NULL,
+    compressed_size INTEGER NOT NULL,
+    original_content TEXT NOT NULL,
+    archived_events TEXT,
+    FOREIGN KEY (issue_id) REFERENCES issues(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS idx_snapshots_issue ON issue_snapshots(issue_id);
+CREATE INDEX IF NOT EXISTS idx_snapshots_level ON issue_snapshots(compaction_level);
+CREATE INDEX IF NOT EXISTS idx_comp_snap_issue_level_created
+    ON compaction_snapshots(issue_id, compaction_level, created_at DESC);
+CREATE INDEX IF NOT EXISTS idx_repo_mtimes_checked ON repo_mtimes(last_checked);
+"""
+
 # (name, sql) in order; the position + 1 is the migration number.
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_legacy_views", M002_LEGACY_VIEWS),
+    ("m003_issue_snapshots", M003_ISSUE_SNAPSHOTS),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

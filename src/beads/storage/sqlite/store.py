@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from beads.errors import BdError
 from beads.storage.sqlite.connection import Database
 from beads.storage.sqlite.graph import GraphMixin
 from beads.storage.sqlite.queries import QueryMixin
@@ -21,6 +22,7 @@ from beads.storage.sqlite.rows import (
     insert_values,
     row_to_issue,
 )
+from beads.storage.sqlite.syncdata import SyncMixin
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from beads.model import Issue
 
 
-class SqliteStore(GraphMixin, QueryMixin):
+class SqliteStore(GraphMixin, QueryMixin, SyncMixin):
     """Storage on one SQLite database (a file, or ``:memory:`` for the in-memory backend)."""
 
     def __init__(self, path: str, *, readonly: bool = False, busy_timeout_ms: int = 30_000,
@@ -108,8 +110,11 @@ class SqliteStore(GraphMixin, QueryMixin):
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         return [row_to_issue(r) for r in self.db.all(f"SELECT {SELECT_COLUMNS} FROM issues i {clause} ORDER BY i.id")]
 
-    def insert_issue(self, issue: Issue, content_hash: str) -> None:
-        self.db.execute(INSERT_SQL, insert_values(issue, content_hash))
+    def insert_issue(self, issue: Issue, content_hash: str) -> Issue:
+        """Insert one row; returns the issue exactly as ``get_issue`` would now read it."""
+        values = insert_values(issue, content_hash)
+        self.db.execute(INSERT_SQL, values)
+        return row_to_issue(values)  # the values are in SELECT_COLUMNS order (source_repo last, unused)
 
     def insert_issues(self, issues: list[Issue], hashes: list[str]) -> None:
         self.db.executemany(INSERT_SQL, [insert_values(i, h) for i, h in zip(issues, hashes, strict=True)])
@@ -140,11 +145,18 @@ class SqliteStore(GraphMixin, QueryMixin):
         """Hard delete: the row and everything hanging off it."""
         db = self.db
         db.execute("DELETE FROM dependencies WHERE issue_id = ? OR depends_on_id = ?", (issue_id, issue_id))
-        for table in ("labels", "comments", "events", "dirty_issues", "export_hashes", "blocked_issues_cache",
+        for table in ("labels", "comments", "events", "export_hashes", "blocked_issues_cache",
                       "child_counters"):
             col = "parent_id" if table == "child_counters" else "issue_id"
             db.execute(f"DELETE FROM {table} WHERE {col} = ?", (issue_id,))
         db.execute("DELETE FROM issues WHERE id = ?", (issue_id,))
+        # A dirty mark without a row records the deletion until the JSONL export drops the line
+        # (a classic Go beads.db may have a foreign key here that refuses it: then it is skipped).
+        try:
+            db.execute("INSERT INTO dirty_issues (issue_id, marked_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', "
+                       "'now')) ON CONFLICT(issue_id) DO UPDATE SET marked_at = excluded.marked_at", (issue_id,))
+        except BdError:
+            pass
 
     def rename_issue(self, old_id: str, new_id: str) -> None:
         """Change an issue's ID everywhere it is referenced."""
@@ -254,6 +266,12 @@ class SqliteStore(GraphMixin, QueryMixin):
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (issue_id, event_type, actor, old_value, new_value, comment, created_at),
         )
+
+    def insert_events(self, rows: list[tuple[str, str, str, str | None, str | None, str | None, str]]) -> None:
+        """Many events in one statement: (issue_id, event_type, actor, old_value, new_value, comment, created_at)."""
+        self.db.executemany(
+            "INSERT INTO events (issue_id, event_type, actor, old_value, new_value, comment, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
     def events_of(self, issue_id: str) -> list[dict[str, Any]]:
         cols = ("id", "issue_id", "event_type", "actor", "old_value", "new_value", "comment", "created_at")

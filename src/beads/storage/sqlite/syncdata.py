@@ -1,0 +1,106 @@
+"""SQL used by the JSONL layer (``beads.sync``): snapshots, dirty marks, bulk import.
+
+Kept apart from ``store.py`` so that the import/export paths can batch their work
+(one ``executemany`` per table) without widening the general storage API.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
+    from beads.storage.sqlite.connection import Database
+
+
+class SyncMixin:
+    db: Database
+
+    # -- consistent reads -------------------------------------------------------------
+
+    def read_snapshot(self) -> Any:
+        """A read transaction: every query inside sees the same database state."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def snapshot() -> Iterator[None]:
+            conn = self.db.conn
+            if conn.in_transaction:
+                yield
+                return
+            self.db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+
+        return snapshot()
+
+    # -- dirty marks ---------------------------------------------------------------------
+
+    def dirty_marks(self) -> dict[str, str]:
+        """issue_id → marked_at for every issue changed since the last export."""
+        return dict(self.db.all("SELECT issue_id, marked_at FROM dirty_issues"))
+
+    def clear_dirty_marks(self, marks: dict[str, str]) -> None:
+        """Clear exactly these marks; an issue re-marked since (new marked_at) stays dirty."""
+        self.db.executemany("DELETE FROM dirty_issues WHERE issue_id = ? AND marked_at = ?", list(marks.items()))
+
+    def pending_hard_deletes(self) -> set[str]:
+        """IDs marked dirty that have no row: hard-deleted here, not yet removed from the JSONL."""
+        return {r[0] for r in self.db.all(
+            "SELECT d.issue_id FROM dirty_issues d WHERE NOT EXISTS (SELECT 1 FROM issues i WHERE i.id = d.issue_id)")}
+
+    def existing_ids(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` have a row (tombstones included)."""
+        out: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(r[0] for r in self.db.all(f"SELECT id FROM issues WHERE id IN ({marks})", chunk))
+        return out
+
+    # -- metadata --------------------------------------------------------------------------
+
+    def set_metadata_many(self, values: dict[str, str]) -> None:
+        self.db.executemany("INSERT INTO metadata (key, value) VALUES (?, ?) "
+                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", list(values.items()))
+
+    def get_metadata_many(self, keys: list[str]) -> dict[str, str]:
+        marks = ",".join("?" * len(keys))
+        return dict(self.db.all(f"SELECT key, value FROM metadata WHERE key IN ({marks})", keys))
+
+    # -- bulk import -----------------------------------------------------------------------
+
+    def add_labels(self, pairs: list[tuple[str, str]]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO labels (issue_id, label) VALUES (?, ?)", pairs)
+
+    def comment_ids_taken(self, ids: list[int]) -> set[int]:
+        out: set[int] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(r[0] for r in self.db.all(f"SELECT id FROM comments WHERE id IN ({marks})", chunk))
+        return out
+
+    def insert_comments(self, rows: list[tuple[int | None, str, str, str, str]]) -> None:
+        """Rows of (id or None, issue_id, author, text, created_at); an explicit id is kept."""
+        self.db.executemany("INSERT INTO comments (id, issue_id, author, text, created_at) VALUES (?, ?, ?, ?, ?)",
+                            rows)
+
+    def add_events(self, rows: list[tuple[str, str, str, str | None, str]]) -> None:
+        """Rows of (issue_id, event_type, actor, comment, created_at)."""
+        self.db.executemany("INSERT INTO events (issue_id, event_type, actor, comment, created_at) "
+                            "VALUES (?, ?, ?, ?, ?)", rows)
+
+    def remove_outgoing_dependencies(self, issue_id: str) -> int:
+        return self.db.execute("DELETE FROM dependencies WHERE issue_id = ?", (issue_id,)).rowcount
+
+    def checkpoint(self) -> None:
+        """Fold the WAL back into the database file after a large import (best effort)."""
+        try:
+            self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:  # noqa: BLE001 - purely an optimisation
+            pass

@@ -1,0 +1,387 @@
+"""Writing ``issues.jsonl`` from the database: full exports and incremental flushes.
+
+Every write goes to a temp file in the same directory, is fsynced and renamed over
+the target, under an exclusive ``flock`` on ``.beads/jsonl.lock``: a reader (or a
+process killed mid-write) sees the old file or the new one, never a torn one, and
+two writers never interleave. Before writing, a guard refuses to drop any issue
+the file has and the database lacks, unless this clone deleted it or ``force`` is
+given (lessons A: an empty or stale database must never shrink the shared file).
+
+After writing the workspace's own JSONL we record its SHA-256 (``jsonl_content_hash``,
+``jsonl_file_hash``) and its (size, mtime, inode, ctime) so the next command's
+auto-import check is one ``stat``, and clear the dirty marks that were exported.
+"""
+
+from __future__ import annotations
+
+import os
+
+from beads import timefmt
+from beads.errors import BdError, CorruptJSONL, Locked, SyncError
+from beads.sync import jsonl
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
+
+    from beads.core.tracker import Tracker
+    from beads.query import IssueFilter
+    from beads.storage.sqlite.store import SqliteStore
+
+LOCK_NAME = "jsonl.lock"
+LOCK_TIMEOUT_S = 30.0
+KEY_CONTENT_HASH = "jsonl_content_hash"
+KEY_FILE_HASH = "jsonl_file_hash"
+KEY_IMPORT_TIME = "last_import_time"
+KEY_STAT = "jsonl_stat"
+LEGACY_HASH = "last_import_hash"
+
+
+# -- file helpers -------------------------------------------------------------------------------
+
+
+def sha256_hex(data: bytes) -> str:
+    import hashlib  # ~3 ms to import: only on the slow paths
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def fingerprint(st: os.stat_result) -> str:
+    """What the fast auto-import check compares: size, mtime, inode and ctime."""
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}"
+
+
+def read_file(path: str) -> tuple[bytes | None, os.stat_result | None]:
+    """The file's bytes and the stat of exactly that version (None, None if absent)."""
+    for _ in range(5):
+        try:
+            with open(path, "rb") as fh:
+                before = os.fstat(fh.fileno())
+                data = fh.read()
+                after = os.fstat(fh.fileno())
+        except FileNotFoundError:
+            return None, None
+        except OSError as exc:
+            raise SyncError(f"cannot read {path}: {exc.strerror or exc}")
+        if fingerprint(before) == fingerprint(after):
+            return data, after
+    return data, None  # being rewritten in place: usable bytes, but no trustworthy stat
+
+
+def is_canonical(tracker: Tracker, path: str | None) -> bool:
+    """Whether ``path`` is the workspace's own JSONL (``None`` means it is)."""
+    if path is None:
+        return True
+    ws = tracker.workspace
+    if ws is None:
+        return False
+    try:
+        return os.path.samefile(path, ws.jsonl_path)
+    except OSError:
+        return os.path.abspath(path) == os.path.abspath(ws.jsonl_path)
+
+
+def record_file_state(store: SqliteStore, data: bytes, st: os.stat_result | None) -> None:
+    """Remember that the database now holds everything in these JSONL bytes."""
+    digest = sha256_hex(data)
+    values = {KEY_CONTENT_HASH: digest, KEY_FILE_HASH: digest, KEY_IMPORT_TIME: timefmt.now()}
+    values[KEY_STAT] = fingerprint(st) if st is not None else ""
+    with store.transaction():
+        store.set_metadata_many(values)
+
+
+class FileLock:
+    """Exclusive ``flock`` on ``.beads/jsonl.lock`` (released when the process dies)."""
+
+    def __init__(self, beads_dir: str, timeout: float = LOCK_TIMEOUT_S) -> None:
+        self.path = os.path.join(beads_dir, LOCK_NAME)
+        self.timeout = timeout
+        self.fd = -1
+
+    def __enter__(self) -> FileLock:
+        import fcntl
+        import time
+
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.timeout
+        delay = 0.002
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(self.fd)
+                    self.fd = -1
+                    raise Locked(f"another bd process holds {self.path} (an export is running); try again")
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)  # closing the descriptor releases the flock
+            self.fd = -1
+
+
+def write_atomic(path: str, data: bytes, mode: int = 0o644) -> os.stat_result:
+    """Temp file in the same directory + fsync + rename; returns the new file's stat."""
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = f"{path}.tmp.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+    return os.stat(path)
+
+
+def _remove_stale_temps(path: str) -> None:
+    """Temp files left by killed exporters (only called while holding the lock)."""
+    directory, base = os.path.split(os.path.abspath(path))
+    prefix = base + ".tmp."
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(prefix)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(prefix):]
+        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            continue
+        try:
+            os.unlink(os.path.join(directory, name))
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _beads_dir(tracker: Tracker, path: str) -> str:
+    ws = tracker.workspace
+    return ws.beads_dir if ws is not None else os.path.dirname(os.path.abspath(path))
+
+
+# -- guard --------------------------------------------------------------------------------------
+
+
+def check_shrink(store: SqliteStore, existing: bytes | None, new_ids: set[str], path: str) -> None:
+    """Refuse to drop issues the file has and the database lacks (see module docstring)."""
+    if not existing:
+        return
+    try:
+        old_ids = set(jsonl.line_ids(jsonl.decode(existing, path)))
+    except CorruptJSONL as exc:
+        raise SyncError(f"refusing to overwrite {path}: it is not valid JSONL ({exc.message.splitlines()[0]})",
+                        hint=f"resolve the file first, or use 'bd export -o {path} --force' to replace it")
+    missing = old_ids - new_ids
+    if not missing:
+        return
+    missing -= store.pending_hard_deletes()
+    if missing:  # wisps that leaked into the file may go
+        rows = store.get_issues(sorted(missing))
+        missing -= {i for i, row in rows.items() if row.get("ephemeral")}
+    if not missing:
+        return
+    shown = sorted(missing)
+    listing = "\n".join(f"    - {i}" for i in shown[:10])
+    more = f"\n    ... and {len(shown) - 10} more" if len(shown) > 10 else ""
+    raise SyncError(
+        f"refusing to export stale database that would lose issues\n"
+        f"  Database has {len(new_ids)} issues\n  JSONL has {len(old_ids)} issues\n"
+        f"  Export would lose {len(shown)} issue(s):\n{listing}{more}",
+        hint=f"run 'bd import -i {path}' to bring those issues in first, "
+             f"or 'bd export -o {path} --force' to drop them",
+    )
+
+
+# -- full export --------------------------------------------------------------------------------
+
+
+def export_jsonl(tracker: Tracker, path: str | None = None, *, force: bool = False, include_comments: bool = True,
+                 filt: IssueFilter | None = None, stream: TextIO | None = None) -> dict[str, Any]:
+    """Write every issue (or those matching ``filt``) as JSONL; returns the stats.
+
+    ``path`` None means the workspace's ``issues.jsonl``; ``stream`` writes to an open
+    text stream instead (no file, no guard). Exporting to the workspace's JSONL
+    also clears the exported dirty marks and records the file's hash and stat.
+    Raises ``SyncError`` when the guard refuses (unless ``force``).
+    """
+    store = tracker.store
+    if stream is not None:
+        records = _records(store, filt, include_comments)
+        stream.write(jsonl.render(records))
+        return _stats(records, None)
+    if path is None:
+        if tracker.workspace is None:
+            raise SyncError("no workspace: cannot find issues.jsonl")
+        path = tracker.workspace.jsonl_path
+    canonical = is_canonical(tracker, path)
+    with FileLock(_beads_dir(tracker, path)):
+        _remove_stale_temps(path)
+        with store.read_snapshot():
+            marks = store.dirty_marks() if canonical else {}
+            records = _records(store, filt, include_comments)
+        data = jsonl.render(records).encode("utf-8")
+        existing, _ = read_file(path)
+        if not force:
+            check_shrink(store, existing, {r["id"] for r in records}, path)
+        st = write_atomic(path, data, 0o644 if canonical else 0o600) if existing != data else os.stat(path)
+        if canonical:
+            if filt is not None:
+                exported = {r["id"] for r in records}
+                marks = {i: m for i, m in marks.items() if i in exported}
+            _record_export(store, data, st, marks)
+    return _stats(records, path)
+
+
+def _records(store: SqliteStore, filt: IssueFilter | None, include_comments: bool) -> list[dict[str, Any]]:
+    issues = store.list_issues(filt) if filt is not None else None
+    return jsonl.export_records(store, include_comments=include_comments, issues=issues)
+
+
+def _stats(records: list[dict[str, Any]], path: str | None) -> dict[str, Any]:
+    stats: dict[str, Any] = {"success": True, "exported": len(records), "skipped": 0, "total_issues": len(records)}
+    if path is not None:
+        stats["output_file"] = path
+    return stats
+
+
+def _record_export(store: SqliteStore, data: bytes, st: os.stat_result, marks: dict[str, str]) -> None:
+    with store.transaction():
+        if marks:
+            store.clear_dirty_marks(marks)
+        record_file_state(store, data, st)
+
+
+# -- incremental flush --------------------------------------------------------------------------
+
+
+def flush(tracker: Tracker, *, full: bool = False) -> bool:
+    """Bring the workspace's JSONL up to date with the database; True if it was written.
+
+    Incremental (only dirty issues' lines replaced) when the file on disk is the one
+    we last wrote or imported. If someone else changed it meanwhile (a git pull, a
+    concurrent clone), it is imported first — newer-wins, additive — so their rows
+    survive; a conflicted or corrupt file is refused with ``SyncError`` and the
+    dirty marks stay for the next attempt. A missing file gets a full export.
+    """
+    ws = tracker.workspace
+    if ws is None:
+        return False
+    path = ws.jsonl_path
+    with FileLock(ws.beads_dir):
+        return _flush_locked(tracker, path, full)
+
+
+def _flush_locked(tracker: Tracker, path: str, full: bool) -> bool:
+    store = tracker.store
+    meta = store.get_metadata_many([KEY_STAT, KEY_FILE_HASH, KEY_CONTENT_HASH, LEGACY_HASH])
+    try:
+        st: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    if st is None or full:
+        return _full_flush(tracker, path, missing=st is None)
+    data: bytes | None = None
+    if not (meta.get(KEY_STAT) and meta.get(KEY_STAT) == fingerprint(st)):
+        data, st = read_file(path)
+        if data is None:
+            return _full_flush(tracker, path, missing=True)
+        known = meta.get(KEY_FILE_HASH) or meta.get(KEY_CONTENT_HASH) or meta.get(LEGACY_HASH)
+        if sha256_hex(data) != known:
+            _import_changed(tracker, path, data, st)
+        elif st is not None:
+            with store.transaction():
+                store.set_metadata_many({KEY_STAT: fingerprint(st)})
+    if not store.dirty_marks():
+        return False
+    if data is None:
+        data, st = read_file(path)
+        if data is None:
+            return _full_flush(tracker, path, missing=True)
+    return _incremental_flush(tracker, path, data)
+
+
+def _full_flush(tracker: Tracker, path: str, *, missing: bool) -> bool:
+    store = tracker.store
+    if missing and not store.dirty_marks() and not store.all_ids():
+        return False  # nothing to write and no file: do not create an empty one
+    _remove_stale_temps(path)
+    with store.read_snapshot():
+        marks = store.dirty_marks()
+        records = jsonl.export_records(store)
+    data = jsonl.render(records).encode("utf-8")
+    existing, _ = read_file(path)
+    check_shrink(store, existing, {r["id"] for r in records}, path)
+    st = write_atomic(path, data) if existing != data else os.stat(path)
+    _record_export(store, data, st, marks)
+    return existing != data
+
+
+def _incremental_flush(tracker: Tracker, path: str, data: bytes) -> bool:
+    """Replace (or drop) the lines of dirty issues; every other line is kept byte for byte."""
+    store = tracker.store
+    _remove_stale_temps(path)
+    lines = dict(jsonl.split_lines(jsonl.decode(data, path), path))
+    with store.read_snapshot():
+        marks = store.dirty_marks()
+        records = jsonl.export_records(store, marks)
+    for issue_id in marks:
+        lines.pop(issue_id, None)
+    for rec in records:
+        lines[rec["id"]] = jsonl.issue_line(rec)
+    new_data = "".join(lines[i] + "\n" for i in sorted(lines)).encode("utf-8")
+    st = write_atomic(path, new_data) if new_data != data else os.stat(path)
+    _record_export(store, new_data, st, marks)
+    return new_data != data
+
+
+def _import_changed(tracker: Tracker, path: str, data: bytes, st: os.stat_result | None) -> None:
+    """The file changed behind our back: merge it in before writing over it."""
+    from beads.sync import importer
+
+    try:
+        records = jsonl.parse_jsonl(jsonl.decode(data, path), path)
+    except CorruptJSONL as exc:
+        raise SyncError(f"not writing {path}: {exc.message}")
+    with tracker.store.transaction():
+        importer.import_records(tracker, records, skip_prefix_validation=True, mark_dirty=False)
+        record_file_state(tracker.store, data, st)
+
+
+def flush_quietly(tracker: Tracker, warn: Any) -> bool:
+    """``flush`` for the end of a command: a failure becomes one warning, never an error."""
+    try:
+        return flush(tracker)
+    except BdError as exc:
+        warn(f"auto-flush failed: {exc.message}")
+        if exc.hint:
+            warn(exc.hint)
+        return False

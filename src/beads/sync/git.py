@@ -1,0 +1,285 @@
+"""The one module that runs git.
+
+Everything else asks this module: ``bd sync``, the git hooks, ``bd init``'s merge
+driver registration and (when told to) the daemon. Every call has a timeout, never
+prompts (``GIT_TERMINAL_PROMPT=0``), never opens an editor, and turns a failure into
+a ``GitError`` whose message is one line (the full output is kept on the error
+for ``--verbose``). Paths given to and returned by this module are absolute.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from beads.errors import GitError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+DEFAULT_TIMEOUT = 60.0
+NETWORK_TIMEOUT = 300.0
+UNMERGED_CODES = frozenset(("DD", "AU", "UD", "UA", "DU", "AA", "UU"))
+
+
+class GitFailure(GitError):
+    """A git command exited non-zero (``returncode``, ``output`` carry the details)."""
+
+    def __init__(self, message: str, *, returncode: int = 1, output: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.returncode = returncode
+        self.output = output
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("hint:"):
+            return line
+    return ""
+
+
+class Git:
+    """git commands run in one work tree (``root``)."""
+
+    def __init__(self, root: str, *, timeout: float = DEFAULT_TIMEOUT, env: Mapping[str, str] | None = None) -> None:
+        self.root = os.path.abspath(root)
+        self.timeout = timeout
+        self.extra_env = dict(env or {})
+
+    # -- running -----------------------------------------------------------------------
+
+    def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_MERGE_AUTOEDIT": "no", "GIT_EDITOR": "true"})
+        env.update(self.extra_env)
+        if extra:
+            env.update(extra)
+        return env
+
+    def run(self, *args: str, check: bool = True, timeout: float | None = None, input: str | None = None,
+            env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``git <args>`` in the work tree; raise ``GitFailure`` on a non-zero exit when ``check``."""
+        limit = self.timeout if timeout is None else timeout
+        what = f"git {args[0]}" if args else "git"
+        try:
+            proc = subprocess.run(["git", *args], cwd=self.root, capture_output=True, text=True, input=input,
+                                  timeout=limit, env=self._env(env), errors="surrogateescape")
+        except FileNotFoundError:
+            raise GitError("git is not installed (or not on PATH)")
+        except subprocess.TimeoutExpired:
+            raise GitFailure(f"{what} timed out after {limit:g}s", returncode=-1)
+        except OSError as exc:
+            raise GitError(f"cannot run git in {self.root}: {exc.strerror or exc}")
+        if check and proc.returncode != 0:
+            output = (proc.stderr or "") + (proc.stdout or "")
+            detail = _first_line(proc.stderr) or _first_line(proc.stdout) or f"exit status {proc.returncode}"
+            raise GitFailure(f"{what} failed: {detail}", returncode=proc.returncode, output=output)
+        return proc
+
+    def out(self, *args: str, **kw: object) -> str:
+        return self.run(*args, **kw).stdout.strip()  # type: ignore[arg-type]
+
+    def ok(self, *args: str) -> bool:
+        return self.run(*args, check=False).returncode == 0
+
+    # -- repository --------------------------------------------------------------------
+
+    def is_repo(self) -> bool:
+        try:
+            return self.ok("rev-parse", "--git-dir")
+        except GitError:
+            return False
+
+    def toplevel(self) -> str:
+        return self.out("rev-parse", "--show-toplevel")
+
+    def git_dir(self) -> str:
+        return self._abs(self.out("rev-parse", "--git-dir"))
+
+    def git_path(self, name: str) -> str:
+        """``git rev-parse --git-path`` (worktree- and ``core.hooksPath``-aware), absolute."""
+        return self._abs(self.out("rev-parse", "--git-path", name))
+
+    def hooks_dir(self) -> str:
+        return self.git_path("hooks")
+
+    def _abs(self, path: str) -> str:
+        return path if os.path.isabs(path) else os.path.normpath(os.path.join(self.root, path))
+
+    def rel(self, path: str) -> str:
+        """``path`` relative to the work tree, as git pathspecs want it."""
+        return os.path.relpath(os.path.abspath(path), self.root)
+
+    def has_commits(self) -> bool:
+        return self.ok("rev-parse", "-q", "--verify", "HEAD^{commit}")
+
+    def head(self) -> str | None:
+        proc = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    # -- branches and remotes -------------------------------------------------------------
+
+    def current_branch(self) -> str | None:
+        """The checked-out branch (works before the first commit); None when detached."""
+        proc = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+        return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+    def remotes(self) -> list[str]:
+        return [r for r in self.out("remote").splitlines() if r.strip()]
+
+    def has_remote(self) -> bool:
+        return bool(self.remotes())
+
+    def upstream(self, branch: str | None = None) -> tuple[str, str] | None:
+        """(remote, remote branch name) configured for ``branch``; None without one."""
+        branch = branch or self.current_branch()
+        if not branch:
+            return None
+        remote = self.config_get(f"branch.{branch}.remote")
+        merge = self.config_get(f"branch.{branch}.merge")
+        if not remote or not merge or remote == ".":
+            return None
+        if remote not in self.remotes():
+            return None
+        return remote, merge.removeprefix("refs/heads/")
+
+    def remote_branch_exists(self, remote: str, branch: str) -> bool:
+        return self.ok("rev-parse", "-q", "--verify", f"refs/remotes/{remote}/{branch}")
+
+    def ahead_count(self, remote: str, branch: str) -> int:
+        """Commits on HEAD that ``remote/branch`` (as last fetched) lacks; all of them if it is unknown."""
+        if not self.has_commits():
+            return 0
+        if not self.remote_branch_exists(remote, branch):
+            return int(self.out("rev-list", "--count", "HEAD") or 0)
+        return int(self.out("rev-list", "--count", f"refs/remotes/{remote}/{branch}..HEAD") or 0)
+
+    # -- working tree state ------------------------------------------------------------------
+
+    def status(self, paths: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """(two-letter code, path) from ``git status --porcelain``, limited to ``paths``."""
+        args = ["status", "--porcelain=v1", "-z", "--untracked-files=all"]
+        if paths is not None:
+            rels = [self.rel(p) for p in paths]
+            if not rels:
+                return []
+            args += ["--", *rels]
+        raw = self.run(*args).stdout
+        out: list[tuple[str, str]] = []
+        parts = raw.split("\0")
+        i = 0
+        while i < len(parts):
+            entry = parts[i]
+            i += 1
+            if len(entry) < 4:
+                continue
+            code, path = entry[:2], entry[3:]
+            if code[0] in "RC":
+                i += 1  # the rename's source path follows
+            out.append((code, path))
+        return out
+
+    def has_changes(self, paths: Iterable[str]) -> bool:
+        return bool(self.status(paths))
+
+    def is_tracked(self, path: str) -> bool:
+        return self.ok("ls-files", "--error-unmatch", "--", self.rel(path))
+
+    def unmerged_paths(self) -> list[str]:
+        return [path for code, path in self.status() if code in UNMERGED_CODES]
+
+    def merge_in_progress(self) -> bool:
+        return self.ok("rev-parse", "-q", "--verify", "MERGE_HEAD")
+
+    def rebase_in_progress(self) -> bool:
+        return any(os.path.exists(self.git_path(name)) for name in ("rebase-merge", "rebase-apply"))
+
+    # -- index and commits ---------------------------------------------------------------------
+
+    def add(self, paths: Iterable[str], *, env: Mapping[str, str] | None = None) -> None:
+        rels = [self.rel(p) for p in paths]
+        if rels:
+            self.run("add", "--", *rels, env=env)
+
+    def commit(self, message: str, paths: Iterable[str] | None = None, *, author: str | None = None,
+               no_gpg_sign: bool = False, no_verify: bool = False, env: Mapping[str, str] | None = None) -> str:
+        """Commit ``paths`` only (other staged changes stay staged), or the index when None.
+
+        Returns the new commit id.
+        """
+        args = ["commit", "--quiet", "-m", message]
+        if author:
+            args += ["--author", author]
+        if no_gpg_sign:
+            args.append("--no-gpg-sign")
+        if no_verify:
+            args.append("--no-verify")
+        if paths is not None:
+            args += ["--only", "--", *[self.rel(p) for p in paths]]
+        self.run(*args, env=env)
+        return self.out("rev-parse", "HEAD")
+
+    def commit_merge(self, *, env: Mapping[str, str] | None = None) -> str:
+        """Conclude a merge whose conflicts are resolved and staged, with git's own message."""
+        self.run("commit", "--quiet", "--no-edit", env=env)
+        return self.out("rev-parse", "HEAD")
+
+    def merge_abort(self) -> None:
+        self.run("merge", "--abort", check=False)
+
+    # -- network -------------------------------------------------------------------------------
+
+    def fetch(self, remote: str, *, env: Mapping[str, str] | None = None) -> None:
+        self.run("fetch", "--quiet", remote, timeout=NETWORK_TIMEOUT, env=env)
+
+    def pull(self, remote: str, branch: str, *,
+             env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """``git pull --no-rebase`` (a merge, never a rebase); returns the process, never raises on conflict."""
+        return self.run("pull", "--no-rebase", "--no-edit", "--quiet", remote, branch, check=False,
+                        timeout=NETWORK_TIMEOUT, env=env)
+
+    def push(self, remote: str, branch: str, *, env: Mapping[str, str] | None = None) -> None:
+        self.run("push", "--quiet", remote, f"HEAD:refs/heads/{branch}", timeout=NETWORK_TIMEOUT, env=env)
+
+    # -- contents ----------------------------------------------------------------------------
+
+    def show(self, rev: str, path: str | None = None) -> bytes | None:
+        """A blob's bytes: ``show(rev, path)`` or ``show(":2:path")``-style specs; None if absent."""
+        spec = rev if path is None else f"{rev}:{self.rel(path)}"
+        if path is not None and rev.startswith(":") and rev.endswith(":"):
+            spec = f"{rev}{self.rel(path)}"
+        try:
+            proc = subprocess.run(["git", "cat-file", "blob", spec], cwd=self.root, capture_output=True,
+                                  timeout=self.timeout, env=self._env(None))
+        except subprocess.TimeoutExpired:
+            raise GitFailure(f"git cat-file timed out after {self.timeout:g}s", returncode=-1)
+        except OSError as exc:
+            raise GitError(f"cannot run git in {self.root}: {exc.strerror or exc}")
+        return proc.stdout if proc.returncode == 0 else None
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        proc = self.run("merge-base", a, b, check=False)
+        return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    def config_get(self, key: str) -> str | None:
+        proc = self.run("config", "--get", key, check=False)
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    def config_set(self, key: str, value: str) -> None:
+        self.run("config", key, value)
+
+
+def find_git(start: str) -> Git | None:
+    """A ``Git`` for the work tree containing ``start``; None outside a repository."""
+    probe = Git(start)
+    try:
+        proc = probe.run("rev-parse", "--show-toplevel", check=False)
+    except GitError:
+        return None
+    if proc.returncode != 0 or not proc.stdout.strip():
+        return None
+    return Git(proc.stdout.strip())

@@ -1,0 +1,525 @@
+"""Importing issue records (from ``issues.jsonl`` or any JSONL) into the database.
+
+The merge rules (spec §8.4, lessons A) are what make the JSONL a safe channel
+between clones:
+
+* identity is the issue ID; a record whose ``updated_at`` is strictly newer than the
+  local row replaces it, ties and older records keep the local row;
+* labels, dependency edges and comments are additive (comments deduplicated by
+  author + trimmed text); nothing is removed because a file lacks it;
+* a local tombstone never comes back; an incoming tombstone replaces a live local
+  issue only when it is newer (that is how a deletion reaches other clones);
+* new issues are created parents first; edges to issues nobody has are skipped with
+  a warning; explicit child IDs bump the parent's child counter.
+
+The whole import is one transaction: it lands completely or not at all. Issues are
+marked dirty (for the next JSONL flush) only where the database now differs from
+the file they came from: the local copy won, or it has relations the file lacks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from beads import ids as idgen
+from beads import model, timefmt
+from beads.errors import BdError, InvalidInput
+from beads.sync import jsonl
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from beads.core.tracker import Tracker
+    from beads.storage.sqlite.store import SqliteStore
+
+ORPHAN_MODES = ("strict", "resurrect", "skip", "allow")
+IMPORT_ACTOR = "import"
+_RELATIONS = ("labels", "dependencies", "comments")
+_TEXT_FIELDS = ("title", "description", "design", "acceptance_criteria", "notes")
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll a dry run back."""
+
+
+def new_stats() -> dict[str, Any]:
+    return {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "collisions": 0, "tombstoned": 0,
+            "kept_local": 0, "marked_dirty": 0, "id_mapping": {}, "skipped_dependencies": [],
+            "prefix_mismatch": False, "expected_prefix": "", "mismatch_prefixes": {}, "warnings": []}
+
+
+def import_file(tracker: Tracker, path: str, **opts: Any) -> dict[str, Any]:
+    """Import a JSONL file. For the workspace's own JSONL the file's hash and stat are
+    recorded (so auto-import will not import it again) and issues are not marked dirty."""
+    from beads.sync import export as exp
+
+    data, st = exp.read_file(path)
+    if data is None:
+        raise InvalidInput(f"cannot import {path}: file not found")
+    records = jsonl.parse_jsonl(jsonl.decode(data, path), path)
+    canonical = exp.is_canonical(tracker, path)
+    opts.setdefault("mark_dirty", not canonical)
+    if not canonical:
+        return import_records(tracker, records, **opts)
+    with tracker.store.transaction():
+        stats = import_records(tracker, records, **opts)
+        if not opts.get("dry_run"):
+            exp.record_file_state(tracker.store, data, st)
+    return stats
+
+
+def import_records(tracker: Tracker, records: list[dict[str, Any]], *, dry_run: bool = False,
+                   skip_existing: bool = False, rename_on_import: bool = False, orphan_handling: str = "allow",
+                   skip_prefix_validation: bool = False, mark_dirty: bool = True) -> dict[str, Any]:
+    """Merge ``records`` (parsed JSONL objects) into the database; returns the counters.
+
+    ``mark_dirty`` marks created/updated issues for the next JSONL flush (pass False
+    when the records come from the workspace's own JSONL, which already has them).
+    Raises ``InvalidInput`` for a prefix mismatch (unless ``rename_on_import`` or
+    ``skip_prefix_validation``), an orphan in strict mode, or an invalid record;
+    the database is then unchanged.
+    """
+    if orphan_handling not in ORPHAN_MODES:
+        raise InvalidInput(f"invalid orphan handling {orphan_handling!r} (expected one of: {', '.join(ORPHAN_MODES)})")
+    stats = new_stats()
+    store = tracker.store
+    records = _dedupe([jsonl.normalize_record(dict(r)) for r in records], stats)
+    _validate(records)
+    try:
+        with store.transaction():
+            records = _check_prefixes(store, records, stats, rename_on_import, skip_prefix_validation or dry_run)
+            _Merge(tracker, stats, skip_existing=skip_existing, orphan_handling=orphan_handling,
+                   mark_dirty=mark_dirty).run(records)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    if not dry_run and stats["created"] + stats["updated"] > 200:
+        store.checkpoint()
+    return stats
+
+
+def summary(stats: dict[str, Any], *, dry_run: bool = False) -> str:
+    """The one-line report the original prints after an import."""
+    if dry_run:
+        text = f"Would create {stats['created']} new issues, update {stats['updated']} existing issues"
+        if stats["unchanged"]:
+            text += f", {stats['unchanged']} unchanged"
+        return text
+    text = f"Import complete: {stats['created']} created, {stats['updated']} updated"
+    if stats["unchanged"]:
+        text += f", {stats['unchanged']} unchanged"
+    if stats["skipped"]:
+        text += f", {stats['skipped']} skipped"
+    if stats["id_mapping"]:
+        text += f", {len(stats['id_mapping'])} issues remapped"
+    return text
+
+
+# -- preparation ------------------------------------------------------------------------------
+
+
+def _dedupe(records: list[dict[str, Any]], stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """One record per ID: the newest ``updated_at`` wins (the later line on a tie)."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        old = by_id.get(rec["id"])
+        if old is not None:
+            stats["skipped"] += 1
+            if (timefmt.to_ns(old["updated_at"]) or 0) > (timefmt.to_ns(rec["updated_at"]) or 0):
+                continue
+        by_id[rec["id"]] = rec
+    return list(by_id.values())
+
+
+def _validate(records: list[dict[str, Any]]) -> None:
+    refs: dict[str, str] = {}
+    for rec in records:
+        issue_id = rec["id"]
+        if not isinstance(rec.get("title"), str) or len(rec["title"]) > model.MAX_TITLE:
+            raise InvalidInput(f"cannot import {issue_id}: title must be a string of at most {model.MAX_TITLE} "
+                               "characters")
+        priority = rec.get("priority")
+        if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 4:
+            raise InvalidInput(f"cannot import {issue_id}: priority must be between 0 and 4 (got {priority!r})")
+        ref = rec.get("external_ref")
+        if ref:
+            if ref in refs:
+                raise InvalidInput(f"batch import contains duplicate external_ref values: external_ref '{ref}' "
+                                   f"appears in issues: [{refs[ref]} {issue_id}]")
+            refs[ref] = issue_id
+
+
+def _check_prefixes(store: SqliteStore, records: list[dict[str, Any]], stats: dict[str, Any],
+                    rename: bool, lenient: bool) -> list[dict[str, Any]]:
+    prefix = (store.get_config("issue_prefix") or "").strip()
+    if not prefix:
+        if rename:
+            raise InvalidInput("cannot rename: issue_prefix not configured in database")
+        detected = detect_prefix(records)
+        if detected:
+            store.set_config("issue_prefix", detected)
+            stats["warnings"].append(f"Initialized database with prefix '{detected}' (detected from issues)")
+        return records
+    stats["expected_prefix"] = prefix
+    allowed = [prefix] + [p.strip().rstrip("-") for p in (store.get_config("allowed_prefixes") or "").split(",")
+                          if p.strip()]
+    starts = tuple(p + "-" for p in allowed)
+    live: dict[str, int] = {}
+    dead: list[str] = []
+    for rec in records:
+        if rec["id"].startswith(starts):
+            continue
+        if rec["status"] == model.STATUS_TOMBSTONE:
+            dead.append(rec["id"])
+        else:
+            other = idgen.extract_prefix(rec["id"])
+            live[other] = live.get(other, 0) + 1
+    if not live:
+        if dead:
+            gone = set(dead)
+            stats["warnings"].append(f"Ignoring prefix mismatches (all are tombstones): {len(dead)} issue(s)")
+            records = [r for r in records if r["id"] not in gone]
+        return records
+    stats["prefix_mismatch"] = True
+    stats["mismatch_prefixes"] = dict(sorted(live.items()))
+    if rename:
+        return _rename(records, prefix, starts, stats)
+    if lenient:
+        return records
+    found = ", ".join(f"{p}- ({n} issues)" for p, n in sorted(live.items()))
+    raise InvalidInput(f"prefix mismatch detected: database uses '{prefix}-' but found issues with prefixes: "
+                       f"[{found}] (use --rename-on-import to automatically fix)")
+
+
+def detect_prefix(records: list[dict[str, Any]]) -> str:
+    counts: dict[str, int] = {}
+    for rec in records:
+        p = idgen.extract_prefix(rec["id"])
+        if p:
+            counts[p] = counts.get(p, 0) + 1
+    return max(sorted(counts), key=lambda p: counts[p]) if counts else ""
+
+
+def _rename(records: list[dict[str, Any]], prefix: str, starts: tuple[str, ...],
+            stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """Give every foreign-prefix record our prefix; edges, comments and text references follow."""
+    mapping: dict[str, str] = {}
+    for rec in records:
+        old = rec["id"]
+        if not old.startswith(starts):
+            old_prefix = idgen.extract_prefix(old)
+            mapping[old] = f"{prefix}-{old[len(old_prefix) + 1:]}" if old_prefix else f"{prefix}-{old}"
+    if not mapping:
+        return records
+    pattern = re.compile(r"(?<![A-Za-z0-9_.\-\[:])(" + "|".join(re.escape(k) for k in
+                                                                 sorted(mapping, key=len, reverse=True))
+                         + r")(?![A-Za-z0-9_\-]|\.\d)")
+    for rec in records:
+        rec["id"] = mapping.get(rec["id"], rec["id"])
+        for field in _TEXT_FIELDS:
+            text = rec.get(field)
+            if text:
+                rec[field] = pattern.sub(lambda m: mapping[m.group(1)], text)
+        for dep in rec.get("dependencies") or []:
+            dep["issue_id"] = rec["id"]
+            dep["depends_on_id"] = mapping.get(dep["depends_on_id"], dep["depends_on_id"])
+        for comment in rec.get("comments") or []:
+            comment["issue_id"] = rec["id"]
+    stats["id_mapping"] = dict(sorted(mapping.items()))
+    stats["prefix_mismatch"] = False
+    stats["mismatch_prefixes"] = {}
+    return records
+
+
+# -- the merge ----------------------------------------------------------------------------------
+
+
+def _scalar(rec: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rec.items() if k not in _RELATIONS and not k.startswith("_")}
+
+
+def _full(rec: dict[str, Any]) -> dict[str, Any]:
+    """Every known field at its default, overlaid with the record's scalar fields."""
+    issue: dict[str, Any] = {name: model.default_for(kind) for name, kind in model.FIELDS
+                             if name not in _RELATIONS}
+    issue.update(_scalar(rec))
+    return issue
+
+
+def _effective_ns(rec: dict[str, Any]) -> int | None:
+    ns = timefmt.to_ns(rec.get("updated_at"))
+    if rec.get("status") == model.STATUS_TOMBSTONE:
+        deleted = timefmt.to_ns(rec.get("deleted_at"))
+        if deleted is not None and (ns is None or deleted > ns):
+            ns = deleted
+    return ns
+
+
+class _Merge:
+    """One import's merge state, run inside the import transaction."""
+
+    def __init__(self, tracker: Tracker, stats: dict[str, Any], *, skip_existing: bool, orphan_handling: str,
+                 mark_dirty: bool) -> None:
+        self.tracker = tracker
+        self.store = tracker.store
+        self.stats = stats
+        self.skip_existing = skip_existing
+        self.orphan_handling = orphan_handling
+        self.mark_all = mark_dirty
+        self.dirty: set[str] = set()
+        self.changed_graph = False
+        self.now = timefmt.now()
+
+    def run(self, records: list[dict[str, Any]]) -> None:
+        store = self.store
+        local = store.get_issues([r["id"] for r in records])
+        pending = store.pending_hard_deletes() if records else set()
+        creates: list[dict[str, Any]] = []
+        accepted: list[dict[str, Any]] = []
+        for rec in sorted(records, key=lambda r: r["id"]):
+            cur = local.get(rec["id"])
+            if cur is None:
+                if rec["id"] in pending:
+                    self.stats["skipped"] += 1
+                    self.stats["warnings"].append(f"{rec['id']} was deleted here; not re-creating it")
+                else:
+                    creates.append(rec)
+                continue
+            if cur["status"] == model.STATUS_TOMBSTONE or self.skip_existing:
+                self.stats["skipped"] += 1
+                continue
+            if self._merge_existing(cur, rec):
+                accepted.append(rec)
+        created = self._create(creates, local)
+        self._relations(accepted, created, local)
+        self._child_counters(accepted + created)
+        if self.mark_all:
+            self.dirty.update(r["id"] for r in created)
+        if self.dirty:
+            store.mark_dirty(sorted(self.dirty), self.now)
+        self.stats["marked_dirty"] = len(self.dirty)
+        if self.changed_graph:
+            store.rebuild_blocked_cache()
+
+    # -- issues ----------------------------------------------------------------------------------
+
+    def _merge_existing(self, cur: dict[str, Any], rec: dict[str, Any]) -> bool:
+        """Apply newer-wins to an existing live issue; False when the record is refused."""
+        mine = jsonl.wire_record(_scalar(cur))
+        theirs = jsonl.wire_record(_scalar(rec))
+        if mine == theirs:
+            self.stats["unchanged"] += 1
+            return True
+        incoming_ns, local_ns = _effective_ns(rec), _effective_ns(cur)
+        if incoming_ns is None or (local_ns is not None and incoming_ns <= local_ns):
+            self.stats["unchanged"] += 1
+            self.stats["kept_local"] += 1
+            self.dirty.add(cur["id"])  # the database's copy won: the file must get it
+            return True
+        ref = rec.get("external_ref")
+        if ref and ref != cur.get("external_ref"):
+            owner = self.store.find_by_external_ref(ref)
+            if owner and owner != cur["id"]:
+                self._skip_ref(rec, owner)
+                return False
+        full = _full(rec)
+        self.store.update_issue(cur["id"], {k: v for k, v in full.items() if k != "id"}, model.content_hash(full),
+                                full)
+        self.stats["updated"] += 1
+        if self.mark_all:
+            self.dirty.add(cur["id"])
+        self.changed_graph = True
+        event = "updated"
+        if rec["status"] != cur["status"]:
+            if rec["status"] == model.STATUS_TOMBSTONE:
+                event = "deleted"
+                self.stats["tombstoned"] += 1
+                self.store.remove_outgoing_dependencies(cur["id"])
+            elif rec["status"] == model.STATUS_CLOSED:
+                event = "closed"
+            elif cur["status"] == model.STATUS_CLOSED:
+                event = "reopened"
+            else:
+                event = "status_changed"
+        self.store.add_events([(cur["id"], event, IMPORT_ACTOR, "imported", self.now)])
+        return True
+
+    def _skip_ref(self, rec: dict[str, Any], owner: str) -> None:
+        self.stats["skipped"] += 1
+        self.stats["warnings"].append(
+            f"skipping {rec['id']}: its external_ref {rec['external_ref']!r} is already used by {owner}")
+
+    def _create(self, creates: list[dict[str, Any]], local: dict[str, Any]) -> list[dict[str, Any]]:
+        if not creates:
+            return []
+        store = self.store
+        creates.sort(key=lambda r: (idgen.hierarchy_depth(r["id"]), r["id"]))
+        batch = {r["id"] for r in creates}
+        known_parents: dict[str, bool] = {}
+        out: list[dict[str, Any]] = []
+        refs = {r["external_ref"]: r["id"] for r in creates if r.get("external_ref")}
+        taken_refs = {ref: owner for ref in refs if (owner := store.find_by_external_ref(ref))} if refs else {}
+        for rec in creates:
+            parent = idgen.parent_of(rec["id"])
+            if parent and parent not in batch and parent not in local:
+                if parent not in known_parents:
+                    known_parents[parent] = store.issue_exists(parent)
+                if not known_parents[parent] and not self._orphan(rec, parent, batch, known_parents):
+                    batch.discard(rec["id"])
+                    continue
+            ref = rec.get("external_ref")
+            if ref and ref in taken_refs:
+                self._skip_ref(rec, taken_refs[ref])
+                batch.discard(rec["id"])
+                continue
+            out.append(rec)
+        fulls = [_full(r) for r in out]
+        store.insert_issues(fulls, [model.content_hash(f) for f in fulls])
+        store.add_events([(f["id"], "created", IMPORT_ACTOR, "imported", self.now) for f in fulls])
+        self.stats["created"] += len(out)
+        self.changed_graph = self.changed_graph or bool(out)
+        return out
+
+    def _orphan(self, rec: dict[str, Any], parent: str, batch: set[str], known: dict[str, bool]) -> bool:
+        """Decide about a child whose parent exists nowhere; True to create it anyway."""
+        mode = self.orphan_handling
+        if mode == "strict":
+            raise InvalidInput(f"parent issue {parent} does not exist (strict mode)")
+        if mode == "skip":
+            self.stats["skipped"] += 1
+            self.stats["warnings"].append(f"skipping orphan {rec['id']}: parent {parent} does not exist")
+            return False
+        if mode == "resurrect":
+            if not self._resurrect(parent):
+                raise InvalidInput(f"parent issue {parent} does not exist and cannot be resurrected")
+            known[parent] = True
+        return True
+
+    def _resurrect(self, parent: str) -> bool:
+        """Recreate a missing parent as a closed placeholder from the workspace JSONL."""
+        grand = idgen.parent_of(parent)
+        if grand and not self.store.issue_exists(grand) and not self._resurrect(grand):
+            return False
+        ws = self.tracker.workspace
+        if ws is None or not os.path.exists(ws.jsonl_path):
+            return False
+        try:
+            found = [r for r in jsonl.read_jsonl(ws.jsonl_path) if r["id"] == parent]
+        except BdError:
+            return False
+        if not found:
+            return False
+        old = found[-1]
+        now = timefmt.now()
+        text = "[RESURRECTED] This issue was deleted but recreated as a tombstone to preserve hierarchical structure."
+        if old.get("description"):
+            text += "\n\nOriginal description:\n" + old["description"]
+        placeholder = model.new_issue(id=parent, title=old.get("title") or parent, description=text,
+                                      status=model.STATUS_CLOSED, priority=4, issue_type=old.get("issue_type") or "task",
+                                      created_at=old.get("created_at") or now, updated_at=now, closed_at=now)
+        self.store.insert_issue(placeholder, model.content_hash(placeholder))
+        self.dirty.add(parent)
+        self.stats["warnings"].append(f"resurrected missing parent {parent} as a closed placeholder")
+        return True
+
+    # -- relations ----------------------------------------------------------------------------
+
+    def _relations(self, accepted: list[dict[str, Any]], created: list[dict[str, Any]],
+                   local: dict[str, Any]) -> None:
+        store = self.store
+        existing_ids = [r["id"] for r in accepted]
+        have_labels = store.labels_for(existing_ids) if existing_ids else {}
+        have_deps = store.dependencies_for(existing_ids) if existing_ids else {}
+        have_comments = store.comments_for(existing_ids) if existing_ids else {}
+        present = set(local) | {r["id"] for r in created}
+        label_rows: list[tuple[str, str]] = []
+        dep_rows: list[dict[str, Any]] = []
+        comment_rows: list[tuple[int | None, str, str, str, str]] = []
+        wanted_targets = {d["depends_on_id"] for r in accepted + created for d in r.get("dependencies") or []}
+        missing = sorted(t for t in wanted_targets - present if not t.startswith("external:"))
+        if missing:
+            present |= store.existing_ids(missing)
+        used_comment_ids = self._free_comment_ids(accepted + created)
+        for rec in accepted + created:
+            issue_id = rec["id"]
+            added = False
+            mine = set(have_labels.get(issue_id, ()))
+            theirs = {label for label in rec.get("labels") or () if isinstance(label, str) and label}
+            label_rows.extend((issue_id, label) for label in sorted(theirs - mine))
+            extra = bool(mine - theirs)
+            added |= bool(theirs - mine)
+            mine_deps = {(d["depends_on_id"], d["type"]) for d in have_deps.get(issue_id, ())}
+            their_deps: set[tuple[str, str]] = set()
+            for dep in rec.get("dependencies") or []:
+                key = (dep["depends_on_id"], dep["type"])
+                if key in mine_deps or key in their_deps:
+                    their_deps.add(key)
+                    continue
+                their_deps.add(key)
+                target = key[0]
+                if target not in present and not target.startswith("external:"):
+                    self.stats["skipped_dependencies"].append(f"{issue_id} → {target} ({dep['type']})")
+                    continue
+                dep_rows.append({**dep, "issue_id": issue_id, "created_at": dep.get("created_at") or self.now})
+                added = True
+            extra |= bool(mine_deps - their_deps)
+            mine_c = {(c["author"], (c["text"] or "").strip()) for c in have_comments.get(issue_id, ())}
+            their_c: set[tuple[str, str]] = set()
+            for comment in rec.get("comments") or []:
+                if not isinstance(comment, dict):
+                    continue
+                key = (comment.get("author") or "", (comment.get("text") or "").strip())
+                if key in mine_c or key in their_c:
+                    their_c.add(key)
+                    continue
+                their_c.add(key)
+                cid = comment.get("id")
+                keep = cid if isinstance(cid, int) and cid in used_comment_ids else None
+                if keep is not None:
+                    used_comment_ids.discard(keep)
+                comment_rows.append((keep, issue_id, key[0], comment.get("text") or "",
+                                     comment.get("created_at") or timefmt.now_utc()))
+                added = True
+            extra |= bool(mine_c - their_c)
+            if extra or (added and self.mark_all):
+                self.dirty.add(issue_id)
+        if label_rows:
+            store.add_labels(label_rows)
+        if dep_rows:
+            store.add_dependencies(dep_rows)
+            self.changed_graph = True
+        if comment_rows:
+            store.insert_comments(comment_rows)
+        for dep in self.stats["skipped_dependencies"]:
+            self.stats["warnings"].append(f"Skipping dependency due to missing reference: {dep}")
+
+    def _free_comment_ids(self, records: list[dict[str, Any]]) -> set[int]:
+        """Comment IDs from the file that are still free here (kept, so the file round-trips)."""
+        wanted: list[int] = []
+        seen: set[int] = set()
+        for rec in records:
+            for comment in rec.get("comments") or []:
+                cid = comment.get("id") if isinstance(comment, dict) else None
+                if isinstance(cid, int) and not isinstance(cid, bool) and cid > 0 and cid not in seen:
+                    seen.add(cid)
+                    wanted.append(cid)
+        if not wanted:
+            return set()
+        return seen - self.store.comment_ids_taken(wanted)
+
+    def _child_counters(self, records: list[dict[str, Any]]) -> None:
+        bumps: dict[str, int] = {}
+        for rec in records:
+            parent = idgen.parent_of(rec["id"])
+            if parent:
+                number = int(rec["id"].rpartition(".")[2])
+                bumps[parent] = max(bumps.get(parent, 0), number)
+        if not bumps:
+            return
+        present = self.store.existing_ids(sorted(bumps))
+        for parent, number in sorted(bumps.items()):
+            if parent in present:
+                self.store.bump_child_counter(parent, number)

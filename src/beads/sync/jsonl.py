@@ -1,0 +1,319 @@
+"""The ``issues.jsonl`` format: reading it tolerantly, writing it canonically.
+
+One issue per line, sorted by ID, keys in the original's struct order, empties
+omitted, with the issue's labels, dependency edges and comments embedded (spec §8.1).
+Because every clone writes exactly the same bytes for the same data, git merges the
+file line by line and seldom conflicts. Reading accepts every older form the
+original wrote (``beads.jsonl``, ``content_hash``, hex IDs, missing status/type), but
+refuses a file with git conflict markers or an unparsable line as a whole: a
+half-read file must never be imported (lessons A).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from beads import model
+from beads.errors import CorruptJSONL
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
+    from beads.storage.sqlite.store import SqliteStore
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_DECODE = json.JSONDecoder().decode
+# Go's encoding/json escapes these even in raw UTF-8 output (see beads.jsonfmt).
+_GO_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+               ("\u2029", "\\u2029"))
+_TIME_KEYS = ("created_at", "updated_at", "closed_at", "due_at", "defer_until", "compacted_at", "deleted_at",
+              "last_activity")
+_FLOAT_KEYS = ("quality_score",)
+COMMENT_KEYS = ("id", "issue_id", "author", "text", "created_at")
+
+
+# -- reading --------------------------------------------------------------------------
+
+
+def conflict_marker(line: str) -> bool:
+    """True for a git conflict marker line (as the original detects them)."""
+    s = line.strip()
+    return s.startswith("<<<<<<< ") or s == "=======" or s.startswith(">>>>>>> ")
+
+
+def read_jsonl(source: str | bytes | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Parse a JSONL file (a path) or JSONL text into normalised issue records.
+
+    A ``str`` is JSONL text when it is empty, contains a newline or starts with
+    ``{``; otherwise it is a path. Raises ``CorruptJSONL`` naming the line when any
+    line carries a git conflict marker or is not a JSON object with a string ``id``;
+    nothing is returned from such a file.
+    """
+    name = "<input>"
+    if isinstance(source, bytes):
+        text = decode(source, name)
+    elif isinstance(source, os.PathLike) or (
+            isinstance(source, str) and source and "\n" not in source and not source.lstrip().startswith("{")):
+        name = os.fspath(source)
+        try:
+            with open(name, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise CorruptJSONL(f"cannot read {name}: {exc.strerror or exc}")
+        text = decode(data, name)
+    else:
+        text = source
+    return parse_jsonl(text, name)
+
+
+def decode(data: bytes, name: str = "<input>") -> str:
+    """UTF-8 text of a JSONL file's bytes (``CorruptJSONL`` naming the line otherwise)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise CorruptJSONL(f"{name}: line {line}: invalid UTF-8 ({exc.reason})")
+
+
+def check_conflicts(lines: list[str], name: str = "<input>") -> None:
+    for number, line in enumerate(lines, 1):
+        if line and line.lstrip()[:1] in ("<", "=", ">") and conflict_marker(line):
+            raise CorruptJSONL(
+                f"{name} contains git merge conflict markers (line {number}); refusing to import any of it.\n"
+                "Resolve the conflict first (edit the file, or 'git checkout --ours/--theirs' it), "
+                f"or regenerate it from the database with 'bd export -o {name} --force'."
+            )
+
+
+def parse_jsonl(text: str, name: str = "<input>") -> list[dict[str, Any]]:
+    """Parse JSONL text (see ``read_jsonl``); blank lines are skipped."""
+    lines = text.split("\n")
+    check_conflicts(lines, name)
+    records: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, 1):
+        if not line or line.isspace():
+            continue
+        try:
+            obj = _DECODE(line)
+        except ValueError as exc:
+            snippet = line.strip()
+            if len(snippet) > 80:
+                snippet = snippet[:80] + "..."
+            raise CorruptJSONL(f"{name}: line {number}: invalid JSON ({exc}); refusing to import any of it.\n"
+                               f"  {snippet}")
+        if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not obj["id"]:
+            raise CorruptJSONL(f"{name}: line {number}: not an issue object with a string \"id\"; "
+                               "refusing to import any of it")
+        records.append(normalize_record(obj))
+    return records
+
+
+def normalize_record(rec: dict[str, Any]) -> dict[str, Any]:
+    """Apply the original's import defaults (``SetDefaults``) and fix legacy shapes in place.
+
+    Missing status → open, missing issue_type → task, missing priority → 0 (P0),
+    ``content_hash`` dropped, a closed issue without ``closed_at`` gets its
+    ``updated_at`` (deterministic, unlike the original's "now"), a non-closed one
+    loses a stale ``closed_at`` (the database's invariant).
+    """
+    rec.pop("content_hash", None)
+    if not rec.get("status"):
+        rec["status"] = model.STATUS_OPEN
+    if not rec.get("issue_type"):
+        rec["issue_type"] = "task"
+    if rec.get("priority") is None:
+        rec["priority"] = 0
+    status = rec["status"]
+    if status == model.STATUS_CLOSED:
+        if not rec.get("closed_at"):
+            rec["closed_at"] = rec.get("updated_at") or rec.get("created_at")
+    elif status != model.STATUS_TOMBSTONE and rec.get("closed_at"):
+        rec["closed_at"] = None
+    if not rec.get("created_at"):
+        rec["created_at"] = rec.get("updated_at") or "1970-01-01T00:00:00Z"
+    if not rec.get("updated_at"):
+        rec["updated_at"] = rec["created_at"]
+    if rec.get("title") is None:
+        rec["title"] = ""
+    for key in ("labels", "dependencies", "comments"):
+        if rec.get(key) is None:
+            rec.pop(key, None)
+    deps = rec.get("dependencies")
+    if deps:
+        issue_id = rec["id"]
+        clean = []
+        for dep in deps:
+            if not isinstance(dep, dict) or not dep.get("depends_on_id"):
+                continue
+            dep = dict(dep)
+            dep["issue_id"] = dep.get("issue_id") or issue_id
+            dep["type"] = dep.get("type") or model.DEP_BLOCKS
+            clean.append(dep)
+        rec["dependencies"] = clean
+    return rec
+
+
+def line_ids(text: str) -> list[str]:
+    """The IDs of a JSONL text's lines, cheaply (canonical lines are not fully parsed)."""
+    return [issue_id for issue_id, _ in split_lines(text)]
+
+
+def split_lines(text: str, name: str = "<input>") -> list[tuple[str, str]]:
+    """(id, line) for each non-blank line; raises ``CorruptJSONL`` like ``read_jsonl``."""
+    lines = text.split("\n")
+    check_conflicts(lines, name)
+    out: list[tuple[str, str]] = []
+    for number, line in enumerate(lines, 1):
+        if not line or line.isspace():
+            continue
+        issue_id = _fast_id(line)
+        if issue_id is None:
+            try:
+                obj = _DECODE(line)
+            except ValueError as exc:
+                raise CorruptJSONL(f"{name}: line {number}: invalid JSON ({exc})")
+            if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+                raise CorruptJSONL(f"{name}: line {number}: not an issue object with a string \"id\"")
+            issue_id = obj["id"]
+        out.append((issue_id, line))
+    return out
+
+
+def _fast_id(line: str) -> str | None:
+    # Canonical lines start with {"id":"<id>", and IDs never need escaping.
+    if line.startswith('{"id":"') and line.endswith("}"):
+        end = line.find('"', 7)
+        if end > 7 and "\\" not in line[7:end]:
+            return line[7:end]
+    return None
+
+
+# -- writing ---------------------------------------------------------------------------
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON exactly as Go's ``json.Encoder`` writes it (no newline)."""
+    text = _ENCODER.encode(obj)
+    for raw, escaped in _GO_ESCAPES:
+        if raw in text:
+            text = text.replace(raw, escaped)
+    return text
+
+
+def _go_float(value: Any) -> Any:
+    # Go prints a float64 holding an integral value without ".0" (1 → "1"); SQLite's
+    # REAL column hands such values back as Python floats.
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    return value
+
+
+def _rfc3339(value: Any) -> Any:
+    # A classic beads.db may hold SQLite-style text ("2025-01-02 03:04:05.5-08:00");
+    # the original always writes RFC 3339 with 'T', trimmed fraction and 'Z' for UTC.
+    if isinstance(value, str) and len(value) > 19 and value[10] == " ":
+        from beads import timefmt
+
+        ns = timefmt.to_ns(value)
+        if ns is not None:
+            tail = value[19:]
+            offset = 0
+            for sign in ("+", "-"):
+                pos = tail.rfind(sign)
+                if pos >= 0:
+                    hh, _, mm = tail[pos + 1:].partition(":")
+                    if hh.isdigit():
+                        offset = (int(hh) * 3600 + int(mm or 0) * 60) * (1 if sign == "+" else -1)
+                    break
+            return timefmt.format_ns(ns, offset)
+    return value
+
+
+def dep_record(dep: dict[str, Any]) -> dict[str, Any]:
+    out = model.dep_to_wire(dep)
+    out["created_at"] = _rfc3339(out["created_at"])
+    return out
+
+
+def comment_record(comment: dict[str, Any]) -> dict[str, Any]:
+    return {"id": comment.get("id", 0), "issue_id": comment.get("issue_id", ""),
+            "author": comment.get("author", ""), "text": comment.get("text", ""),
+            "created_at": _rfc3339(comment.get("created_at") or "")}
+
+
+def wire_record(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as it is written: struct order, omit-empty, relations canonically ordered."""
+    rec = dict(record)
+    labels = rec.get("labels")
+    if labels:
+        rec["labels"] = sorted(labels)
+    deps = rec.get("dependencies")
+    if deps:
+        wired = [dep_record(d) for d in deps]
+        wired.sort(key=lambda d: (d["created_at"], d["depends_on_id"], d["type"]))
+        rec["dependencies"] = wired
+    comments = rec.get("comments")
+    if comments:
+        wired_c = [comment_record(c) for c in comments]
+        wired_c.sort(key=lambda c: (c["created_at"], c["id"] if isinstance(c["id"], int) else 0))
+        rec["comments"] = wired_c
+    for key in _TIME_KEYS:
+        value = rec.get(key)
+        if value:
+            rec[key] = _rfc3339(value)
+    for key in _FLOAT_KEYS:
+        if rec.get(key) is not None:
+            rec[key] = _go_float(rec[key])
+    return model.to_wire(rec)
+
+
+def issue_line(record: dict[str, Any]) -> str:
+    """One canonical JSONL line (without the trailing newline) for an issue record.
+
+    ``record`` is an issue dict (JSON keys) optionally carrying ``labels``,
+    ``dependencies`` (edge dicts) and ``comments``; keys starting with ``_`` and
+    legacy ``content_hash`` are never written, unknown keys follow the known ones.
+    """
+    return dumps(wire_record(record))
+
+
+def export_records(store: SqliteStore, ids: Iterable[str] | None = None, *, include_comments: bool = True,
+                   issues: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Issue records ready for ``issue_line``: relations embedded, sorted by ID, wisps excluded.
+
+    ``ids`` limits the export to those issues (missing ones are simply absent);
+    ``issues`` supplies pre-selected issue rows (a filtered export) instead.
+    Tombstones are included: they are how deletions reach other clones.
+    """
+    if issues is None:
+        if ids is None:
+            issues = store.all_issues()
+        else:
+            issues = list(store.get_issues(sorted(set(ids))).values())
+    issues = [i for i in issues if not i.get("ephemeral")]
+    issues.sort(key=lambda i: i["id"])
+    if not issues:
+        return []
+    everything = ids is None and len(issues) > 200
+    wanted = [i["id"] for i in issues]
+    labels = store.all_labels() if everything else store.labels_for(wanted)
+    deps = store.all_dependencies() if everything else store.dependencies_for(wanted)
+    comments = (store.comments_for(None if everything else wanted)) if include_comments else {}
+    out = []
+    for issue in issues:
+        issue_id = issue["id"]
+        rec = dict(issue)
+        rec["labels"] = labels.get(issue_id, [])
+        rec["dependencies"] = deps.get(issue_id, [])
+        rec["comments"] = comments.get(issue_id, [])
+        out.append(rec)
+    return out
+
+
+def render(records: list[dict[str, Any]]) -> str:
+    """The file text for records (one line each, ``\\n``-terminated), sorted by ID."""
+    lines = sorted(((r["id"], issue_line(r)) for r in records), key=lambda p: p[0])
+    return "".join(line + "\n" for _, line in lines)

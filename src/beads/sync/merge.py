@@ -1,0 +1,532 @@
+"""Semantic 3-way merge of ``issues.jsonl`` (the ``bd merge`` git merge driver, spec §8.7).
+
+Git merges text line by line; two agents editing the same issue produce a conflict
+that a human (or a confused agent) then resolves by hand. This module merges the
+three versions issue by issue and field by field, with deterministic rules, and
+— unlike the original, which dropped every field it did not know (lessons B) —
+keeps every key of every record, including keys written by newer tools.
+
+Records are plain dicts as read from the file. Rules, per issue id:
+
+* identity is (id, created_at, created_by) with a fallback on the id alone; a base
+  whose identity matches neither side is a different, older issue and is ignored;
+* tombstones: both sides → the later ``deleted_at``; one side → the tombstone,
+  unless it is older than the TTL (30 days + 1 hour), then the live side;
+* present in base and missing on one side → dropped only when the other side left
+  it untouched; an issue modified on the other side is kept;
+* otherwise every key is merged 3-way: take the side that changed; when both
+  changed, per-field rules decide (see ``_merge_fields``).
+
+When the merged record differs from a side whose ``updated_at`` is already the
+newest, ``updated_at`` is moved 1 ms past it: the merge is a new revision, and the
+record-level newer-wins import on every clone must adopt it rather than keep its
+own copy on a timestamp tie. The function is pure: same inputs, same output.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from beads import model, timefmt
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
+    Record = dict[str, Any]
+else:
+    from typing import NamedTuple
+
+DAY_NS = 86_400 * 1_000_000_000
+HOUR_NS = 3_600 * 1_000_000_000
+DEFAULT_TOMBSTONE_TTL_NS = 30 * DAY_NS
+CLOCK_SKEW_GRACE_NS = HOUR_NS
+NOTES_SEPARATOR = "\n\n---\n\n"
+REVISION_BUMP_NS = 1_000_000  # 1 ms: survives readers that keep only millisecond precision
+
+_MISSING: Any = object()
+
+
+class Conflict(NamedTuple):
+    """Something the merge could not resolve on its own."""
+
+    issue_id: str | None
+    reason: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = self.issue_id or "(no id)"
+        return f"{where}: {self.reason}" + (f": {self.detail}" if self.detail else "")
+
+
+# -- entry point -----------------------------------------------------------------------------
+
+
+def merge3(base: list[Record], left: list[Record], right: list[Record], *, now_ns: int | None = None,
+           ttl_ns: int = DEFAULT_TOMBSTONE_TTL_NS) -> tuple[list[Record], list[Conflict]]:
+    """Merge ``left`` (ours) and ``right`` (theirs) against their common ``base``.
+
+    Returns the merged records sorted by id and the conflicts (records without an
+    id, which cannot be matched and are left out of the result).
+    """
+    now = time.time_ns() if now_ns is None else now_ns
+    conflicts: list[Conflict] = []
+    b = _index(base, "base", conflicts)
+    lft = _index(left, "left", conflicts)
+    rgt = _index(right, "right", conflicts)
+    merged: list[Record] = []
+    for issue_id in sorted(set(b) | set(lft) | set(rgt)):
+        record = merge_issue(b.get(issue_id), lft.get(issue_id), rgt.get(issue_id), now_ns=now, ttl_ns=ttl_ns)
+        if record is not None:
+            merged.append(record)
+    return merged, conflicts
+
+
+def merge_issue(base: Record | None, left: Record | None, right: Record | None, *, now_ns: int,
+                ttl_ns: int = DEFAULT_TOMBSTONE_TTL_NS) -> Record | None:
+    """Merge one issue's three versions; ``None`` means the issue is dropped."""
+    if base is not None and not _base_matches(base, left, right):
+        base = None  # the id was re-used for a new issue: the old one is no base for it
+    if left is not None and right is not None:
+        merged = _merge_both(base, left, right, now_ns, ttl_ns)
+        return _settle(merged, left, right)
+    side = left if left is not None else right
+    if side is None:
+        return None  # deleted on both sides (or only ever in base)
+    if base is None or is_tombstone(side):
+        return dict(side)  # added on one side, or a deletion that must propagate
+    if _fingerprint(side) == _fingerprint(base) and _ts(side.get("updated_at")) == _ts(base.get("updated_at")):
+        return None  # deleted on the other side, untouched on this one
+    return dict(side)  # modified here: a modification is never thrown away
+
+
+# -- record level ----------------------------------------------------------------------------
+
+
+def _index(records: list[Record], side: str, conflicts: list[Conflict]) -> dict[str, Record]:
+    out: dict[str, Record] = {}
+    for record in records:
+        issue_id = record.get("id") if isinstance(record, dict) else None
+        if not isinstance(issue_id, str) or not issue_id:
+            conflicts.append(Conflict(None, f"{side} has a record without an id", _dumps(record)))
+            continue
+        if issue_id in out:
+            # A duplicated line (a botched earlier merge): fold the copies together,
+            # older first, so nothing either copy holds is lost.
+            older, newer = out[issue_id], record
+            if _ts(older.get("updated_at")) > _ts(newer.get("updated_at")):
+                older, newer = newer, older
+            record = _merge_both(None, older, newer, time.time_ns(), DEFAULT_TOMBSTONE_TTL_NS)
+        out[issue_id] = record
+    return out
+
+
+def _identity(record: Record) -> tuple[Any, Any]:
+    created = record.get("created_at") or ""
+    return _ts(created, default=-1) if _ts(created) >= 0 else created, record.get("created_by") or ""
+
+
+def _base_matches(base: Record, left: Record | None, right: Record | None) -> bool:
+    sides = [s for s in (left, right) if s is not None]
+    if not sides:
+        return True
+    key = _identity(base)
+    return any(_identity(s) == key for s in sides)
+
+
+def is_tombstone(record: Record) -> bool:
+    return record.get("status") == model.STATUS_TOMBSTONE
+
+
+def is_expired_tombstone(record: Record, now_ns: int, ttl_ns: int = DEFAULT_TOMBSTONE_TTL_NS) -> bool:
+    """True when a tombstone is past its TTL (+1 h grace); undated tombstones never expire."""
+    if not is_tombstone(record):
+        return False
+    deleted = timefmt.to_ns(record.get("deleted_at"))
+    if deleted is None:
+        return False
+    return now_ns > deleted + ttl_ns + CLOCK_SKEW_GRACE_NS
+
+
+def _merge_both(base: Record | None, left: Record, right: Record, now_ns: int, ttl_ns: int) -> Record:
+    lt, rt = is_tombstone(left), is_tombstone(right)
+    if lt and rt:
+        later = right if _ts(right.get("deleted_at")) > _ts(left.get("deleted_at")) else left
+        return dict(later)
+    if lt or rt:
+        tomb, live = (left, right) if lt else (right, left)
+        return dict(live if is_expired_tombstone(tomb, now_ns, ttl_ns) else tomb)
+    return _merge_fields(base or {}, left, right)
+
+
+def _settle(merged: Record, left: Record, right: Record) -> Record:
+    """Make a merged revision newer than any differing side (see the module docstring)."""
+    newest = max(_ts(left.get("updated_at")), _ts(right.get("updated_at")))
+    if newest < 0:
+        return merged
+    mine = _fingerprint(merged)
+    stale = [s for s in (left, right) if _ts(s.get("updated_at")) >= newest and _fingerprint(s) != mine]
+    if stale and _ts(merged.get("updated_at")) <= newest:
+        source = max((left, right), key=lambda s: _ts(s.get("updated_at")))
+        merged["updated_at"] = timefmt.format_ns(newest + REVISION_BUMP_NS, _offset_seconds(source["updated_at"]))
+    return merged
+
+
+# -- field level -----------------------------------------------------------------------------
+
+
+def _merge_fields(base: Record, left: Record, right: Record) -> Record:
+    """Merge every key of a live issue present on both sides.
+
+    Rules compare values with absent known fields read as empty, but a result equal
+    to one side's value is taken from that side as it was (present or absent).
+    """
+    later_left = _ts(left.get("updated_at")) >= _ts(right.get("updated_at"))
+    keys = list(dict.fromkeys([*left, *right, *base]))
+    out: Record = {}
+    for key in keys:
+        bv, lv, rv = _get(base, key), _get(left, key), _get(right, key)
+        rule = _RULES.get(key, _three_way)
+        value = rule(bv, lv, rv, later_left)
+        if _same(value, lv):
+            value = left.get(key, _MISSING)
+        elif _same(value, rv):
+            value = right.get(key, _MISSING)
+        if value is not _MISSING:
+            out[key] = value
+    _fix_closed_at(out, left, right)
+    return out
+
+
+def _get(record: Record, key: str) -> Any:
+    """A field's value; for known fields an absent key is the field's empty value."""
+    if key in record:
+        return record[key]
+    kind = model.FIELD_KIND.get(key)
+    return _MISSING if kind is None else model.default_for(kind)
+
+
+def _three_way(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
+    """Take the side that changed; when both changed differently, the later side."""
+    if _same(lv, rv) or _same(rv, bv):
+        return lv
+    if _same(lv, bv):
+        return rv
+    return lv if later_left else rv
+
+
+def _changed_both(bv: Any, lv: Any, rv: Any) -> bool:
+    return not (_same(lv, rv) or _same(lv, bv) or _same(rv, bv))
+
+
+def _rule_notes(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
+    if not _changed_both(bv, lv, rv):
+        return _three_way(bv, lv, rv, later_left)
+    if not lv:
+        return rv
+    if not rv:
+        return lv
+    return f"{lv}{NOTES_SEPARATOR}{rv}"
+
+
+def _rule_status(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
+    if not _changed_both(bv, lv, rv):
+        return _three_way(bv, lv, rv, later_left)
+    for winner in (model.STATUS_TOMBSTONE, model.STATUS_CLOSED):
+        if winner in (lv, rv):
+            return winner
+    return lv if later_left else rv
+
+
+def _rule_priority(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
+    if not _changed_both(bv, lv, rv):
+        return _three_way(bv, lv, rv, later_left)
+    if not isinstance(lv, int) or not isinstance(rv, int):
+        return lv if later_left else rv
+    if lv == 0 or rv == 0:
+        return lv or rv  # an explicitly set priority beats an unset (zero) one
+    return min(lv, rv)
+
+
+def _rule_updated_at(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
+    if not lv:
+        return rv
+    if not rv:
+        return lv
+    return lv if _ts(lv) >= _ts(rv) else rv
+
+
+def _rule_created_at(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
+    if not _changed_both(bv, lv, rv):
+        return _three_way(bv, lv, rv, later_left)
+    return lv if _ts(lv, default=1 << 62) <= _ts(rv, default=1 << 62) else rv
+
+
+def _rule_labels(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
+    if not all(isinstance(v, list) for v in (lv, rv)):
+        return _three_way(bv, lv, rv, later_left)
+    base = set(_hashable(bv if isinstance(bv, list) else []))
+    lset, rset = set(_hashable(lv)), set(_hashable(rv))
+    removed = (base - lset) | (base - rset)
+    keep = (lset | rset) - removed
+    values = {_hashable([v])[0]: v for v in [*rv, *lv]}
+    return [values[k] for k in sorted(keep, key=str)]
+
+
+def _dep_key(dep: Any) -> Any:
+    if isinstance(dep, dict):
+        return ("dep", dep.get("issue_id"), dep.get("depends_on_id"), dep.get("type") or model.DEP_BLOCKS)
+    return ("raw", _dumps(dep))
+
+
+def _comment_key(comment: Any) -> Any:
+    if isinstance(comment, dict):
+        return ("comment", comment.get("author"), comment.get("text"), _ts(comment.get("created_at")))
+    return ("raw", _dumps(comment))
+
+
+def _set_merge(bv: Any, lv: Any, rv: Any, key: Any, removals: bool) -> list[Any]:
+    """Union of both sides by ``key``; with ``removals``, minus what either side removed from base."""
+    base_keys = {key(x) for x in bv} if isinstance(bv, list) else set()
+    lkeys = {key(x) for x in lv}
+    rkeys = {key(x) for x in rv}
+    dropped = ((base_keys - lkeys) | (base_keys - rkeys)) if removals else set()
+    out: dict[Any, Any] = {}
+    for item in [*lv, *rv]:  # left's copy of an item present on both sides wins
+        k = key(item)
+        if k not in dropped and k not in out:
+            out[k] = item
+    items = list(out.values())
+    items.sort(key=lambda x: _ts(x.get("created_at"), default=0) if isinstance(x, dict) else 0)
+    return items
+
+
+def _rule_dependencies(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
+    if not all(isinstance(v, list) for v in (lv, rv)):
+        return _three_way(bv, lv, rv, later_left)
+    return _set_merge(bv, lv, rv, _dep_key, removals=True)
+
+
+def _rule_comments(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
+    if not all(isinstance(v, list) for v in (lv, rv)):
+        return _three_way(bv, lv, rv, later_left)
+    return _set_merge(bv, lv, rv, _comment_key, removals=False)
+
+
+_RULES = {
+    "title": _three_way,  # both changed: the later update (as every field without its own rule)
+    "description": _three_way,
+    "notes": _rule_notes,
+    "status": _rule_status,
+    "priority": _rule_priority,
+    "updated_at": _rule_updated_at,
+    "created_at": _rule_created_at,
+    "labels": _rule_labels,
+    "dependencies": _rule_dependencies,
+    "comments": _rule_comments,
+}
+
+
+def _fix_closed_at(out: Record, left: Record, right: Record) -> None:
+    """closed ⇔ closed_at: the later close time when closed, absent otherwise."""
+    if out.get("status") == model.STATUS_CLOSED:
+        times = [t for t in (left.get("closed_at"), right.get("closed_at")) if t]
+        if times:
+            out["closed_at"] = max(times, key=lambda t: _ts(t))
+    else:
+        out.pop("closed_at", None)
+
+
+# -- comparison helpers ------------------------------------------------------------------------
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
+        return type(a) is type(b) and _dumps(a) == _dumps(b)
+    return type(a) is type(b) and a == b
+
+
+def _dumps(value: Any) -> str:
+    if value is _MISSING:
+        return "\0missing"
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _hashable(values: Any) -> list[Any]:
+    return [v if isinstance(v, (str, int, float, bool)) or v is None else _dumps(v) for v in values]
+
+
+def _fingerprint(record: Record) -> str:
+    """The record's content apart from ``updated_at``, insensitive to list order, key order and comment ids."""
+    wire = model.to_wire(record)
+    wire.pop("updated_at", None)
+    for key in ("labels", "dependencies"):
+        if isinstance(wire.get(key), list):
+            wire[key] = sorted(_dumps(v) for v in wire[key])
+    if isinstance(wire.get("comments"), list):
+        # Comment ids are each clone's own autoincrement numbers: not content.
+        wire["comments"] = sorted(_dumps(_comment_key(c)) for c in wire["comments"])
+    return _dumps(wire)
+
+
+def _ts(text: Any, default: int = -1) -> int:
+    if not isinstance(text, str):
+        return default
+    ns = timefmt.to_ns(text)
+    return default if ns is None else ns
+
+
+_OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+
+
+def _offset_seconds(text: str) -> int:
+    m = _OFFSET.search(text.strip())
+    if not m or m.group(1) == "Z":
+        return 0
+    tz = m.group(1)
+    digits = tz[1:].replace(":", "")
+    seconds = int(digits[:2]) * 3600 + int(digits[2:]) * 60
+    return seconds if tz[0] == "+" else -seconds
+
+
+# -- files (the merge driver) ------------------------------------------------------------------
+
+
+class Problem(NamedTuple):
+    """A line of an input file that is not a JSON object."""
+
+    side: str
+    line_no: int
+    text: str
+    error: str
+
+
+def read_records(path: str, side: str, *, missing_ok: bool = False) -> tuple[list[Record], list[Problem]]:
+    """Read a JSONL file tolerantly: the records, and the lines that are not JSON objects.
+
+    A missing file raises ``OSError`` unless ``missing_ok`` (git gives an empty or
+    absent base when the file was added on both sides).
+    """
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        if missing_ok:
+            return [], []
+        raise
+    return parse_records(data, side)
+
+
+def parse_records(data: bytes, side: str) -> tuple[list[Record], list[Problem]]:
+    """Parse JSONL bytes tolerantly (see ``read_records``)."""
+    records: list[Record] = []
+    problems: list[Problem] = []
+    for no, raw in enumerate(data.split(b"\n"), 1):
+        text = raw.decode("utf-8", "surrogateescape").rstrip("\r")
+        if not text.strip():
+            continue
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            problems.append(Problem(side, no, text, str(exc)))
+            continue
+        if not isinstance(value, dict):
+            problems.append(Problem(side, no, text, "not a JSON object"))
+            continue
+        records.append(value)
+    return records, problems
+
+
+def format_line(record: Record) -> str:
+    """One JSONL line exactly as the exporter writes it (key order, omit-empty, Go escaping)."""
+    try:
+        from beads.sync.jsonl import issue_line
+    except ImportError:  # the JSONL layer not installed yet: same format, built here
+        from beads.jsonfmt import compact
+
+        return compact(model.to_wire(record))
+    return issue_line(record).rstrip("\n")
+
+
+def render(records: list[Record], conflicts: list[Conflict], problems: list[Problem]) -> str:
+    """The merged file; anything unresolved goes in a git-style conflict block at the end.
+
+    The markers make every reader (our import included) refuse the file until a
+    person looks at it, while every input line is still there to be rescued.
+    """
+    lines = [format_line(r) for r in records]
+    unresolved = [c.detail for c in conflicts if c.detail] + [p.text for p in problems]
+    if unresolved:
+        lines.append("<<<<<<< bd merge: lines that could not be merged")
+        lines.extend(unresolved)
+        lines.append(">>>>>>> bd merge")
+    return "".join(line + "\n" for line in lines)
+
+
+def merge_bytes(base: bytes, left: bytes, right: bytes, *,
+                now_ns: int | None = None) -> tuple[str, list[Conflict], list[Problem]]:
+    """Merge three JSONL texts; returns (merged file text, conflicts, base problems).
+
+    Conflicts include every unparsable line of ``left`` or ``right`` (kept in the
+    output inside conflict markers); unparsable base lines only weaken deletion
+    detection, so they are returned separately, as warnings.
+    """
+    base_records, base_problems = parse_records(base, "base")
+    left_records, left_problems = parse_records(left, "left")
+    right_records, right_problems = parse_records(right, "right")
+    merged, conflicts = merge3(base_records, left_records, right_records, now_ns=now_ns)
+    side_problems = left_problems + right_problems
+    conflicts = conflicts + [Conflict(None, f"unparsable line {p.line_no} in {p.side} ({p.error})")
+                             for p in side_problems]
+    return render(merged, conflicts, side_problems), conflicts, base_problems
+
+
+def merge_files(output: str, base: str, left: str, right: str, *,
+                now_ns: int | None = None) -> tuple[list[Conflict], list[Problem]]:
+    """Merge three JSONL files into ``output`` (written atomically, even with conflicts).
+
+    A missing or empty ``base`` is an empty file; a missing ``left``/``right`` raises
+    ``OSError``. Returns (conflicts, base problems) as ``merge_bytes``.
+    """
+    try:
+        with open(base, "rb") as fh:
+            base_data = fh.read()
+    except FileNotFoundError:
+        base_data = b""
+    with open(left, "rb") as fh:
+        left_data = fh.read()
+    with open(right, "rb") as fh:
+        right_data = fh.read()
+    text, conflicts, base_problems = merge_bytes(base_data, left_data, right_data, now_ns=now_ns)
+    atomic_write(output, text)
+    return conflicts, base_problems
+
+
+def atomic_write(path: str, text: str) -> None:
+    """Write ``text`` through a temp file in the same directory and a rename (keeps the file mode)."""
+    import os
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:
+        mode = 0o644
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".tmp.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

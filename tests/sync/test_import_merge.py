@@ -1,0 +1,215 @@
+"""Import merge rules: newer wins, ties keep local, relations are additive, tombstones hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jsonl_helpers import db_state, dep, jsonl_text, rec, ts, workspace
+
+from beads.errors import CorruptJSONL, InvalidInput
+from beads.sync.importer import import_file, import_records
+
+
+@pytest.fixture
+def t(tmp_path: Path):  # noqa: ANN201
+    tracker = workspace(tmp_path)
+    yield tracker
+    tracker.disconnect()
+
+
+def one(t, issue_id: str) -> dict:  # noqa: ANN001
+    issue = t.store.get_issue(issue_id)
+    assert issue is not None
+    return issue
+
+
+def test_new_issues_are_created_with_every_field_and_relation(t) -> None:  # noqa: ANN001
+    stats = import_records(t, [
+        rec("test-1", description="d", assignee="al", labels=["b", "a"], external_ref="gh-1",
+            comments=[{"id": 4, "issue_id": "test-1", "author": "x", "text": "hi", "created_at": ts(1)}]),
+        rec("test-2", dependencies=[dep("test-2", "test-1")]),
+    ])
+    assert (stats["created"], stats["updated"], stats["unchanged"]) == (2, 0, 0)
+    assert one(t, "test-1")["assignee"] == "al" and t.store.labels_of("test-1") == ["a", "b"]
+    assert t.store.comments_of("test-1")[0]["id"] == 4  # the file's comment id is kept when free
+    assert t.store.is_blocked("test-2")  # the blocked cache is rebuilt
+
+
+def test_a_strictly_newer_record_replaces_the_local_one(t) -> None:  # noqa: ANN001
+    import_records(t, [rec("test-1", "old", at=1, assignee="al")])
+    stats = import_records(t, [rec("test-1", "new", at=2)])
+    assert stats["updated"] == 1
+    issue = one(t, "test-1")
+    assert issue["title"] == "new" and issue["assignee"] == ""  # the whole record, emptied fields too
+    assert issue["updated_at"] == ts(2)
+
+
+@pytest.mark.parametrize("incoming_at", [1, 0])
+def test_an_older_or_tied_record_keeps_the_local_one_and_marks_it_for_export(t, incoming_at: int) -> None:  # noqa: ANN001
+    import_records(t, [rec("test-1", "local", at=1)], mark_dirty=False)
+    stats = import_records(t, [rec("test-1", "remote", at=incoming_at)], mark_dirty=False)
+    assert (stats["updated"], stats["unchanged"], stats["kept_local"]) == (0, 1, 1)
+    assert one(t, "test-1")["title"] == "local"
+    assert t.store.dirty_ids() == ["test-1"]  # the file must get the database's newer copy
+
+
+def test_times_are_compared_as_instants_not_text(t) -> None:  # noqa: ANN001
+    import_records(t, [rec("test-1", "local", updated_at="2026-01-01T10:00:00-08:00")])
+    # 18:30Z is 10:30 at -08:00: newer, though its text sorts lower
+    stats = import_records(t, [rec("test-1", "remote", updated_at="2026-01-01T18:30:00Z")])
+    assert stats["updated"] == 1 and one(t, "test-1")["title"] == "remote"
+
+
+def test_an_identical_record_is_unchanged_and_not_marked(t) -> None:  # noqa: ANN001
+    import_records(t, [rec("test-1", labels=["x"])], mark_dirty=False)
+    stats = import_records(t, [rec("test-1", labels=["x"])], mark_dirty=False)
+    assert stats["unchanged"] == 1 and stats["marked_dirty"] == 0 and t.store.dirty_ids() == []
+
+
+def test_labels_dependencies_and_comments_are_additive(t) -> None:  # noqa: ANN001
+    import_records(t, [rec("test-1"), rec("test-2"), rec("test-3", at=5, labels=["mine"],
+                                                         dependencies=[dep("test-3", "test-1")],
+                                                         comments=[{"author": "a", "text": "one",
+                                                                    "created_at": ts(1)}])], mark_dirty=False)
+    stats = import_records(t, [rec("test-3", at=9, labels=["theirs"], dependencies=[dep("test-3", "test-2")],
+                                   comments=[{"author": "a", "text": "  one  ", "created_at": ts(2)},
+                                             {"author": "b", "text": "two", "created_at": ts(3)}])],
+                           mark_dirty=False)
+    assert stats["updated"] == 1
+    assert t.store.labels_of("test-3") == ["mine", "theirs"]
+    assert sorted(d["depends_on_id"] for d in t.store.dependencies_of("test-3")) == ["test-1", "test-2"]
+    assert [c["text"] for c in t.store.comments_of("test-3")] == ["one", "two"]  # deduplicated by author+text
+    assert "test-3" in t.store.dirty_ids()  # the database has more than the file: re-export it
+
+
+def test_nothing_is_deleted_because_it_is_absent_from_the_file(t) -> None:  # noqa: ANN001
+    import_records(t, [rec("test-1"), rec("test-2", labels=["keep"])])
+    stats = import_records(t, [rec("test-3")])
+    assert stats["created"] == 1
+    assert t.store.all_ids() == ["test-1", "test-2", "test-3"] and t.store.labels_of("test-2") == ["keep"]
+
+
+def test_a_local_tombstone_never_comes_back(t) -> None:  # noqa: ANN001
+    import_records(t, [rec("test-1", "alive", labels=["a"])])
+    t.delete(["test-1"])
+    stats = import_records(t, [rec("test-1", "alive again", at=10**6, labels=["b"])])
+    assert stats["skipped"] == 1
+    issue = one(t, "test-1")
+    assert issue["status"] == "tombstone" and issue["title"] == "alive"
+
+
+def test_a_newer_incoming_tombstone_deletes_a_live_issue(t) -> None:  # noqa: ANN001
+    import_records(t, [rec("test-1", at=1), rec("test-2", at=1, dependencies=[dep("test-2", "test-1")])])
+    gone = rec("test-2", at=5, status="tombstone", deleted_at=ts(5), deleted_by="bob", delete_reason="dup",
+               original_type="task")
+    stats = import_records(t, [gone])
+    assert (stats["updated"], stats["tombstoned"]) == (1, 1)
+    assert one(t, "test-2")["status"] == "tombstone" and t.store.dependencies_of("test-2") == []
+
+
+def test_an_older_incoming_tombstone_loses_to_a_later_local_edit(t) -> None:  # noqa: ANN001
+    import_records(t, [rec("test-1", "edited later", at=9)])
+    stats = import_records(t, [rec("test-1", at=5, status="tombstone", deleted_at=ts(5))])
+    assert stats["kept_local"] == 1 and one(t, "test-1")["status"] == "open"
+
+
+def test_parents_are_created_before_children_and_child_counters_bumped(t) -> None:  # noqa: ANN001
+    stats = import_records(t, [rec("test-1.2.1"), rec("test-1.7"), rec("test-1.2"), rec("test-1")])
+    assert stats["created"] == 4
+    child = t.create("next child", parent="test-1")
+    assert child["id"] == "test-1.8"
+
+
+def test_orphans_follow_the_orphan_handling_mode(t) -> None:  # noqa: ANN001
+    before = db_state(t)
+    with pytest.raises(InvalidInput, match="does not exist"):
+        import_records(t, [rec("test-1"), rec("test-9.1")], orphan_handling="strict")
+    assert db_state(t) == before  # one transaction: nothing landed
+    stats = import_records(t, [rec("test-1"), rec("test-9.1")], orphan_handling="skip")
+    assert stats["created"] == 1 and t.store.all_ids() == ["test-1"]
+    stats = import_records(t, [rec("test-9.1")], orphan_handling="allow")
+    assert stats["created"] == 1
+
+
+def test_edges_to_missing_issues_are_skipped_with_a_warning(t) -> None:  # noqa: ANN001
+    stats = import_records(t, [rec("test-1", dependencies=[dep("test-1", "test-404"),
+                                                          dep("test-1", "external:proj:cap")])])
+    assert stats["skipped_dependencies"] == ["test-1 → test-404 (blocks)"]
+    assert [d["depends_on_id"] for d in t.store.dependencies_of("test-1")] == ["external:proj:cap"]
+
+
+def test_a_foreign_prefix_is_refused_unless_renamed(t) -> None:  # noqa: ANN001
+    records = [rec("other-1", "see other-2"), rec("other-2", dependencies=[dep("other-2", "other-1")])]
+    with pytest.raises(InvalidInput, match="prefix mismatch"):
+        import_records(t, [dict(r) for r in records])
+    assert t.store.all_ids() == []
+    stats = import_records(t, records, rename_on_import=True)
+    assert stats["id_mapping"] == {"other-1": "test-1", "other-2": "test-2"}
+    assert one(t, "test-1")["title"] == "see test-2"
+    assert t.store.dependencies_of("test-2")[0]["depends_on_id"] == "test-1"
+
+
+def test_foreign_prefix_tombstones_alone_are_ignored(t) -> None:  # noqa: ANN001
+    stats = import_records(t, [rec("test-1"), rec("zz-1", status="tombstone", deleted_at=ts(1))])
+    assert stats["created"] == 1 and t.store.all_ids() == ["test-1"]
+
+
+def test_duplicate_ids_in_one_file_keep_the_newest(t) -> None:  # noqa: ANN001
+    stats = import_records(t, [rec("test-1", "newer", at=5), rec("test-1", "older", at=1)])
+    assert stats["skipped"] == 1 and one(t, "test-1")["title"] == "newer"
+
+
+def test_dry_run_counts_but_changes_nothing(t) -> None:  # noqa: ANN001
+    import_records(t, [rec("test-1", at=1)])
+    before = db_state(t)
+    stats = import_records(t, [rec("test-1", "new", at=2), rec("test-2")], dry_run=True)
+    assert (stats["created"], stats["updated"]) == (1, 1)
+    assert db_state(t) == before
+
+
+def test_skip_existing_only_creates(t) -> None:  # noqa: ANN001
+    import_records(t, [rec("test-1", "local", at=1)])
+    stats = import_records(t, [rec("test-1", "remote", at=2), rec("test-2")], skip_existing=True)
+    assert (stats["created"], stats["skipped"]) == (1, 1) and one(t, "test-1")["title"] == "local"
+
+
+def test_an_invalid_record_refuses_the_whole_import(t) -> None:  # noqa: ANN001
+    with pytest.raises(InvalidInput, match="priority"):
+        import_records(t, [rec("test-1"), rec("test-2", priority=9)])
+    assert t.store.all_ids() == []
+
+
+def test_a_hard_deleted_issue_is_not_recreated_before_the_export_drops_it(t) -> None:  # noqa: ANN001
+    import_records(t, [rec("test-1")])
+    t.delete(["test-1"], hard=True)
+    stats = import_records(t, [rec("test-1")])
+    assert stats["skipped"] == 1 and t.store.all_ids() == []
+
+
+def test_importing_the_workspace_file_records_it_and_marks_nothing(t) -> None:  # noqa: ANN001
+    path = Path(t.workspace.jsonl_path)
+    path.write_text(jsonl_text(rec("test-1"), rec("test-2")), encoding="utf-8")
+    stats = import_file(t, str(path))
+    assert stats["created"] == 2 and t.store.dirty_ids() == []
+    meta = t.store.all_metadata()
+    assert meta["jsonl_content_hash"] == meta["jsonl_file_hash"] and meta["jsonl_stat"]
+
+
+def test_importing_another_file_marks_the_changes_for_export(t, tmp_path: Path) -> None:  # noqa: ANN001
+    other = tmp_path / "other.jsonl"
+    other.write_text(jsonl_text(rec("test-1")), encoding="utf-8")
+    import_file(t, str(other))
+    assert t.store.dirty_ids() == ["test-1"]
+    assert "jsonl_content_hash" not in t.store.all_metadata()
+
+
+def test_a_conflicted_file_is_refused_and_nothing_changes(t, tmp_path: Path) -> None:  # noqa: ANN001
+    import_records(t, [rec("test-1")])
+    before = db_state(t)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(jsonl_text(rec("test-2")) + "<<<<<<< HEAD\n" + jsonl_text(rec("test-3")) + "=======\n"
+                   + jsonl_text(rec("test-4")) + ">>>>>>> theirs\n", encoding="utf-8")
+    with pytest.raises(CorruptJSONL, match="conflict markers"):
+        import_file(t, str(bad))
+    assert db_state(t) == before
