@@ -69,6 +69,8 @@ class Bd:
         proc = subprocess.run([BD, *args], cwd=cwd or self.cwd, input=input, capture_output=True, text=True,
                               env=full_env, timeout=120)
         result = BdResult(proc)
+        # never a traceback, whatever the input (engineering standard: one clear line)
+        assert "Traceback (most recent call last)" not in proc.stderr, result
         if check and proc.returncode != 0:
             raise AssertionError(f"bd {' '.join(args)} failed: {result!r}")
         return result

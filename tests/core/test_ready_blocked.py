@@ -457,3 +457,60 @@ def test_stats_counts_epics_whose_children_are_all_closed(tracker: Tracker) -> N
     assert tracker.stats()["epics_eligible_for_closure"] == 1
     eligible = [e["epic"]["id"] for e in tracker.epic_status(eligible_only=True)]
     assert eligible == [done]
+
+
+# -- the cache stays exact through any sequence of writes ---------------------------------------------
+
+
+def test_a_new_child_of_a_gated_spawner_re_blocks_the_gate(tracker: Tracker) -> None:
+    spawner, children = spawner_with_children(tracker, 1)
+    gate = make(tracker, "gate")
+    tracker.add_dependency(gate, spawner, "waits-for")
+    tracker.close(children[0])
+    assert blocked_ids(tracker) == set()
+    tracker.create("late child", parent=spawner)
+    assert blocked_ids(tracker) == {gate}
+
+
+def test_a_blocks_edge_onto_a_deep_parent_blocks_the_whole_subtree(tracker: Tracker) -> None:
+    blocker = make(tracker, "blocker")
+    root = make(tracker, "root", issue_type="epic")
+    current = root
+    chain = []
+    for _ in range(3):
+        current = tracker.create("level", parent=current)["id"]
+        chain.append(current)
+    tracker.add_dependency(chain[0], blocker)
+    assert blocked_ids(tracker) == set(chain)
+
+
+def test_the_blocked_cache_equals_a_fresh_rebuild_after_random_writes(tracker: Tracker) -> None:
+    import random
+
+    rng = random.Random(42)
+    ids = [make(tracker, f"n{i}", issue_type=rng.choice(["task", "epic"])) for i in range(12)]
+    types = ["blocks", "blocks", "parent-child", "conditional-blocks", "waits-for", "related"]
+    for step in range(120):
+        op = rng.random()
+        a, b = rng.sample(ids, 2)
+        try:
+            if op < 0.45:
+                meta = {"gate": rng.choice(["all-children", "any-children"])} if rng.random() < 0.3 else None
+                tracker.add_dependency(a, b, rng.choice(types), metadata=meta)
+            elif op < 0.6:
+                edges = tracker.store.dependencies_of(a)
+                if edges:
+                    tracker.remove_dependency(a, rng.choice(edges)["depends_on_id"])
+            elif op < 0.75:
+                tracker.close(a, rng.choice(["done", "failed", "wontfix"]))
+            elif op < 0.85:
+                tracker.reopen(a)
+            elif op < 0.95:
+                tracker.update(a, status=rng.choice(["open", "in_progress", "blocked", "deferred"]))
+            else:
+                ids.append(tracker.create(f"child {step}", parent=a)["id"])
+        except Exception as exc:  # refused writes (cycles, guards, duplicates) are part of the walk
+            from beads.errors import BdError
+
+            assert isinstance(exc, BdError), exc
+        blocked_ids(tracker)  # asserts cache == fresh rebuild

@@ -521,3 +521,21 @@ def test_stale_filters_by_status_and_rejects_other_statuses(bd, repo: Path) -> N
     assert result.returncode == 1
     assert "invalid status 'closed'. Valid values: open, in_progress, blocked, deferred" in result.stderr
     assert bd("stale", "--json", "-d", "1000").stdout == "[]\n"
+
+
+# -- start-up cost ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["ready", "list", "blocked", "count", "stats"])
+def test_read_views_keep_heavy_modules_off_the_start_up_path(bd, repo: Path, command: str) -> None:  # noqa: ANN001
+    import subprocess
+    import sys
+
+    _create(bd, "Something")
+    code = ("import sys\nfrom beads.cli.main import main\nrc = main(sys.argv[1:])\n"
+            "heavy = sorted({'typing', 'dataclasses', 'asyncio', 'yaml', 'subprocess'} & set(sys.modules))\n"
+            "sys.stderr.write(repr(heavy))\nsys.exit(rc)\n")
+    proc = subprocess.run([sys.executable, "-c", code, command, "--json"], cwd=repo, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "[]"

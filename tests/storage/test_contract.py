@@ -726,3 +726,128 @@ def test_two_stores_on_one_file_see_each_others_commits(tmp_path: Path) -> None:
     assert b.issue_exists("t-1")
     a.close()
     b.close()
+
+
+# -- the ready fast paths agree with the full sort ------------------------------------------------
+
+
+@pytest.mark.parametrize("recent_share", [0.05, 0.9])
+def test_ready_with_a_limit_returns_the_head_of_the_fully_sorted_list(store: SqliteStore,
+                                                                      recent_share: float) -> None:
+    import random
+
+    rng = random.Random(int(recent_share * 100))
+    now = time.time_ns()
+    issues = []
+    for n in range(400):
+        age_days = rng.uniform(0, 1.9) if rng.random() < recent_share else rng.uniform(2.1, 400)
+        ts = timefmt.format_ns(now - int(age_days * DAY_NS), rng.choice([None, 0, 5 * 3600, -8 * 3600]))
+        status = rng.choice(["open"] * 5 + ["in_progress"] * 2 + ["blocked", "closed"])
+        issues.append(issue(f"t-{n:03d}", ts=ts, status=status, priority=rng.randint(0, 4),
+                            closed_at=ts if status == "closed" else None,
+                            assignee=rng.choice(["", "alice", "bob"]), pinned=rng.random() < 0.05,
+                            issue_type=rng.choice(["task"] * 8 + ["bug", "message"])))
+    put(store, *issues)
+    with store.transaction():
+        for n in range(0, 400, 3):
+            store.add_label(f"t-{n:03d}", "x")
+    link(store, *[(f"t-{rng.randint(100, 399):03d}", f"t-{rng.randint(0, 99):03d}") for _ in range(60)])
+    filters: list[dict] = [{}, {"assignee": "alice"}, {"labels": ["x"]}, {"priority": 1}, {"status": "in_progress"},
+                           {"issue_type": "message"}, {"unassigned": True}]
+    for policy in ("hybrid", "priority", "oldest"):
+        for extra in filters:
+            everything = ids_of(store.ready_issues(ReadyFilter(sort_policy=policy, limit=0, **extra)))
+            assert everything, (policy, extra)
+            for limit in (1, 7, 10, 60, 500):
+                got = ids_of(store.ready_issues(ReadyFilter(sort_policy=policy, limit=limit, **extra)))
+                assert got == everything[:limit], (policy, extra, limit)
+
+
+# -- bulk paths used by the JSONL layer ---------------------------------------------------------------
+
+
+def test_bulk_labels_comments_and_events_are_written_in_one_call(store: SqliteStore) -> None:
+    put(store, issue("t-1"), issue("t-2"))
+    with store.transaction():
+        store.add_labels([("t-1", "a"), ("t-1", "a"), ("t-2", "b")])
+        store.insert_comments([(77, "t-1", "alice", "kept id", "2025-01-01T00:00:00Z"),
+                               (None, "t-2", "bob", "new id", "2025-01-02T00:00:00Z")])
+        store.add_events([("t-1", "imported", "sync", None, "2025-01-03T00:00:00Z")])
+        store.insert_events([("t-2", "created", "me", None, '{"id":"t-2"}', "c", "2025-01-04T00:00:00Z")])
+    assert store.all_labels() == {"t-1": ["a"], "t-2": ["b"]}
+    assert [c["id"] for c in store.comments_of("t-1")] == [77]
+    assert store.comment_ids_taken([77, 500]) == {77}
+    assert [e["event_type"] for e in store.events_of("t-1")] == ["imported"]
+    (created,) = store.events_of("t-2")
+    assert (created["new_value"], created["comment"]) == ('{"id":"t-2"}', "c")
+
+
+def test_metadata_is_read_and_written_in_bulk(store: SqliteStore) -> None:
+    with store.transaction():
+        store.set_metadata_many({"a": "1", "b": "2"})
+    assert store.get_metadata_many(["a", "b", "c"]) == {"a": "1", "b": "2"}
+
+
+def test_dirty_marks_are_cleared_only_when_unchanged_since_read(store: SqliteStore) -> None:
+    put(store, issue("t-1"), issue("t-2"))
+    with store.transaction():
+        store.mark_dirty(["t-1", "t-2"], "2025-01-01T00:00:00Z")
+    marks = store.dirty_marks()
+    assert marks == {"t-1": "2025-01-01T00:00:00Z", "t-2": "2025-01-01T00:00:00Z"}
+    with store.transaction():
+        store.mark_dirty(["t-2"], "2025-01-02T00:00:00Z")  # changed while exporting
+        store.clear_dirty_marks(marks)
+    assert store.dirty_ids() == ["t-2"]
+
+
+def test_existing_ids_and_outgoing_edges_for_import(store: SqliteStore) -> None:
+    put(store, issue("t-1"), issue("t-2"), issue("t-3", status="tombstone", deleted_at=timefmt.now()))
+    link(store, ("t-1", "t-2"), ("t-1", "t-3", "related"), ("t-2", "t-1", "related"))
+    assert store.existing_ids(["t-1", "t-3", "t-9"]) == {"t-1", "t-3"}
+    with store.transaction():
+        assert store.remove_outgoing_dependencies("t-1") == 2
+    assert store.all_edges(exclude_types=()) == [("t-2", "t-1", "related")]
+
+
+def test_sparse_issues_are_the_wire_form_of_every_row(store: SqliteStore) -> None:
+    put(store, issue("t-b", priority=0, labels=["ignored"], future="kept"), issue("t-a", pinned=True),
+        issue("t-w", ephemeral=True))
+    sparse = store.sparse_issues()
+    assert [s["id"] for s in sparse] == ["t-a", "t-b"]
+    for row in sparse:
+        got = store.get_issue(row["id"])
+        assert got is not None and row == model.to_wire(got)
+    assert [s["id"] for s in store.sparse_issues(include_ephemeral=True)] == ["t-a", "t-b", "t-w"]
+
+
+def test_a_read_snapshot_sees_one_state_and_nests(store: SqliteStore) -> None:
+    put(store, issue("t-1"))
+    with store.read_snapshot():
+        assert store.issue_count() == 1
+        with store.read_snapshot():
+            assert store.issue_exists("t-1")
+    store.checkpoint()  # best effort, never fails
+    assert store.issue_count() == 1
+
+
+def test_a_new_blocks_edge_blocks_the_subtree_only_when_the_blocker_is_open(store: SqliteStore) -> None:
+    now = timefmt.now()
+    put(store, issue("t-open"), issue("t-done", status="closed", closed_at=now), issue("t-e"), issue("t-e.1"),
+        issue("t-f"))
+    link(store, ("t-e.1", "t-e", "parent-child"))
+    with store.transaction():
+        store.add_dependency(dep("t-f", "t-done"))
+        store.block_subtree_if_blocker_open("t-f", "t-done")
+        assert store.blocked_ids() == set()
+        store.add_dependency(dep("t-e", "t-open"))
+        store.block_subtree_if_blocker_open("t-e", "t-open")
+        assert store.blocked_ids() == {"t-e", "t-e.1"}
+        store.rebuild_blocked_cache()
+        assert store.blocked_ids() == {"t-e", "t-e.1"}
+
+
+def test_edges_of_a_type_are_detected(store: SqliteStore) -> None:
+    put(store, issue("t-1"), issue("t-2"))
+    assert store.has_edges_of_type("waits-for") is False
+    link(store, ("t-1", "t-2", "waits-for"))
+    assert store.has_edges_of_type("waits-for") is True

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from beads import model
 from beads.errors import CorruptJSONL
 from beads.storage.sqlite.store import SqliteStore
 from beads.sync import jsonl
@@ -201,3 +202,34 @@ def test_export_import_export_is_byte_identical(records: list[dict]) -> None:
     # and the first export already equals the canonical rendering of what went in
     lines = first.split("\n")[:-1]  # not splitlines(): U+0085 and U+2028 are not line ends here
     assert [json.loads(x)["id"] for x in lines] == sorted(r["id"] for r in records)
+
+
+_values = st.one_of(st.none(), st.just(""), st.just(0), st.just(False), st.just(True), st.just([]), st.just({}),
+                    st.text(max_size=3), st.integers(-2, 2), st.lists(st.integers(), max_size=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from([name for name, _ in model.FIELDS] + ["content_hash", "_x", "zz", "aa"]),
+                       _values))
+def test_the_fast_wire_builder_equals_the_models(issue: dict) -> None:
+    fast, slow = jsonl.to_wire(issue), model.to_wire(issue)
+    assert fast == slow and list(fast) == list(slow)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["t-1", "t-2", "t-10", "t-a", "t-a.1", "t-é", "u-0", "t-"]), unique=True),
+       st.dictionaries(st.sampled_from(["t-0", "t-1", "t-2", "t-10", "t-a", "t-a.1", "t-é", "u-0", "z-9", "t-"]),
+                       st.booleans()))
+def test_in_place_line_replacement_equals_a_full_rewrite(present: list[str], changes: dict) -> None:
+    data = jsonl.render([rec(i) for i in present]).encode()
+    new = {i: (jsonl.issue_line(rec(i, "changed")) if keep else None) for i, keep in changes.items()}
+    lines = {i: jsonl.issue_line(rec(i)) for i in present}
+    for i, line in new.items():
+        if line is None:
+            lines.pop(i, None)
+        else:
+            lines[i] = line
+    expected = "".join(lines[i] + "\n" for i in sorted(lines)).encode()
+    got = jsonl.replace_lines(data, new, in_order=True)
+    assert got == (expected if data else None)
+    assert jsonl.replace_lines(data, new, in_order=False) is None

@@ -34,6 +34,7 @@ def _register_sync(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--import-only", action="store_true", help="only import the JSONL into the database (no git)")
     p.add_argument("--rename-on-import", action="store_true", help="rename imported issues to this prefix")
     p.add_argument("--no-git-history", action="store_true", help=argparse.SUPPRESS)  # accepted for old hooks
+    p.add_argument("--merged-from", metavar="REV", help=argparse.SUPPRESS)  # post-merge hook: ORIG_HEAD
     p.set_defaults(run=run_sync)
 
 
@@ -49,7 +50,7 @@ def run_sync(ctx: Context) -> int:
         flush_only=args.flush_only, import_only=args.import_only, no_pull=args.no_pull,
         no_push=args.no_push or _truthy(ctx.setting("no-push")), dry_run=args.dry_run, message=args.message,
         rename_on_import=args.rename_on_import, author=_str(ctx.setting("git.author")),
-        no_gpg_sign=_truthy(ctx.setting("git.no-gpg-sign")))
+        no_gpg_sign=_truthy(ctx.setting("git.no-gpg-sign")), merged_from=args.merged_from)
     say = (lambda text: None) if ctx.json else ctx.info
     report = gitsync.sync(ctx.tracker(), options, say=say)
     if ctx.json:

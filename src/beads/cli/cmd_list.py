@@ -303,10 +303,11 @@ def run_count(ctx: Context) -> int:
     groups = [g for g in _GROUPS if getattr(args, f"by_{g}")]
     if len(groups) > 1:
         raise InvalidInput("only one --by-* flag can be specified")
-    filt = build_filter(args)
-    result = ctx.tracker().count(filt, groups[0] if groups else None)
-    if "groups" in result:
-        result["groups"] = _title_also_groups(args, result["groups"])
+    title, contains = getattr(args, "title", None), getattr(args, "title_contains", None)
+    if title and contains and title.lower() != contains.lower():
+        # list can apply the second one to the page it prints; a count cannot
+        raise InvalidInput("use either --title or --title-contains with count, not both")
+    result = ctx.tracker().count(build_filter(args), groups[0] if groups else None)
     if ctx.json:
         ctx.emit(result)
     elif "count" in result:
@@ -315,12 +316,6 @@ def run_count(ctx: Context) -> int:
         ctx.out(f"Total: {result['total']}\n")
         ctx.out("\n".join(f"{g['group']}: {g['count']}" for g in result["groups"]))
     return 0
-
-
-def _title_also_groups(args: argparse.Namespace, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if getattr(args, "title", None) and getattr(args, "title_contains", None) and args.title != args.title_contains:
-        raise InvalidInput("use either --title or --title-contains with count, not both")
-    return groups
 
 
 # -- stale ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from beads.cli.commands import ALIASES, COMMANDS, GROUPS, NO_DB_COMMANDS
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from typing import NoReturn
 
     from beads.cli.context import Context
 
@@ -89,12 +90,29 @@ def _formatter() -> type:
     return Formatter
 
 
-def build_parser(command: str | None) -> argparse.ArgumentParser:
+_PARSER: type | None = None
+
+
+def _parser_class() -> type:
+    """ArgumentParser whose usage errors follow the original: ``Error: …`` and exit 1 (not 2)."""
+    global _PARSER
+    if _PARSER is not None:
+        return _PARSER
     import argparse
 
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:  # type: ignore[override]
+            sys.stderr.write(f"Error: {message}\nRun '{self.prog} --help' for usage.\n")
+            sys.exit(1)
+
+    _PARSER = Parser
+    return Parser
+
+
+def build_parser(command: str | None) -> argparse.ArgumentParser:
     from beads import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _parser_class()(
         prog="bd",
         description="bd - dependency-aware issue tracker (issues chained together like beads)",
         formatter_class=_formatter(),
@@ -109,7 +127,13 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         if entry is not None:
             import importlib
 
-            module = importlib.import_module(f"beads.cli.{entry[0]}")
+            try:
+                module = importlib.import_module(f"beads.cli.{entry[0]}")
+            except ImportError as exc:
+                if os.environ.get("BD_DEBUG"):
+                    raise
+                sys.stderr.write(f"Error: command '{name}' is unavailable: {exc}\n")
+                sys.exit(1)
             module.register(sub, name)
     return parser
 

@@ -78,8 +78,26 @@ class GraphOps:
         store.add_event(src, "dependency_added", self.actor, now, comment=f"Added dependency: {src} {dep_type} {dst}")
         store.mark_dirty([src] if external else [src, dst], now)
         if dep_type in model.BLOCKING_DEP_TYPES:
-            self._cache_stale = True
+            self._edge_added_to_cache(src, dst, dep_type)
         return dep
+
+    def _edge_added_to_cache(self, src: str, dst: str, dep_type: str) -> None:
+        """Keep the blocked cache exact after a new edge: in place when that is cheap, else rebuild at commit.
+
+        A ``blocks`` edge can only make ``src`` a new blocked root (and block its parent-child
+        descendants). A ``parent-child`` edge under an unblocked parent changes nothing unless
+        some ``waits-for`` gate counts children. Everything else is rebuilt in full.
+        """
+        if self._cache_stale:
+            return
+        if dep_type == model.DEP_BLOCKS:
+            if not dst.startswith("external:"):
+                self.store.block_subtree_if_blocker_open(src, dst)
+            return
+        if dep_type == model.DEP_PARENT_CHILD and not self.store.is_blocked(dst) \
+                and not self.store.has_edges_of_type(model.DEP_WAITS_FOR):
+            return
+        self._cache_stale = True
 
     def _cycle_path(self, start: str, goal: str) -> list[str]:
         """Shortest path start → … → goal over the edges reachable from start."""

@@ -71,7 +71,7 @@ def _slow_path(tracker: Tracker, path: str, warn: Callable[[str], None]) -> dict
     try:
         with store.transaction():
             stats = importer.import_records(tracker, records, skip_prefix_validation=True, mark_dirty=False)
-            exp.record_file_state(store, data, st)
+            exp.record_file_state(store, data, st, [r["id"] for r in records])
     except BdError as exc:
         warn(f"auto-import failed, nothing was imported: {exc.message}")
         return None

@@ -34,6 +34,7 @@ KEY_CONTENT_HASH = "jsonl_content_hash"
 KEY_FILE_HASH = "jsonl_file_hash"
 KEY_IMPORT_TIME = "last_import_time"
 KEY_STAT = "jsonl_stat"
+KEY_IN_ORDER = "jsonl_sorted"  # "1": lines are ours, sorted by plain IDs (see jsonl.replace_lines)
 LEGACY_HASH = "last_import_hash"
 
 
@@ -81,11 +82,17 @@ def is_canonical(tracker: Tracker, path: str | None) -> bool:
         return os.path.abspath(path) == os.path.abspath(ws.jsonl_path)
 
 
-def record_file_state(store: SqliteStore, data: bytes, st: os.stat_result | None) -> None:
-    """Remember that the database now holds everything in these JSONL bytes."""
+def record_file_state(store: SqliteStore, data: bytes, st: os.stat_result | None,
+                      ids: list[str] | None = None) -> None:
+    """Remember that the database now holds everything in these JSONL bytes.
+
+    ``ids`` are the file's issue IDs in line order, when known: if they are sorted
+    and plain, later flushes may update the file in place by binary search.
+    """
     digest = sha256_hex(data)
     values = {KEY_CONTENT_HASH: digest, KEY_FILE_HASH: digest, KEY_IMPORT_TIME: timefmt.now()}
     values[KEY_STAT] = fingerprint(st) if st is not None else ""
+    values[KEY_IN_ORDER] = "1" if ids is not None and jsonl.ids_in_order(ids) else ""
     with store.transaction():
         store.set_metadata_many(values)
 
@@ -257,7 +264,7 @@ def export_jsonl(tracker: Tracker, path: str | None = None, *, force: bool = Fal
             if filt is not None:
                 exported = {r["id"] for r in records}
                 marks = {i: m for i, m in marks.items() if i in exported}
-            _record_export(store, data, st, marks)
+            _record_export(store, data, st, marks, [r["id"] for r in records])
     return _stats(records, path)
 
 
@@ -273,11 +280,12 @@ def _stats(records: list[dict[str, Any]], path: str | None) -> dict[str, Any]:
     return stats
 
 
-def _record_export(store: SqliteStore, data: bytes, st: os.stat_result, marks: dict[str, str]) -> None:
+def _record_export(store: SqliteStore, data: bytes, st: os.stat_result, marks: dict[str, str],
+                   ids: list[str] | None) -> None:
     with store.transaction():
         if marks:
             store.clear_dirty_marks(marks)
-        record_file_state(store, data, st)
+        record_file_state(store, data, st, ids)
 
 
 # -- incremental flush --------------------------------------------------------------------------
@@ -302,7 +310,7 @@ def flush(tracker: Tracker, *, full: bool = False) -> bool:
 
 def _flush_locked(tracker: Tracker, path: str, full: bool) -> bool:
     store = tracker.store
-    meta = store.get_metadata_many([KEY_STAT, KEY_FILE_HASH, KEY_CONTENT_HASH, LEGACY_HASH])
+    meta = store.get_metadata_many([KEY_STAT, KEY_FILE_HASH, KEY_CONTENT_HASH, LEGACY_HASH, KEY_IN_ORDER])
     try:
         st: os.stat_result | None = os.stat(path)
     except FileNotFoundError:
@@ -316,7 +324,7 @@ def _flush_locked(tracker: Tracker, path: str, full: bool) -> bool:
             return _full_flush(tracker, path, missing=True)
         known = meta.get(KEY_FILE_HASH) or meta.get(KEY_CONTENT_HASH) or meta.get(LEGACY_HASH)
         if sha256_hex(data) != known:
-            _import_changed(tracker, path, data, st)
+            meta[KEY_IN_ORDER] = _import_changed(tracker, path, data, st)
         elif st is not None:
             with store.transaction():
                 store.set_metadata_many({KEY_STAT: fingerprint(st)})
@@ -326,7 +334,7 @@ def _flush_locked(tracker: Tracker, path: str, full: bool) -> bool:
         data, st = read_file(path)
         if data is None:
             return _full_flush(tracker, path, missing=True)
-    return _incremental_flush(tracker, path, data)
+    return _incremental_flush(tracker, path, data, in_order=meta.get(KEY_IN_ORDER) == "1")
 
 
 def _full_flush(tracker: Tracker, path: str, *, missing: bool) -> bool:
@@ -341,29 +349,41 @@ def _full_flush(tracker: Tracker, path: str, *, missing: bool) -> bool:
     existing, _ = read_file(path)
     check_shrink(store, existing, {r["id"] for r in records}, path)
     st = write_atomic(path, data) if existing != data else os.stat(path)
-    _record_export(store, data, st, marks)
+    _record_export(store, data, st, marks, [r["id"] for r in records])
     return existing != data
 
 
-def _incremental_flush(tracker: Tracker, path: str, data: bytes) -> bool:
+def _incremental_flush(tracker: Tracker, path: str, data: bytes, *, in_order: bool) -> bool:
     """Replace (or drop) the lines of dirty issues; every other line is kept byte for byte."""
     store = tracker.store
     _remove_stale_temps(path)
-    lines = dict(jsonl.split_lines(jsonl.decode(data, path), path))
     with store.read_snapshot():
         marks = store.dirty_marks()
         records = jsonl.export_records(store, marks)
-    for issue_id in marks:
-        lines.pop(issue_id, None)
+    changes: dict[str, str | None] = dict.fromkeys(marks)
     for rec in records:
-        lines[rec["id"]] = jsonl.issue_line(rec)
-    new_data = "".join(lines[i] + "\n" for i in sorted(lines)).encode("utf-8")
+        changes[rec["id"]] = jsonl.issue_line(rec)
+    new_data = jsonl.replace_lines(data, changes, in_order=in_order)
+    ids: list[str] | None = None
+    if new_data is None:  # a file some other tool wrote: take it apart the slow way
+        lines = dict(jsonl.split_lines(jsonl.decode(data, path), path))
+        for issue_id, line in changes.items():
+            if line is None:
+                lines.pop(issue_id, None)
+            else:
+                lines[issue_id] = line
+        ids = sorted(lines)
+        new_data = "".join(lines[i] + "\n" for i in ids).encode("utf-8")
     st = write_atomic(path, new_data) if new_data != data else os.stat(path)
-    _record_export(store, new_data, st, marks)
+    with store.transaction():
+        store.clear_dirty_marks(marks)
+        record_file_state(store, new_data, st, ids)
+        if ids is None:  # updated in place: still in order
+            store.set_metadata_many({KEY_IN_ORDER: "1"})
     return new_data != data
 
 
-def _import_changed(tracker: Tracker, path: str, data: bytes, st: os.stat_result | None) -> None:
+def _import_changed(tracker: Tracker, path: str, data: bytes, st: os.stat_result | None) -> str:
     """The file changed behind our back: merge it in before writing over it."""
     from beads.sync import importer
 
@@ -371,9 +391,11 @@ def _import_changed(tracker: Tracker, path: str, data: bytes, st: os.stat_result
         records = jsonl.parse_jsonl(jsonl.decode(data, path), path)
     except CorruptJSONL as exc:
         raise SyncError(f"not writing {path}: {exc.message}")
+    ids = [r["id"] for r in records]
     with tracker.store.transaction():
         importer.import_records(tracker, records, skip_prefix_validation=True, mark_dirty=False)
-        record_file_state(tracker.store, data, st)
+        record_file_state(tracker.store, data, st, ids)
+    return "1" if jsonl.ids_in_order(ids) else ""
 
 
 def flush_quietly(tracker: Tracker, warn: Any) -> bool:

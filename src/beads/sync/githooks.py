@@ -325,7 +325,10 @@ def _pre_push(git: Git, beads_dir: str, timeout: float, err: TextIO) -> int:
 def _import_after(git: Git, hook: str, timeout: float, err: TextIO) -> int:
     if git.rebase_in_progress():
         return 0
-    status, output = run_bd(["sync", "--import-only", "--quiet"], timeout)
+    args = ["sync", "--import-only", "--quiet"]
+    if hook == "post-merge":
+        args += ["--merged-from", "ORIG_HEAD"]  # lets removals made elsewhere arrive too
+    status, output = run_bd(args, timeout)
     if status is None:
         err.write(f"Warning: bd {hook} hook: importing the JSONL timed out after {timeout:g}s "
                   "(BD_HOOK_TIMEOUT); run 'bd sync --import-only' when the database is free\n")

@@ -57,6 +57,7 @@ class SyncOptions:
     rename_on_import: bool = False
     author: str | None = None
     no_gpg_sign: bool = False
+    merged_from: str | None = None  # import-only after a merge: the pre-merge commit (ORIG_HEAD)
 
 
 def sync(tracker: Tracker, options: SyncOptions, *, say: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
@@ -91,7 +92,11 @@ def flush_only(tracker: Tracker, options: SyncOptions, say: Callable[[str], None
 
 
 def import_only(tracker: Tracker, options: SyncOptions, say: Callable[[str], None]) -> dict[str, Any]:
-    """Import the JSONL into the database (newer-wins, additive); no git."""
+    """Import the JSONL into the database (newer-wins, additive); no git writes.
+
+    With ``merged_from`` (the post-merge hook passes ``ORIG_HEAD``), relations the
+    merge removed are removed here first, as ``bd sync`` does after its own pull.
+    """
     ws = tracker.workspace
     assert ws is not None
     report: dict[str, Any] = {"mode": "import-only", "dry_run": options.dry_run}
@@ -103,10 +108,37 @@ def import_only(tracker: Tracker, options: SyncOptions, say: Callable[[str], Non
         report["would_import"] = _file_changed(tracker)
         say("→ [DRY RUN] Would import the JSONL" if report["would_import"] else "→ [DRY RUN] JSONL unchanged")
         return report
+    removed = _removals_since(tracker, options.merged_from) if options.merged_from else 0
     stats = _import(tracker, options)
     report["imported"] = _counts(stats)
+    if removed:
+        report["imported"]["relations_removed"] = removed  # type: ignore[index]
     say(f"→ Imported: {stats['created']} created, {stats['updated']} updated")
     return report
+
+
+def _removals_since(tracker: Tracker, rev: str) -> int:
+    """Apply the removals between the JSONL at ``rev`` (before a merge) and the merged file."""
+    from beads.sync import jsonl
+    from beads.sync.git import find_git
+    from beads.sync.merge import parse_records
+
+    ws = tracker.workspace
+    assert ws is not None
+    git = find_git(ws.root)
+    if git is None:
+        return 0
+    before = git.show(rev, ws.jsonl_path)
+    if before is None:
+        return 0
+    try:
+        with open(ws.jsonl_path, "rb") as fh:
+            merged = jsonl.parse_jsonl(fh.read().decode("utf-8"), ws.jsonl_path)
+    except (OSError, UnicodeDecodeError, CorruptJSONL):
+        return 0  # the import below reports the problem
+    left, _ = parse_records(before, "left")
+    # Issues changed here and not yet flushed were not part of that commit: leave them be.
+    return apply_removals(tracker, left, merged, skip=set(tracker.store.dirty_ids()))
 
 
 # -- helpers over the JSONL layer ---------------------------------------------------------------------
@@ -389,7 +421,8 @@ class _Sync:
             raise SyncError(f"the pulled {os.path.basename(self.path)} cannot be read: {message}",
                             hint="nothing was imported; fix the file, commit it, and run 'bd sync' again")
         left_records, _ = parse_records(left, "left")
-        removed = apply_removals(self.tracker, left_records, merged_records)
+        removed = apply_removals(self.tracker, left_records, merged_records,
+                                 skip=set(self.tracker.store.dirty_ids()))
         self.say("→ Importing the merged JSONL...")
         stats = _import(self.tracker, self.options)
         counts = _counts(stats) or {}
@@ -426,7 +459,8 @@ class _Sync:
         self.report["pushed"] = True
 
 
-def apply_removals(tracker: Tracker, left: list[dict[str, Any]], merged: list[dict[str, Any]]) -> int:
+def apply_removals(tracker: Tracker, left: list[dict[str, Any]], merged: list[dict[str, Any]], *,
+                   skip: set[str] | frozenset[str] = frozenset()) -> int:
     """Remove labels and dependency edges that our export had and the merged file dropped.
 
     The import is additive, so it cannot see a removal; the 3-way merge can (a
@@ -446,7 +480,7 @@ def apply_removals(tracker: Tracker, left: list[dict[str, Any]], merged: list[di
         events: list[tuple[str, str, str, str | None, str]] = []
         for rec in merged:
             old = before.get(rec["id"])
-            if old is None or rec.get("status") == model.STATUS_TOMBSTONE:
+            if old is None or rec["id"] in skip or rec.get("status") == model.STATUS_TOMBSTONE:
                 continue
             gone_labels = set(_strings(old.get("labels"))) - set(_strings(rec.get("labels")))
             for label in sorted(gone_labels):

@@ -66,7 +66,7 @@ def import_file(tracker: Tracker, path: str, **opts: Any) -> dict[str, Any]:
     with tracker.store.transaction():
         stats = import_records(tracker, records, **opts)
         if not opts.get("dry_run"):
-            exp.record_file_state(tracker.store, data, st)
+            exp.record_file_state(tracker.store, data, st, [r["id"] for r in records])
     return stats
 
 

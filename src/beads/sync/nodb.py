@@ -31,7 +31,7 @@ def open_tracker(workspace: Workspace, *, actor: str | None = None, prefix: str 
     with store.transaction():
         importer.import_records(tracker, records, skip_prefix_validation=True, mark_dirty=False)
         if data is not None:
-            exp.record_file_state(store, data, st)
+            exp.record_file_state(store, data, st, [r["id"] for r in records])
     return tracker
 
 

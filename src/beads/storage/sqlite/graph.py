@@ -58,6 +58,19 @@ WITH RECURSIVE
 SELECT DISTINCT issue_id FROM blocked_transitively
 """
 
+# One new blocked root: the issue, if its blocker is open-ish, and its descendants (depth <= 50).
+BLOCK_SUBTREE_SQL = f"""
+INSERT OR IGNORE INTO blocked_issues_cache (issue_id)
+WITH RECURSIVE subtree(issue_id, depth) AS (
+    SELECT ?1, 0 WHERE EXISTS (SELECT 1 FROM issues WHERE id = ?2 AND status IN ({_BLOCKING}))
+    UNION
+    SELECT d.issue_id, s.depth + 1
+      FROM subtree s JOIN dependencies d ON d.depends_on_id = s.issue_id AND d.type = 'parent-child'
+     WHERE s.depth < 50
+)
+SELECT DISTINCT issue_id FROM subtree
+"""
+
 DEP_COLUMNS = "issue_id, depends_on_id, type, created_at, created_by, metadata, thread_id"
 _DEP_KEYS = ("issue_id", "depends_on_id", "type", "created_at", "created_by", "metadata", "thread_id")
 
@@ -167,6 +180,14 @@ class GraphMixin:
     def rebuild_blocked_cache(self) -> None:
         self.db.execute("DELETE FROM blocked_issues_cache")
         self.db.execute(REBUILD_CACHE_SQL)
+
+    def block_subtree_if_blocker_open(self, issue_id: str, blocker_id: str) -> None:
+        """After adding ``issue_id`` blocks-on ``blocker_id``: if the blocker is open-ish, ``issue_id``
+        and its parent-child descendants join the cache (what a full rebuild would add)."""
+        self.db.execute(BLOCK_SUBTREE_SQL, (issue_id, blocker_id))
+
+    def has_edges_of_type(self, dep_type: str) -> bool:
+        return self.db.one("SELECT 1 FROM dependencies WHERE type = ? LIMIT 1", (dep_type,)) is not None
 
     def blocked_ids(self) -> set[str]:
         return {r[0] for r in self.db.all("SELECT issue_id FROM blocked_issues_cache")}

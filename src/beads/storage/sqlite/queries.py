@@ -6,6 +6,9 @@ a labels lookup; blockedness comes from the materialised cache.
 
 from __future__ import annotations
 
+import math
+import time
+
 from beads.model import BLOCKING_STATUSES, READY_HIDDEN_TYPES, READY_STATUSES
 from beads.storage.sqlite.rows import SELECT_COLUMNS, row_to_issue
 
@@ -121,6 +124,57 @@ def issue_where(f: IssueFilter) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(where)) if where else "", params
 
 
+def _ready_filters(f: ReadyFilter) -> tuple[list[str], list[Any]]:
+    """Every ready condition except status and ordering."""
+    where = ["i.pinned = 0", "i.ephemeral = 0", "i.is_template = 0",
+             "NOT EXISTS (SELECT 1 FROM blocked_issues_cache b WHERE b.issue_id = i.id)"]
+    params: list[Any] = []
+    if f.issue_type:
+        where.append("i.issue_type = ?")
+        params.append(f.issue_type)
+    else:
+        where.append(f"i.issue_type NOT IN ({_in(READY_HIDDEN_TYPES)})")
+        params.extend(READY_HIDDEN_TYPES)
+    if f.priority is not None:
+        where.append("i.priority = ?")
+        params.append(f.priority)
+    if f.assignee:
+        where.append("i.assignee = ?")
+        params.append(f.assignee)
+    if f.unassigned:
+        where.append("(i.assignee IS NULL OR i.assignee = '')")
+    _labels_clause(where, params, f.labels, f.labels_any)
+    if f.parent_id:
+        where.append(_DESCENDANTS)
+        params.append(f.parent_id)
+    if not f.include_deferred:
+        where.append("(i.defer_until IS NULL OR i.defer_until = '' OR julianday(i.defer_until) <= julianday('now'))")
+    return where, params
+
+
+# ORDER BY of each sort policy over all candidates; hybrid takes the recency cutoff twice.
+_READY_ORDER = {
+    "priority": "i.priority ASC, i.created_at ASC, i.id",
+    "oldest": "i.created_at ASC, i.id",
+    "hybrid": "CASE WHEN julianday(i.created_at) >= ? THEN 0 ELSE 1 END, "
+              "CASE WHEN julianday(i.created_at) >= ? THEN i.priority END, i.created_at ASC, i.id",
+}
+
+
+def _recent_cutoff() -> float:
+    """The Julian day 48 hours ago (the hybrid policy's "recent")."""
+    return (time.time() - 48 * 3600) / 86400.0 + 2440587.5
+
+
+def _date_floor(cutoff: float) -> str:
+    """A ``YYYY-MM-DD`` no timestamp at or after ``cutoff`` sorts below, whatever its UTC offset."""
+    return time.strftime("%Y-%m-%d", time.gmtime((cutoff - 2440587.5) * 86400.0 - 86400))
+
+
+def _priority_key(issue: Issue) -> tuple[int, str, str]:
+    return issue["priority"], issue["created_at"] or "", issue["id"]
+
+
 class QueryMixin:
     db: Database
 
@@ -154,48 +208,78 @@ class QueryMixin:
         return [(str(g), int(n)) for g, n in self.db.all(sql, params)]
 
     def ready_issues(self, f: ReadyFilter) -> list[Issue]:
-        where = ["i.pinned = 0", "i.ephemeral = 0", "i.is_template = 0",
-                 "NOT EXISTS (SELECT 1 FROM blocked_issues_cache b WHERE b.issue_id = i.id)"]
-        params: list[Any] = []
-        if f.status:
-            where.append("i.status = ?")
-            params.append(f.status)
-        else:
-            where.append(f"i.status IN ({_in(READY_STATUSES)})")
-            params.extend(READY_STATUSES)
-        if f.issue_type:
-            where.append("i.issue_type = ?")
-            params.append(f.issue_type)
-        else:
-            where.append(f"i.issue_type NOT IN ({_in(READY_HIDDEN_TYPES)})")
-            params.extend(READY_HIDDEN_TYPES)
-        if f.priority is not None:
-            where.append("i.priority = ?")
-            params.append(f.priority)
-        if f.assignee:
-            where.append("i.assignee = ?")
-            params.append(f.assignee)
-        if f.unassigned:
-            where.append("(i.assignee IS NULL OR i.assignee = '')")
-        _labels_clause(where, params, f.labels, f.labels_any)
-        if f.parent_id:
-            where.append(_DESCENDANTS)
-            params.append(f.parent_id)
-        if not f.include_deferred:
-            where.append("(i.defer_until IS NULL OR i.defer_until = '' OR julianday(i.defer_until) <= julianday('now'))")
+        """Spec §4 GetReadyWork: unblocked open work in the filter's sort policy.
+
+        With a limit (the CLI's default is 10) each policy walks an index in its sort order
+        and stops after ``limit`` matches instead of sorting every candidate; ``limit=0``
+        sorts them all (and is the reference the fast paths are tested against).
+        """
+        where, params = _ready_filters(f)
+        statuses = [f.status] if f.status else list(READY_STATUSES)
+        limit = int(f.limit or 0)
+        if not limit:
+            policy = f.sort_policy if f.sort_policy in _READY_ORDER else "hybrid"
+            return self._ready_query(where + [f"i.status IN ({_in(statuses)})"], [*params, *statuses],
+                                     _READY_ORDER[policy], 0,
+                                     extra_params=[_recent_cutoff()] * 2 if policy == "hybrid" else [])
+        if f.sort_policy == "oldest":
+            return self._ready_query(where + [f"+i.status IN ({_in(statuses)})"], [*params, *statuses],
+                                     "i.created_at ASC, i.id", limit, index="idx_issues_created_at")
         if f.sort_policy == "priority":
-            order = "i.priority ASC, i.created_at ASC"
-        elif f.sort_policy == "oldest":
-            order = "i.created_at ASC"
-        else:
-            recent = "julianday(i.created_at) >= julianday('now', '-48 hours')"
-            order = (f"CASE WHEN {recent} THEN 0 ELSE 1 END, CASE WHEN {recent} THEN i.priority END, "
-                     "i.created_at ASC")
-        sql = f"SELECT {SELECT_COLUMNS} FROM issues i WHERE {' AND '.join(where)} ORDER BY {order}, i.id"
-        if f.limit:
+            return self._ready_by_priority(where, params, statuses, limit)
+        return self._ready_hybrid(where, params, statuses, limit)
+
+    def _ready_query(self, where: list[str], params: list[Any], order: str, limit: int, *,
+                     index: str | None = None, extra_params: list[Any] | None = None) -> list[Issue]:
+        indexed = f" INDEXED BY {index}" if index else ""
+        sql = f"SELECT {SELECT_COLUMNS} FROM issues i{indexed} WHERE {' AND '.join(where)} ORDER BY {order}"
+        params = [*params, *(extra_params or [])]
+        if limit:
             sql += " LIMIT ?"
-            params.append(f.limit)
+            params.append(limit)
         return [row_to_issue(r) for r in self.db.all(sql, params)]
+
+    def _ready_by_priority(self, where: list[str], params: list[Any], statuses: list[str],
+                           limit: int) -> list[Issue]:
+        """Top ``limit`` by (priority, created_at, id): one index walk per status, then a merge."""
+        found: list[Issue] = []
+        for status in statuses:
+            found += self._ready_query(where + ["i.status = ?"], [*params, status],
+                                       "i.priority ASC, i.created_at ASC, i.id", limit,
+                                       index="idx_issues_status_priority")
+        found.sort(key=_priority_key)
+        return found[:limit]
+
+    def _ready_hybrid(self, where: list[str], params: list[Any], statuses: list[str],
+                      limit: int) -> list[Issue]:
+        """Issues created in the last 48 h by priority, then older ones oldest first.
+
+        The recent part is found either through the created_at index (when few issues are
+        recent, the usual case) or by walking the priority index (when many are).
+        """
+        cutoff = _recent_cutoff()
+        recent = where + ["julianday(i.created_at) >= ?"]
+        if self._many_recent(limit, cutoff):
+            found = self._ready_by_priority(recent, [*params, cutoff], statuses, limit)
+        else:
+            found = self._ready_query(
+                recent + ["i.created_at >= ?", f"+i.status IN ({_in(statuses)})"],
+                [*params, cutoff, _date_floor(cutoff), *statuses],
+                "i.priority ASC, i.created_at ASC, i.id", limit, index="idx_issues_created_at")
+        if len(found) < limit:
+            found += self._ready_query(
+                where + ["COALESCE(julianday(i.created_at) >= ?, 0) = 0", f"+i.status IN ({_in(statuses)})"],
+                [*params, cutoff, *statuses], "i.created_at ASC, i.id", limit - len(found),
+                index="idx_issues_created_at")
+        return found
+
+    def _many_recent(self, limit: int, cutoff: float) -> bool:
+        """Whether more than ~sqrt(limit * issues) issues may be recent (decides the hybrid plan)."""
+        total = int(self.db.scalar("SELECT COALESCE(MAX(rowid), 0) FROM issues") or 0)  # type: ignore
+        probe = max(100, math.isqrt(limit * max(total, 1)))
+        row = self.db.one("SELECT created_at >= ? FROM issues INDEXED BY idx_issues_created_at "
+                          "ORDER BY created_at DESC LIMIT 1 OFFSET ?", (_date_floor(cutoff), probe))
+        return bool(row and row[0])
 
     def blocked_issues(self, parent_id: str | None = None) -> list[tuple[Issue, list[str]]]:
         """Spec §4 GetBlockedIssues: status blocked/deferred, or a live `blocks` target, or an external one."""

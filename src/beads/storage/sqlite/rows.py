@@ -8,6 +8,7 @@ not know yet live in ``extra_json`` so that nothing read from a file is dropped.
 from __future__ import annotations
 
 import json
+import operator
 
 from beads.model import FIELD_KIND, FIELDS, LEGACY_IGNORED_KEYS, default_for
 
@@ -57,21 +58,31 @@ _KEYS = tuple(key for key, _, _ in COLUMNS)
 _N = len(COLUMNS)
 
 
+# Keys by converter: most columns map 1:1 and go through dict(zip()) at C speed; only
+# these few need a Python touch (this runs for every issue read).
+_A_KEYS = tuple(key for key, _, conv in COLUMNS if conv == "a")
+_B_KEYS = tuple(key for key, _, conv in COLUMNS if conv == "b")
+_I_KEYS = tuple(key for key, _, conv in COLUMNS if conv == "i")
+_W_KEYS = tuple(key for key, _, conv in COLUMNS if conv == "w")
+# (key, default, default is a list that must not be shared)
+_EXTRA_FILL = tuple((key, default_for(FIELD_KIND[key]), FIELD_KIND[key] == "l") for key in _EXTRA_ORDER)
+
+
 def row_to_issue(row: tuple[Any, ...]) -> Issue:
-    issue: Issue = {}
-    for key, conv, value in zip(_KEYS, _CONVERTERS, row, strict=False):
-        if conv is None:
-            issue[key] = value
-        elif conv == "a":
-            issue[key] = value or ""
-        elif conv == "b":
-            issue[key] = bool(value)
-        elif conv == "i":
-            issue[key] = value or 0
-        else:  # w
-            issue[key] = json.loads(value) if value else []
-    for key in _EXTRA_ORDER:
-        issue[key] = default_for(FIELD_KIND[key])
+    issue: Issue = dict(zip(_KEYS, row, strict=False))  # stops at the last column: extra_json, hash follow
+    for key in _A_KEYS:
+        if not issue[key]:
+            issue[key] = ""
+    for key in _B_KEYS:
+        issue[key] = bool(issue[key])
+    for key in _I_KEYS:
+        if not issue[key]:
+            issue[key] = 0
+    for key in _W_KEYS:
+        value = issue[key]
+        issue[key] = json.loads(value) if value else []
+    for key, default, fresh_list in _EXTRA_FILL:
+        issue[key] = [] if fresh_list else default
     extra = row[_N]
     if extra:
         issue.update(json.loads(extra))
@@ -103,9 +114,11 @@ def column_name(key: str) -> str:
 _NOT_EXTRA = COLUMN_KEYS | RELATION_KEYS | frozenset(LEGACY_IGNORED_KEYS)
 _EXTRA_DEFAULTS = tuple((key, default_for(FIELD_KIND[key])) for key in _EXTRA_ORDER)
 _EXTRA_KNOWN = frozenset(_EXTRA_ORDER)
-# (json key, converter, what None becomes) for each column, in INSERT_COLUMNS order
-_INSERT_PLAN = tuple((key, conv, default_for(FIELD_KIND.get(key, "s")) if conv in ("a", "i", "b") else None)
-                     for key, _, conv in COLUMNS)
+_GET_COLUMNS = operator.itemgetter(*_KEYS)
+_A_INDEX = tuple(i for i, (_, _, conv) in enumerate(COLUMNS) if conv == "a")
+_I_INDEX = tuple(i for i, (_, _, conv) in enumerate(COLUMNS) if conv == "i")
+_B_INDEX = tuple(i for i, (_, _, conv) in enumerate(COLUMNS) if conv == "b")
+_W_INDEX = tuple(i for i, (_, _, conv) in enumerate(COLUMNS) if conv == "w")
 
 
 def extra_of(issue: Issue) -> str:
@@ -129,22 +142,24 @@ def extra_of(issue: Issue) -> str:
 
 
 def insert_values(issue: Issue, content_hash: str, source_repo: str = "") -> list[Any]:
-    get = issue.get
-    values: list[Any] = []
-    append = values.append
-    for key, conv, default in _INSERT_PLAN:
-        value = get(key)
-        if conv is None:
-            append(value)
-            continue
-        if value is None:
-            value = default
-        if conv == "b":
-            value = 1 if value else 0
-        elif conv == "w":
-            value = json.dumps(value) if value else ""
-        append(value)
-    append(extra_of(issue))
-    append(content_hash)
-    append(source_repo)
+    """The row for ``INSERT_SQL`` (column order, then extra_json, content_hash, source_repo)."""
+    try:
+        values = list(_GET_COLUMNS(issue))
+    except KeyError:  # a partial dict: missing fields take their defaults below
+        get = issue.get
+        values = [get(key) for key in _KEYS]
+    for i in _A_INDEX:
+        if values[i] is None:
+            values[i] = ""
+    for i in _I_INDEX:
+        if values[i] is None:
+            values[i] = 0
+    for i in _B_INDEX:
+        values[i] = 1 if values[i] else 0
+    for i in _W_INDEX:
+        value = values[i]
+        values[i] = json.dumps(value) if value else ""
+    values.append(extra_of(issue))
+    values.append(content_hash)
+    values.append(source_repo)
     return values

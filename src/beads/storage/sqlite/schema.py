@@ -231,11 +231,19 @@ CREATE INDEX IF NOT EXISTS idx_comp_snap_issue_level_created
 CREATE INDEX IF NOT EXISTS idx_repo_mtimes_checked ON repo_mtimes(last_checked);
 """
 
+# `bd list` sorts by priority, newest first: with created_at in the index (descending) the
+# default page is read in index order and the scan stops after --limit rows.
+M004_PRIORITY_CREATED_INDEX = """
+DROP INDEX IF EXISTS idx_issues_priority;
+CREATE INDEX IF NOT EXISTS idx_issues_priority ON issues(priority, created_at DESC);
+"""
+
 # (name, sql) in order; the position + 1 is the migration number.
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_legacy_views", M002_LEGACY_VIEWS),
     ("m003_issue_snapshots", M003_ISSUE_SNAPSHOTS),
+    ("m004_priority_created_index", M004_PRIORITY_CREATED_INDEX),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,275 @@
+"""Export and flush: guards, incremental flushes, atomic writes, the lock, auto-import."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from jsonl_helpers import db_state, file_records, jsonl_text, rec, workspace
+
+from beads.errors import SyncError
+from beads.sync import auto, export, jsonl
+from beads.sync.importer import import_records
+
+
+@pytest.fixture
+def t(tmp_path: Path):  # noqa: ANN201
+    tracker = workspace(tmp_path)
+    yield tracker
+    tracker.disconnect()
+
+
+def jsonl_path(t) -> Path:  # noqa: ANN001
+    return Path(t.workspace.jsonl_path)
+
+
+# -- full export ------------------------------------------------------------------------------
+
+
+def test_export_writes_every_issue_sorted_with_tombstones_but_not_wisps(t) -> None:  # noqa: ANN001
+    t.create("b"), t.create("a"), t.create("wisp", ephemeral=True)
+    gone = t.create("gone")
+    t.delete([gone["id"]])
+    stats = export.export_jsonl(t)
+    lines = file_records(jsonl_path(t))
+    assert stats == {"success": True, "exported": 3, "skipped": 0, "total_issues": 3,
+                     "output_file": str(jsonl_path(t))}
+    assert list(lines) == sorted(lines) and lines[gone["id"]]["status"] == "tombstone"
+    assert all(r["title"] != "wisp" for r in lines.values())
+    assert t.store.dirty_ids() == []  # exported marks are cleared
+    assert oct(jsonl_path(t).stat().st_mode & 0o777) == "0o644"
+
+
+def test_an_empty_database_never_overwrites_a_nonempty_file(t) -> None:  # noqa: ANN001
+    jsonl_path(t).write_text(jsonl_text(rec("test-1"), rec("test-2")), encoding="utf-8")
+    before = jsonl_path(t).read_bytes()
+    with pytest.raises(SyncError, match="would lose issues") as err:
+        export.export_jsonl(t)
+    assert "test-1" in err.value.message and jsonl_path(t).read_bytes() == before
+
+
+def test_a_stale_database_never_shrinks_the_file_unless_forced(t) -> None:  # noqa: ANN001
+    a = t.create("kept")
+    export.export_jsonl(t)
+    extra = json.loads(jsonl.issue_line(rec("test-zzz", "from another clone")))
+    with jsonl_path(t).open("a", encoding="utf-8") as fh:
+        fh.write(jsonl.issue_line(extra) + "\n")
+    with pytest.raises(SyncError, match="test-zzz"):
+        export.export_jsonl(t)
+    export.export_jsonl(t, force=True)
+    assert list(file_records(jsonl_path(t))) == [a["id"]]
+
+
+def test_deletions_made_here_explain_a_shrink(t) -> None:  # noqa: ANN001
+    a, b = t.create("a"), t.create("b")
+    export.export_jsonl(t)
+    t.delete([b["id"]], hard=True)
+    export.export_jsonl(t)
+    assert list(file_records(jsonl_path(t))) == [a["id"]]
+    assert t.store.dirty_ids() == []
+
+
+def test_export_to_another_file_is_private_and_leaves_dirty_marks(t, tmp_path: Path) -> None:  # noqa: ANN001
+    t.create("a")
+    out = tmp_path / "out.jsonl"
+    export.export_jsonl(t, str(out))
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    assert len(t.store.dirty_ids()) == 1 and "jsonl_file_hash" not in t.store.all_metadata()
+
+
+def test_a_conflicted_target_is_not_overwritten_without_force(t) -> None:  # noqa: ANN001
+    t.create("a")
+    jsonl_path(t).write_text("<<<<<<< HEAD\n=======\n>>>>>>> x\n", encoding="utf-8")
+    with pytest.raises(SyncError, match="not valid JSONL"):
+        export.export_jsonl(t)
+    export.export_jsonl(t, force=True)
+    assert len(file_records(jsonl_path(t))) == 1
+
+
+# -- flush -------------------------------------------------------------------------------------------
+
+
+def test_flush_replaces_only_the_dirty_lines(t) -> None:  # noqa: ANN001
+    a, b = t.create("a"), t.create("b")
+    assert export.flush(t) is True
+    odd = jsonl_path(t).read_text(encoding="utf-8").replace(f'{{"id":"{a["id"]}",', f'{{ "id":"{a["id"]}",')
+    jsonl_path(t).write_text(odd, encoding="utf-8")
+    export.record_file_state(t.store, jsonl_path(t).read_bytes(), jsonl_path(t).stat())  # "we wrote that"
+    t.update(b["id"], title="b2")
+    assert export.flush(t) is True
+    text = jsonl_path(t).read_text(encoding="utf-8")
+    assert f'{{ "id":"{a["id"]}",' in text  # untouched line kept byte for byte
+    assert file_records(jsonl_path(t))[b["id"]]["title"] == "b2"
+    assert export.flush(t) is False  # nothing dirty: nothing written
+
+
+def test_flush_with_nothing_and_no_file_creates_nothing(t) -> None:  # noqa: ANN001
+    assert export.flush(t) is False and not jsonl_path(t).exists()
+
+
+def test_flush_merges_a_file_changed_behind_its_back(t) -> None:  # noqa: ANN001
+    a = t.create("a")
+    export.flush(t)
+    with jsonl_path(t).open("a", encoding="utf-8") as fh:  # another clone's issue arrives via git
+        fh.write(jsonl.issue_line(rec("test-zzz", "theirs")) + "\n")
+    t.update(a["id"], title="mine")
+    export.flush(t)
+    lines = file_records(jsonl_path(t))
+    assert lines[a["id"]]["title"] == "mine" and lines["test-zzz"]["title"] == "theirs"
+    assert t.store.get_issue("test-zzz") is not None
+
+
+def test_flush_refuses_a_conflicted_file_and_keeps_the_marks(t) -> None:  # noqa: ANN001
+    t.create("a")
+    export.flush(t)
+    t.create("b")
+    jsonl_path(t).write_text(jsonl_path(t).read_text() + "<<<<<<< HEAD\n", encoding="utf-8")
+    with pytest.raises(SyncError, match="conflict"):
+        export.flush(t)
+    assert len(t.store.dirty_ids()) == 1
+
+
+def test_flush_recreates_a_missing_file_in_full(t) -> None:  # noqa: ANN001
+    t.create("a"), t.create("b")
+    export.flush(t)
+    jsonl_path(t).unlink()
+    assert export.flush(t) is True and len(file_records(jsonl_path(t))) == 2
+
+
+def test_a_mark_made_after_the_snapshot_survives_the_export(t) -> None:  # noqa: ANN001
+    a = t.create("a")
+    marks = t.store.dirty_marks()
+    t.update(a["id"], title="again")  # re-marked with a newer time
+    with t.store.transaction():
+        t.store.clear_dirty_marks(marks)
+    assert t.store.dirty_ids() == [a["id"]]
+
+
+# -- auto-import -------------------------------------------------------------------------------
+
+
+def test_auto_import_does_nothing_when_the_file_is_unchanged(t) -> None:  # noqa: ANN001
+    t.create("a")
+    export.flush(t)
+    before = db_state(t)
+    assert auto.before_command(t) is None
+    assert db_state(t) == before
+
+
+def test_auto_import_takes_in_a_line_appended_by_another_clone(t) -> None:  # noqa: ANN001
+    t.create("a")
+    export.flush(t)
+    with jsonl_path(t).open("a", encoding="utf-8") as fh:
+        fh.write(jsonl.issue_line(rec("test-new", "from bob")) + "\n")
+    stats = auto.before_command(t)
+    assert stats is not None and stats["created"] == 1
+    assert t.store.get_issue("test-new")["title"] == "from bob"
+    assert auto.before_command(t) is None  # recorded: the next command does not import again
+
+
+def test_a_touched_but_identical_file_is_not_imported(t) -> None:  # noqa: ANN001
+    t.create("a")
+    export.flush(t)
+    os.utime(jsonl_path(t), ns=(1, 1))
+    assert auto.before_command(t) is None
+    assert t.store.get_metadata("jsonl_stat") == export.fingerprint(jsonl_path(t).stat())
+
+
+def test_auto_import_refuses_a_conflicted_file_with_one_warning(t) -> None:  # noqa: ANN001
+    t.create("a")
+    export.flush(t)
+    jsonl_path(t).write_text(jsonl_path(t).read_text() + "=======\n", encoding="utf-8")
+    before = db_state(t)
+    warnings: list[str] = []
+    assert auto.before_command(t, warnings.append) is None
+    assert len(warnings) == 1 and "conflict" in warnings[0] and db_state(t) == before
+
+
+def test_auto_import_pushes_back_local_wins_at_once(t) -> None:  # noqa: ANN001
+    a = t.create("a")
+    export.flush(t)
+    stale = file_records(jsonl_path(t))[a["id"]]
+    t.update(a["id"], title="newer here")
+    export.flush(t)
+    stale["title"] = "older there"
+    jsonl_path(t).write_text(jsonl.issue_line(stale) + "\n", encoding="utf-8")
+    auto.before_command(t)
+    assert file_records(jsonl_path(t))[a["id"]]["title"] == "newer here"
+
+
+def test_the_fast_path_fingerprint_matches_the_exporters(t) -> None:  # noqa: ANN001
+    t.create("a")
+    export.flush(t)
+    st = jsonl_path(t).stat()
+    assert t.store.get_metadata("jsonl_stat") == f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}"
+
+
+# -- processes: atomicity and the lock ---------------------------------------------------------------
+
+CHILD = """
+import sys, beads
+from beads.sync import export
+t = beads.open(sys.argv[1])
+print("ready", flush=True)
+n = 0
+while True:  # every round changes an issue, so every export really writes a new file
+    n += 1
+    t.update("test-00001", title=f"round {n}")
+    export.export_jsonl(t, force=True)
+"""
+
+
+def _big_workspace(tmp_path: Path, n: int = 3000):  # noqa: ANN202
+    t = workspace(tmp_path, "big")
+    import_records(t, [rec(f"test-{i:05d}", "x" * (i % 400), description="y" * 300) for i in range(n)])
+    export.export_jsonl(t)
+    return t
+
+
+def test_a_killed_exporter_leaves_the_old_or_the_new_file_never_a_torn_one(tmp_path: Path) -> None:
+    t = _big_workspace(tmp_path)
+    path = jsonl_path(t)
+    expected = len(file_records(path))
+    rng = random.Random(7)
+    for _ in range(8):
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(path.parent.parent)], stdout=subprocess.PIPE,
+                                 text=True)
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.0, 0.4))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        records = jsonl.read_jsonl(str(path))  # parses: every line whole
+        assert len(records) == expected
+    # the next export cleans the temp files the killed children left behind
+    export.export_jsonl(t, force=True)
+    assert [p.name for p in path.parent.iterdir() if ".tmp." in p.name] == []
+    t.disconnect()
+
+
+WRITER = """
+import sys, beads
+from beads.sync import export
+t = beads.open(sys.argv[1])
+for i in range(int(sys.argv[2])):
+    t.create(f"{sys.argv[3]} {i}")
+    export.flush(t)
+"""
+
+
+def test_concurrent_flushes_from_several_processes_never_interleave(tmp_path: Path) -> None:
+    t = workspace(tmp_path, "shared")
+    root = str(Path(t.workspace.beads_dir).parent)
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, root, "15", f"w{k}"]) for k in range(4)]
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    export.flush(t)
+    records = jsonl.read_jsonl(str(jsonl_path(t)))
+    assert len(records) == 60 and len({r["id"] for r in records}) == 60
+    assert t.store.dirty_ids() == []
+    t.disconnect()
