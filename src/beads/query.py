@@ -71,6 +71,38 @@ class IssueFilter(_Filter):
     }
     __slots__ = tuple(_defaults)
 
+    statuses: list[str] | None
+    exclude_closed: bool
+    include_tombstones: bool
+    priority: int | None
+    priority_min: int | None
+    priority_max: int | None
+    issue_types: list[str] | None
+    assignee: str | None
+    no_assignee: bool
+    labels: list[str]
+    labels_any: list[str]
+    no_labels: bool
+    ids: list[str] | None
+    query: str | None
+    title_contains: str | None
+    description_contains: str | None
+    notes_contains: str | None
+    created_after: str | None
+    created_before: str | None
+    updated_after: str | None
+    updated_before: str | None
+    closed_after: str | None
+    closed_before: str | None
+    empty_description: bool
+    pinned: bool | None
+    include_templates: bool
+    include_ephemeral: bool
+    parent_id: str | None
+    sort: str | None
+    reverse: bool
+    limit: int
+
 
 class ReadyFilter(_Filter):
     """Filters for ``ready`` (spec §4 GetReadyWork)."""
@@ -89,3 +121,15 @@ class ReadyFilter(_Filter):
         "include_deferred": False,
     }
     __slots__ = tuple(_defaults)
+
+    status: str | None
+    priority: int | None
+    assignee: str | None
+    unassigned: bool
+    labels: list[str]
+    labels_any: list[str]
+    issue_type: str | None
+    parent_id: str | None
+    limit: int
+    sort_policy: str
+    include_deferred: bool

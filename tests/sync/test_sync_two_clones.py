@@ -304,3 +304,13 @@ def test_sync_outside_a_git_repository_says_so(tmp_path: Path) -> None:
     proc = run_bd("sync", cwd=plain)
     assert proc.returncode == 1
     assert "not a git repository" in proc.stderr
+
+
+def test_the_first_sync_from_a_clone_of_an_empty_remote_publishes_the_branch(tmp_path: Path) -> None:
+    remote = make_remote(tmp_path)
+    a = clone(remote, tmp_path / "a")
+    bd_ok("init", "--prefix", "proj", "--quiet", cwd=a)
+    issue = create(a, "The very first issue")
+    report = sync(a)
+    assert report["pushed"] is True
+    assert issue in git(a, "show", "origin/main:.beads/issues.jsonl").stdout

@@ -15,6 +15,7 @@ from beads.errors import InvalidInput
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from beads.cli.context import Context
+    from beads.sync.git import Git
 
 
 def register(sub: argparse._SubParsersAction, name: str) -> None:
@@ -139,7 +140,7 @@ def _hooks_usage(ctx: Context) -> int:
     raise InvalidInput("missing subcommand", hint="usage: bd hooks install [--force] | uninstall | list | run <hook>")
 
 
-def _git_here() -> tuple[object, str]:
+def _git_here() -> tuple[Git, str]:
     """The repository around the working directory and the project root (the .beads parent)."""
     from beads.core.workspace import find_beads_dir
     from beads.errors import GitError
@@ -156,7 +157,7 @@ def run_hooks_install(ctx: Context) -> int:
     from beads.sync import githooks
 
     git, project = _git_here()
-    reports = githooks.install(git, project, force=ctx.args.force)  # type: ignore[arg-type]
+    reports = githooks.install(git, project, force=ctx.args.force)
     if ctx.json:
         ctx.emit({"hooks": reports})
         return 0
@@ -173,7 +174,7 @@ def run_hooks_uninstall(ctx: Context) -> int:
     from beads.sync import githooks
 
     git, _ = _git_here()
-    reports = githooks.uninstall(git)  # type: ignore[arg-type]
+    reports = githooks.uninstall(git)
     if ctx.json:
         ctx.emit({"hooks": reports})
         return 0
@@ -188,7 +189,7 @@ def run_hooks_list(ctx: Context) -> int:
     from beads.sync import githooks
 
     git, _ = _git_here()
-    entries = githooks.status(git)  # type: ignore[arg-type]
+    entries = githooks.status(git)
     if ctx.json:
         ctx.emit(entries)
         return 0

@@ -27,11 +27,10 @@ class GraphOps:
     actor: str
     _cache_stale: bool
 
-    # provided by Tracker
-    def resolve_id(self, text: str) -> str: ...  # pragma: no cover
-    def get(self, issue_id: str, *, resolve: bool = True) -> Issue: ...  # pragma: no cover
-    def write(self) -> Any: ...  # pragma: no cover
     if TYPE_CHECKING:  # provided by Tracker / Views; not defined at runtime so the MRO finds theirs
+        def resolve_id(self, text: str) -> str: ...
+        def get(self, issue_id: str, *, resolve: bool = True) -> Issue: ...
+        def write(self) -> Any: ...
         def close(self, issue_id: str, reason: str | None = None, *, force: bool = False,
                   session: str | None = None) -> Issue: ...
         def epic_status(self, eligible_only: bool = False) -> list[dict[str, Any]]: ...
@@ -115,10 +114,10 @@ class GraphOps:
                     previous[nxt] = node
                     queue.append(nxt)
         path: list[str] = []
-        node: str | None = goal
-        while node is not None:
-            path.append(node)
-            node = previous.get(node)
+        step: str | None = goal
+        while step is not None:
+            path.append(step)
+            step = previous.get(step)
         return list(reversed(path))
 
     def remove_dependency(self, issue_id: str, depends_on_id: str, dep_type: str | None = None) -> list[str]:

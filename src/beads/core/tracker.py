@@ -208,8 +208,9 @@ class Tracker(GraphOps, Views):
             issue["id"] = self._check_explicit_id(explicit_id, batch.prefix, force, issue["issue_type"])
             if issue["id"] in batch.used or store.issue_exists(issue["id"]):
                 raise Conflict(f"issue {issue['id']} already exists")
-            parent_id = idgen.parent_of(issue["id"])
-            if parent_id:
+            explicit_parent = idgen.parent_of(issue["id"])
+            if explicit_parent:
+                parent_id = explicit_parent
                 number = int(issue["id"].rpartition(".")[2])
                 if store.issue_exists(parent_id) or parent_id in batch.used:
                     store.bump_child_counter(parent_id, number)

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from beads.model import Issue
     from beads.storage.sqlite.store import SqliteStore
 
+    Rows = list[dict[str, Any]]
+    StrList = list[str]
+    PairList = list[tuple[str, str]]
+
 
 def wire(issue: Issue, labels: list[str] | None = None) -> dict[str, Any]:
     """The issue as JSON (struct order, empties omitted), with labels when given."""
@@ -30,14 +34,15 @@ class Views:
     store: SqliteStore
     actor: str
 
-    def get(self, issue_id: str, *, resolve: bool = True) -> Issue: ...  # pragma: no cover
-    def resolve_id(self, text: str) -> str: ...  # pragma: no cover
+    if TYPE_CHECKING:  # provided by Tracker
+        def get(self, issue_id: str, *, resolve: bool = True) -> Issue: ...
+        def resolve_id(self, text: str) -> str: ...
 
-    def _with_labels(self, issues: list[Issue]) -> list[dict[str, Any]]:
+    def _with_labels(self, issues: list[Issue]) -> Rows:
         labels = self.store.labels_for([i["id"] for i in issues]) if issues else {}
         return [wire(i, labels.get(i["id"], [])) for i in issues]
 
-    def list(self, filt: IssueFilter | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+    def list(self, filt: IssueFilter | None = None, **kwargs: Any) -> Rows:
         """Issues with ``labels``, ``dependency_count`` and ``dependent_count`` (spec §7.3)."""
         filt = filt or IssueFilter(**kwargs)
         if filt.parent_id:
@@ -54,7 +59,7 @@ class Views:
             item["dependent_count"] = dependents
         return out
 
-    def search(self, query: str, filt: IssueFilter | None = None) -> list[dict[str, Any]]:
+    def search(self, query: str, filt: IssueFilter | None = None) -> Rows:
         filt = filt or IssueFilter(limit=50)
         filt.query = query
         return self.list(filt)
@@ -104,7 +109,7 @@ class Views:
                 del out[key]
         return out
 
-    def ready(self, filt: ReadyFilter | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+    def ready(self, filt: ReadyFilter | None = None, **kwargs: Any) -> Rows:
         """Unblocked open work (spec §4 GetReadyWork), with labels."""
         filt = filt or ReadyFilter(**kwargs)
         if filt.sort_policy not in model.SORT_POLICIES:
@@ -113,7 +118,7 @@ class Views:
             filt.parent_id = self.resolve_id(filt.parent_id)
         return self._with_labels(self.store.ready_issues(filt))
 
-    def blocked(self, parent_id: str | None = None) -> list[dict[str, Any]]:
+    def blocked(self, parent_id: str | None = None) -> Rows:
         """Issues blocked by ``blocks`` edges or marked blocked/deferred, with ``blocked_by``."""
         if parent_id:
             parent_id = self.resolve_id(parent_id)
@@ -155,14 +160,14 @@ class Views:
             "average_lead_time_hours": 0.0,
         }
 
-    def stale(self, days: int = 30, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    def stale(self, days: int = 30, status: str | None = None, limit: int = 50) -> Rows:
         if days < 0:
             raise InvalidInput("--days must be >= 0")
         if status and status not in _STALE_STATUSES:
             raise InvalidInput(f"invalid status '{status}'. Valid values: {', '.join(_STALE_STATUSES)}")
         return self._with_labels(self.store.stale_issues(days, status, limit))
 
-    def epic_status(self, eligible_only: bool = False) -> list[dict[str, Any]]:
+    def epic_status(self, eligible_only: bool = False) -> Rows:
         """Open epics with their child counts (closed epics are done and not listed)."""
         out = []
         for epic, total, closed in self.store.epic_progress():
@@ -175,7 +180,7 @@ class Views:
                         "eligible_for_close": eligible})
         return out
 
-    def unblocked_by(self, closed_id: str) -> list[dict[str, Any]]:
+    def unblocked_by(self, closed_id: str) -> Rows:
         """Issues that had a ``blocks`` edge to ``closed_id`` and are now ready (``close --suggest-next``)."""
         blocked = self.store.blocked_ids()
         candidates = [d["issue_id"] for d in self.store.dependents_of(closed_id) if d["type"] == model.DEP_BLOCKS]
@@ -184,7 +189,7 @@ class Views:
                  and issues[i]["status"] in model.READY_STATUSES and not issues[i].get("pinned")]
         return self._with_labels(ready)
 
-    def issues_json(self, ids: list[str]) -> list[dict[str, Any]]:
+    def issues_json(self, ids: StrList) -> Rows:
         """Full issues with labels, in the order given (for update/close/reopen output)."""
         found = self.store.get_issues(ids)
         missing = [i for i in ids if i not in found]
@@ -193,7 +198,7 @@ class Views:
         return self._with_labels([found[i] for i in ids])
 
 
-    def edges_among(self, ids: list[str]) -> list[dict[str, Any]]:
+    def edges_among(self, ids: StrList) -> Rows:
         """Dependency records whose both ends are in ``ids`` (``list --format dot|digraph``)."""
         wanted = set(ids)
         by_issue = self.store.dependencies_for(ids) if ids else {}

@@ -32,12 +32,14 @@ class GitFailure(GitError):
         self.output = output
 
 
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("hint:"):
-            return line
-    return ""
+def summarize_output(text: str) -> str:
+    """The most telling line of git's output: a rejection, then fatal/error, then the first line."""
+    lines = [" ".join(ln.split()) for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("hint:")]
+    for marks in (("! [rejected]", "! [remote rejected]"), ("fatal:",), ("error:",)):
+        for line in lines:
+            if line.startswith(marks):
+                return line
+    return lines[0] if lines else ""
 
 
 class Git:
@@ -74,7 +76,8 @@ class Git:
             raise GitError(f"cannot run git in {self.root}: {exc.strerror or exc}")
         if check and proc.returncode != 0:
             output = (proc.stderr or "") + (proc.stdout or "")
-            detail = _first_line(proc.stderr) or _first_line(proc.stdout) or f"exit status {proc.returncode}"
+            detail = (summarize_output(proc.stderr) or summarize_output(proc.stdout)
+                      or f"exit status {proc.returncode}")
             raise GitFailure(f"{what} failed: {detail}", returncode=proc.returncode, output=output)
         return proc
 
@@ -237,19 +240,21 @@ class Git:
     def pull(self, remote: str, branch: str, *,
              env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """``git pull --no-rebase`` (a merge, never a rebase); returns the process, never raises on conflict."""
+        # Untranslated messages: the caller tells "no such remote branch yet" from real failures.
         return self.run("pull", "--no-rebase", "--no-edit", "--quiet", remote, branch, check=False,
-                        timeout=NETWORK_TIMEOUT, env=env)
+                        timeout=NETWORK_TIMEOUT, env={**(env or {}), "LC_ALL": "C"})
 
     def push(self, remote: str, branch: str, *, env: Mapping[str, str] | None = None) -> None:
         self.run("push", "--quiet", remote, f"HEAD:refs/heads/{branch}", timeout=NETWORK_TIMEOUT, env=env)
 
     # -- contents ----------------------------------------------------------------------------
 
-    def show(self, rev: str, path: str | None = None) -> bytes | None:
-        """A blob's bytes: ``show(rev, path)`` or ``show(":2:path")``-style specs; None if absent."""
-        spec = rev if path is None else f"{rev}:{self.rel(path)}"
-        if path is not None and rev.startswith(":") and rev.endswith(":"):
-            spec = f"{rev}{self.rel(path)}"
+    def show(self, rev: str, path: str) -> bytes | None:
+        """``path``'s bytes at ``rev``; ``rev`` may be an index stage (":1:" base, ":2:" ours, ":3:" theirs).
+
+        None when the file does not exist there.
+        """
+        spec = f"{rev}{self.rel(path)}" if rev.startswith(":") else f"{rev}:{self.rel(path)}"
         try:
             proc = subprocess.run(["git", "cat-file", "blob", spec], cwd=self.root, capture_output=True,
                                   timeout=self.timeout, env=self._env(None))

@@ -264,6 +264,7 @@ def run_hook(name: str, args: list[str], *, stderr: TextIO | None = None) -> int
     if git is None:
         return 0
     timeout = hook_timeout()
+    git.timeout = timeout
     if name == "pre-commit":
         return _pre_commit(git, workspace.beads_dir, timeout, err)
     if name == "pre-push":

@@ -333,10 +333,10 @@ class _Sync:
                 self.say(f"→ {remote}/{branch} does not exist yet: nothing to pull")
                 return
             else:
-                from beads.sync.git import _first_line
+                from beads.sync.git import summarize_output
 
-                raise SyncError(f"git pull failed: {_first_line(output) or 'exit status ' + str(proc.returncode)}",
-                                hint=RETRY_HINT + " once the problem is fixed")
+                detail = summarize_output(output) or f"exit status {proc.returncode}"
+                raise SyncError(f"git pull failed: {detail}", hint=RETRY_HINT + " once the problem is fixed")
         self.report["pulled"] = True
         merged = self._read()
         if merged != left:

@@ -73,9 +73,9 @@ def merge3(base: list[Record], left: list[Record], right: list[Record], *, now_n
     """
     now = time.time_ns() if now_ns is None else now_ns
     conflicts: list[Conflict] = []
-    b = _index(base, "base", conflicts)
-    lft = _index(left, "left", conflicts)
-    rgt = _index(right, "right", conflicts)
+    b = _index(base, "base", conflicts, now)
+    lft = _index(left, "left", conflicts, now)
+    rgt = _index(right, "right", conflicts, now)
     merged: list[Record] = []
     for issue_id in sorted(set(b) | set(lft) | set(rgt)):
         record = merge_issue(b.get(issue_id), lft.get(issue_id), rgt.get(issue_id), now_ns=now, ttl_ns=ttl_ns)
@@ -105,7 +105,7 @@ def merge_issue(base: Record | None, left: Record | None, right: Record | None, 
 # -- record level ----------------------------------------------------------------------------
 
 
-def _index(records: list[Record], side: str, conflicts: list[Conflict]) -> dict[str, Record]:
+def _index(records: list[Record], side: str, conflicts: list[Conflict], now_ns: int) -> dict[str, Record]:
     out: dict[str, Record] = {}
     for record in records:
         issue_id = record.get("id") if isinstance(record, dict) else None
@@ -118,7 +118,7 @@ def _index(records: list[Record], side: str, conflicts: list[Conflict]) -> dict[
             older, newer = out[issue_id], record
             if _ts(older.get("updated_at")) > _ts(newer.get("updated_at")):
                 older, newer = newer, older
-            record = _merge_both(None, older, newer, time.time_ns(), DEFAULT_TOMBSTONE_TTL_NS)
+            record = _merge_both(None, older, newer, now_ns, DEFAULT_TOMBSTONE_TTL_NS)
         out[issue_id] = record
     return out
 

@@ -114,7 +114,7 @@ class SqliteStore(GraphMixin, QueryMixin, SyncMixin):
         """Insert one row; returns the issue exactly as ``get_issue`` would now read it."""
         values = insert_values(issue, content_hash)
         self.db.execute(INSERT_SQL, values)
-        return row_to_issue(values)  # the values are in SELECT_COLUMNS order (source_repo last, unused)
+        return row_to_issue(tuple(values))  # the values are in SELECT_COLUMNS order (source_repo last, unused)
 
     def insert_issues(self, issues: list[Issue], hashes: list[str]) -> None:
         self.db.executemany(INSERT_SQL, [insert_values(i, h) for i, h in zip(issues, hashes, strict=True)])
