@@ -27,8 +27,9 @@ from beads import timefmt  # noqa: E402
 from beads.sync import auto, export, importer, jsonl  # noqa: E402
 
 TARGETS = {"import": 2.0, "export": 0.5, "flush": 0.050, "check": 0.002}
-WORDS = ("agent sync export import flush merge daemon ready blocked epic child label comment tombstone "
-         "workspace database file line hash issue priority status graph cache").split()
+WORDS = ["agent", "sync", "export", "import", "flush", "merge", "daemon", "ready", "blocked", "epic", "child",
+         "label", "comment", "tombstone", "workspace", "database", "file", "line", "hash", "issue", "priority",
+         "status", "graph", "cache"]
 
 
 def synthetic_records(n: int, seed: int = 1) -> list[dict]:

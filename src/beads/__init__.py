@@ -35,7 +35,9 @@ _LAZY = {
     "ReadyFilter": ("beads.query", "ReadyFilter"),
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = [
+    "IssueFilter", "ReadyFilter", "Tracker", "Workspace", "__version__", "discover", "init", "open", "open_memory",
+]
 
 
 def __getattr__(name: str) -> object:

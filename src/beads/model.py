@@ -281,17 +281,22 @@ def content_hash(issue: Issue) -> str:
 
     g = issue.get
     for key in ("title", "description", "design", "acceptance_criteria", "notes", "status"):
-        put(text(g(key, "")))
+        value = g(key, "")
+        put("" if value is None else str(value))
     put(str(int(g("priority") or 0)))
     for key in ("issue_type", "assignee", "owner", "created_by", "external_ref", "source_system"):
-        put(text(g(key) or ""))
+        put(str(g(key) or ""))
     put("pinned" if g("pinned") else "")
     put("template" if g("is_template") else "")
     for bond in g("bonded_from") or []:
         put(text(bond.get("source_id", bond.get("proto_id", ""))))
         put(text(bond.get("bond_type", "")))
         put(text(bond.get("bond_point", "")))
-    entity(g("creator"))
+    creator = g("creator")
+    if creator:
+        entity(creator)
+    else:
+        parts.extend(("", "", "", ""))
     for v in g("validations") or []:
         entity(v.get("validator"))
         put(text(v.get("outcome", "")))
@@ -299,14 +304,14 @@ def content_hash(issue: Issue) -> str:
         put(float_ptr(v.get("score")))
     put(float_ptr(g("quality_score")))
     put("crystallizes" if g("crystallizes") else "")
-    put(text(g("await_type") or ""))
-    put(text(g("await_id") or ""))
+    put(str(g("await_type") or ""))
+    put(str(g("await_id") or ""))
     put(str(int(g("timeout") or 0)))
     for waiter in g("waiters") or []:
         put(text(waiter))
     for key in ("holder", "hook_bead", "role_bead", "agent_state", "role_type", "rig", "mol_type",
                 "work_type", "event_kind", "actor", "target", "payload"):
-        put(text(g(key) or ""))
+        put(str(g(key) or ""))
     # one update over "field\0field\0...field\0": the same digest as hashing field by field
     parts.append("")
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()

@@ -17,22 +17,37 @@ _TS = re.compile(
 )
 
 
+# The last local second formatted: (epoch seconds, "YYYY-MM-DDTHH:MM:SS", zone). A batch
+# formats many timestamps within one second; localtime + strftime is most of the cost.
+_last_local: tuple[int, str, str] = (-1, "", "")
+
+
 def format_ns(ns: int, tz_offset_seconds: int | None = None) -> str:
     """Format epoch nanoseconds as RFC3339Nano in the local (or given) offset."""
+    global _last_local
     secs, frac = divmod(ns, 1_000_000_000)
     if tz_offset_seconds is None:
-        wall = time.localtime(secs)
-        tz_offset_seconds = wall.tm_gmtoff
+        cached = _last_local
+        if cached[0] == secs:
+            out, zone = cached[1], cached[2]
+        else:
+            wall = time.localtime(secs)
+            out, zone = time.strftime("%Y-%m-%dT%H:%M:%S", wall), _zone(wall.tm_gmtoff)
+            _last_local = (secs, out, zone)
     else:
-        wall = time.gmtime(secs + tz_offset_seconds)
-    out = time.strftime("%Y-%m-%dT%H:%M:%S", wall)
+        out = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs + tz_offset_seconds))
+        zone = _zone(tz_offset_seconds)
     if frac:
-        out += "." + f"{frac:09d}".rstrip("0")
-    if tz_offset_seconds == 0:
-        return out + "Z"
-    sign = "+" if tz_offset_seconds > 0 else "-"
-    off = abs(tz_offset_seconds) // 60
-    return f"{out}{sign}{off // 60:02d}:{off % 60:02d}"
+        return f"{out}.{f'{frac:09d}'.rstrip('0')}{zone}"
+    return out + zone
+
+
+def _zone(offset_seconds: int) -> str:
+    if offset_seconds == 0:
+        return "Z"
+    sign = "+" if offset_seconds > 0 else "-"
+    off = abs(offset_seconds) // 60
+    return f"{sign}{off // 60:02d}:{off % 60:02d}"
 
 
 def now() -> str:

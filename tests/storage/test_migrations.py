@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -109,7 +110,7 @@ def classic_db(path: Path, *scripts: str) -> str:
 
 
 @pytest.fixture
-def fresh(tmp_path: Path) -> sqlite3.Connection:
+def fresh(tmp_path: Path) -> Iterator[sqlite3.Connection]:
     store = SqliteStore(str(tmp_path / "beads.db"))
     store.close()
     conn = sqlite3.connect(tmp_path / "beads.db")

@@ -213,19 +213,6 @@ def test_the_fast_path_fingerprint_matches_the_exporters(t) -> None:  # noqa: AN
 
 # -- processes: atomicity and the lock ---------------------------------------------------------------
 
-CHILD = """
-import sys, beads
-from beads.sync import export
-t = beads.open(sys.argv[1])
-print("ready", flush=True)
-n = 0
-while True:  # every round changes an issue, so every export really writes a new file
-    n += 1
-    t.update("test-00001", title=f"round {n}")
-    export.export_jsonl(t, force=True)
-"""
-
-
 def _big_workspace(tmp_path: Path, n: int = 3000):  # noqa: ANN202
     t = workspace(tmp_path, "big")
     import_records(t, [rec(f"test-{i:05d}", "x" * (i % 400), description="y" * 300) for i in range(n)])
@@ -233,16 +220,41 @@ def _big_workspace(tmp_path: Path, n: int = 3000):  # noqa: ANN202
     return t
 
 
-def test_a_killed_exporter_leaves_the_old_or_the_new_file_never_a_torn_one(tmp_path: Path) -> None:
+CHILD = """
+import sys, beads
+from beads.sync import export, jsonl
+t = beads.open(sys.argv[1])
+path = t.workspace.jsonl_path
+if sys.argv[2] == "export":
+    print("ready", flush=True)
+    n = 0
+    while True:  # every round changes an issue, so every export really writes a new file
+        n += 1
+        t.update("test-00001", title=f"round {n}")
+        export.export_jsonl(t, force=True)
+else:  # the write primitive alone, so that most kills land in the middle of a write
+    versions = []
+    for title in ("one", "two"):
+        t.update("test-00001", title=title)
+        versions.append(jsonl.render(jsonl.export_records(t.store)).encode())
+    print("ready", flush=True)
+    while True:
+        for data in versions:
+            export.write_atomic(path, data)
+"""
+
+
+@pytest.mark.parametrize("mode", ["export", "write"])
+def test_a_killed_exporter_leaves_the_old_or_the_new_file_never_a_torn_one(tmp_path: Path, mode: str) -> None:
     t = _big_workspace(tmp_path)
     path = jsonl_path(t)
     expected = len(file_records(path))
     rng = random.Random(7)
-    for _ in range(8):
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(path.parent.parent)], stdout=subprocess.PIPE,
-                                 text=True)
+    for _ in range(10):
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(path.parent.parent), mode],
+                                 stdout=subprocess.PIPE, text=True)
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.0, 0.4))
+        time.sleep(rng.uniform(0.0, 0.3))
         child.send_signal(signal.SIGKILL)
         child.wait()
         records = jsonl.read_jsonl(str(path))  # parses: every line whole
@@ -268,8 +280,40 @@ def test_concurrent_flushes_from_several_processes_never_interleave(tmp_path: Pa
     root = str(Path(t.workspace.beads_dir).parent)
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, root, "15", f"w{k}"]) for k in range(4)]
     assert all(p.wait(timeout=120) == 0 for p in procs)
-    export.flush(t)
+    # no final flush here: the writers' own flushes must have left every issue in the file exactly
+    # once (two unlocked read-modify-write flushes would drop one another's lines)
     records = jsonl.read_jsonl(str(jsonl_path(t)))
     assert len(records) == 60 and len({r["id"] for r in records}) == 60
     assert t.store.dirty_ids() == []
     t.disconnect()
+
+
+def test_an_unwritable_target_is_a_clear_error(t, tmp_path: Path) -> None:  # noqa: ANN001
+    t.create("a")
+    with pytest.raises(SyncError, match="cannot write"):
+        export.export_jsonl(t, str(tmp_path / "no" / "such" / "dir" / "out.jsonl"))
+
+
+def test_a_debouncer_flushes_once_when_closed(t) -> None:  # noqa: ANN001
+    import beads
+
+    root = str(Path(t.workspace.beads_dir).parent)
+    opened: list[int] = []
+
+    def open_tracker():  # noqa: ANN202
+        opened.append(1)
+        return beads.open(root)
+
+    debouncer = auto.Debouncer(open_tracker, delay=3600)
+    a = t.create("a")
+    debouncer.touch()
+    debouncer.touch()
+    assert not jsonl_path(t).exists()  # nothing yet: the timer is an hour away
+    debouncer.close()
+    assert opened == [1] and a["id"] in file_records(jsonl_path(t))
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("5s", 5.0), ("500ms", 0.5), ("2m", 120.0), ("", 30.0),
+                                               ("soon", 5.0), ("1.5", 1.5)])
+def test_flush_debounce_durations(text: str, seconds: float) -> None:
+    assert auto.debounce_seconds(text) == seconds

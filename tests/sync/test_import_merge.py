@@ -213,3 +213,25 @@ def test_a_conflicted_file_is_refused_and_nothing_changes(t, tmp_path: Path) -> 
     with pytest.raises(CorruptJSONL, match="conflict markers"):
         import_file(t, str(bad))
     assert db_state(t) == before
+
+
+def test_renaming_the_workspace_file_rewrites_it_under_the_new_ids(t) -> None:  # noqa: ANN001
+    from beads.sync import export
+
+    path = Path(t.workspace.jsonl_path)
+    path.write_text(jsonl_text(rec("other-1"), rec("test-5")), encoding="utf-8")
+    stats = import_file(t, str(path), rename_on_import=True)
+    assert stats["id_mapping"] == {"other-1": "test-1"}
+    export.flush(t)
+    assert [line[:15] for line in path.read_text().splitlines()] == ['{"id":"test-1",', '{"id":"test-5",']
+
+
+def test_resurrect_recreates_a_missing_parent_from_the_workspace_file(t) -> None:  # noqa: ANN001
+    Path(t.workspace.jsonl_path).write_text(jsonl_text(rec("test-1", "the epic", description="big")),
+                                            encoding="utf-8")
+    stats = import_records(t, [rec("test-1.1"), rec("test-1.2")], orphan_handling="resurrect")
+    assert stats["created"] == 2
+    parent = one(t, "test-1")
+    assert parent["status"] == "closed" and parent["description"].startswith("[RESURRECTED]")
+    with pytest.raises(InvalidInput, match="cannot be resurrected"):
+        import_records(t, [rec("test-9.1")], orphan_handling="resurrect")

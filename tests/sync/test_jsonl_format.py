@@ -8,13 +8,13 @@ import string
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jsonl_helpers import dep, rec, ts
 
 from beads import model
 from beads.errors import CorruptJSONL
 from beads.storage.sqlite.store import SqliteStore
 from beads.sync import jsonl
 from beads.sync.importer import import_records
-from jsonl_helpers import dep, rec, ts
 
 # -- writing ------------------------------------------------------------------------------------
 
@@ -165,6 +165,15 @@ def workspaces(draw: st.DrawFn) -> list[dict]:
             r["estimated_minutes"] = draw(st.integers(0, 10_000))
         if draw(st.booleans()):
             r["external_ref"] = f"gh-{issue_id}"
+        extra = draw(st.sampled_from(["", "future", "gate", "score", "bond"]))
+        if extra == "future":  # a key from a newer writer: kept and written after the known ones
+            r["zz_future"] = {"nested": [1, "two"]}
+        elif extra == "gate":
+            r.update(await_type="timer", await_id="5s", timeout=5_000_000_000, waiters=["a", "b"])
+        elif extra == "score":
+            r["quality_score"] = draw(st.sampled_from([0.5, 1.0, 0.25, 3.0]))
+        elif extra == "bond":
+            r["bonded_from"] = [{"proto_id": "p-1", "bond_type": "seq"}]
         labels = draw(st.lists(_label, max_size=3, unique=True))
         if labels:
             r["labels"] = labels

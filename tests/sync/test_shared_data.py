@@ -9,9 +9,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import Bd, shared_data_file
 
 from beads import model, timefmt
+from conftest import Bd, shared_data_file
 
 FILES = ["beads-v0.47.0-issues.jsonl", "beads-v0.20.1-beads.jsonl"]
 OPENISH = set(model.BLOCKING_STATUSES)

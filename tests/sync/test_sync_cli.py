@@ -7,10 +7,10 @@ import json
 import sqlite3
 from pathlib import Path
 
-from conftest import Bd, git
 from jsonl_helpers import dep, file_records, jsonl_text, rec
 
 from beads.sync import jsonl
+from conftest import Bd, git
 
 
 def jsonl_of(repo: Path) -> Path:

@@ -109,7 +109,10 @@ class FileLock:
         import fcntl
         import time
 
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise SyncError(f"cannot open the export lock {self.path}: {exc.strerror or exc}")
         deadline = time.monotonic() + self.timeout
         delay = 0.002
         while True:
@@ -131,7 +134,17 @@ class FileLock:
 
 
 def write_atomic(path: str, data: bytes, mode: int = 0o644) -> os.stat_result:
-    """Temp file in the same directory + fsync + rename; returns the new file's stat."""
+    """Temp file in the same directory + fsync + rename; returns the new file's stat.
+
+    Raises ``SyncError`` if the file cannot be written (the target is then untouched).
+    """
+    try:
+        return _write_atomic(path, data, mode)
+    except OSError as exc:
+        raise SyncError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def _write_atomic(path: str, data: bytes, mode: int) -> os.stat_result:
     directory = os.path.dirname(os.path.abspath(path))
     tmp = f"{path}.tmp.{os.getpid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)

@@ -81,8 +81,8 @@ class Git:
             raise GitFailure(f"{what} failed: {detail}", returncode=proc.returncode, output=output)
         return proc
 
-    def out(self, *args: str, **kw: object) -> str:
-        return self.run(*args, **kw).stdout.strip()  # type: ignore[arg-type]
+    def out(self, *args: str, timeout: float | None = None) -> str:
+        return self.run(*args, timeout=timeout).stdout.strip()
 
     def ok(self, *args: str) -> bool:
         return self.run(*args, check=False).returncode == 0

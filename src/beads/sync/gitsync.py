@@ -110,9 +110,10 @@ def import_only(tracker: Tracker, options: SyncOptions, say: Callable[[str], Non
         return report
     removed = _removals_since(tracker, options.merged_from) if options.merged_from else 0
     stats = _import(tracker, options)
-    report["imported"] = _counts(stats)
+    counts = _counts(stats) or {}
     if removed:
-        report["imported"]["relations_removed"] = removed  # type: ignore[index]
+        counts["relations_removed"] = removed
+    report["imported"] = counts
     say(f"→ Imported: {stats['created']} created, {stats['updated']} updated")
     return report
 
@@ -184,10 +185,12 @@ def _export(tracker: Tracker) -> bool:
     """Flush changed issues; a full export when the file lacks some of the database's issues."""
     from beads.sync import export as exp
 
+    ws = tracker.workspace
+    assert ws is not None
     if _file_lacks_issues(tracker):
-        before, _ = exp.read_file(tracker.workspace.jsonl_path)  # type: ignore[union-attr]
+        before, _ = exp.read_file(ws.jsonl_path)
         exp.export_jsonl(tracker)
-        after, _ = exp.read_file(tracker.workspace.jsonl_path)  # type: ignore[union-attr]
+        after, _ = exp.read_file(ws.jsonl_path)
         return before != after
     return exp.flush(tracker)
 

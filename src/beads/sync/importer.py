@@ -298,6 +298,13 @@ class _Merge:
         self._child_counters(accepted + created)
         if self.mark_all:
             self.dirty.update(r["id"] for r in created)
+        mapping = self.stats["id_mapping"]
+        if mapping:
+            # Renamed issues must reach the file under their new IDs, and their old lines leave
+            # it: a dirty mark on an ID without a row is what tells the flush to drop a line.
+            landed = {r["id"] for r in created} | {r["id"] for r in accepted}
+            self.dirty.update(new for new in mapping.values() if new in landed)
+            self.dirty.update(old for old in mapping if old not in local)
         if self.dirty:
             store.mark_dirty(sorted(self.dirty), self.now)
         self.stats["marked_dirty"] = len(self.dirty)

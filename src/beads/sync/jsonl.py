@@ -16,6 +16,7 @@ import os
 
 from beads import model
 from beads.errors import CorruptJSONL
+from beads.jsonfmt import compact
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,11 +25,7 @@ if TYPE_CHECKING:
 
     from beads.storage.sqlite.store import SqliteStore
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _DECODE = json.JSONDecoder().decode
-# Go's encoding/json escapes these even in raw UTF-8 output (see beads.jsonfmt).
-_GO_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
-               ("\u2029", "\\u2029"))
 _TIME_KEYS = ("created_at", "updated_at", "closed_at", "due_at", "defer_until", "compacted_at", "deleted_at",
               "last_activity")
 _FLOAT_KEYS = ("quality_score",)
@@ -255,11 +252,7 @@ def _fast_id(line: str) -> str | None:
 
 def dumps(obj: Any) -> str:
     """Compact JSON exactly as Go's ``json.Encoder`` writes it (no newline)."""
-    text = _ENCODER.encode(obj)
-    for raw, escaped in _GO_ESCAPES:
-        if raw in text:
-            text = text.replace(raw, escaped)
-    return text
+    return compact(obj)
 
 
 def _go_float(value: Any) -> Any:

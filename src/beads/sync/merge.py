@@ -97,7 +97,7 @@ def merge_issue(base: Record | None, left: Record | None, right: Record | None, 
         return None  # deleted on both sides (or only ever in base)
     if base is None or is_tombstone(side):
         return dict(side)  # added on one side, or a deletion that must propagate
-    if _fingerprint(side) == _fingerprint(base) and _ts(side.get("updated_at")) == _ts(base.get("updated_at")):
+    if _ts(side.get("updated_at")) == _ts(base.get("updated_at")) and _fingerprint(side) == _fingerprint(base):
         return None  # deleted on the other side, untouched on this one
     return dict(side)  # modified here: a modification is never thrown away
 
@@ -125,7 +125,8 @@ def _index(records: list[Record], side: str, conflicts: list[Conflict], now_ns: 
 
 def _identity(record: Record) -> tuple[Any, Any]:
     created = record.get("created_at") or ""
-    return _ts(created, default=-1) if _ts(created) >= 0 else created, record.get("created_by") or ""
+    ns = _ts(created)  # the instant, so "01:00+01:00" and "00:00Z" are the same creation
+    return (ns if ns >= 0 else created), record.get("created_by") or ""
 
 
 def _base_matches(base: Record, left: Record | None, right: Record | None) -> bool:
@@ -405,24 +406,8 @@ class Problem(NamedTuple):
     error: str
 
 
-def read_records(path: str, side: str, *, missing_ok: bool = False) -> tuple[list[Record], list[Problem]]:
-    """Read a JSONL file tolerantly: the records, and the lines that are not JSON objects.
-
-    A missing file raises ``OSError`` unless ``missing_ok`` (git gives an empty or
-    absent base when the file was added on both sides).
-    """
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        if missing_ok:
-            return [], []
-        raise
-    return parse_records(data, side)
-
-
 def parse_records(data: bytes, side: str) -> tuple[list[Record], list[Problem]]:
-    """Parse JSONL bytes tolerantly (see ``read_records``)."""
+    """Parse JSONL bytes tolerantly: the records, and the lines that are not JSON objects."""
     records: list[Record] = []
     problems: list[Problem] = []
     for no, raw in enumerate(data.split(b"\n"), 1):
