@@ -7,7 +7,6 @@ stdout. ``--json``: ``{"error": <msg>}`` on stdout, exit 1 (spec §6.2).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -186,15 +185,7 @@ def test_a_corrupt_database_with_json_is_an_error_object(bd: Checked) -> None:
     assert "unreadable or corrupt" in fails_json(bd, "show", "test-1")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can read files regardless of permissions")
-def test_an_unreadable_database_is_one_clear_line(bd: Checked) -> None:
-    db = bd.cwd / ".beads" / "beads.db"
-    db.chmod(0)
-    try:
-        result = fails(bd, "show", "test-1")
-        assert result.stderr.count("\n") == 1
-    finally:
-        db.chmod(0o644)
+# unreadable database and read-only file system: see test_readonly_filesystem.py
 
 
 def test_a_database_directory_instead_of_a_file_is_one_clear_line(bd: Checked) -> None:

@@ -160,10 +160,10 @@ def _register_config(sub: argparse._SubParsersAction) -> None:
     s.add_argument("value")
     g = actions.add_parser("get", help="get a value")
     g.add_argument("key")
-    actions.add_parser("list", help="list all values")
+    lst = actions.add_parser("list", help="list all values")
     u = actions.add_parser("unset", help="remove a value")
     u.add_argument("key")
-    for child in (s, g, u):
+    for child in (s, g, lst, u):
         from beads.cli.main import add_global_flags
 
         add_global_flags(child, suppress=True)

@@ -138,6 +138,7 @@ class Context:
             readonly = bool(getattr(self.args, "readonly", False))
             store = SqliteStore(ws.db_path, readonly=readonly, busy_timeout_ms=timeout, create=False)
             self._tracker = Tracker(store, actor=self.actor(), workspace=ws)
+            readonly = readonly or store.db.read_only_fs
             # `sync` imports on its own terms (after applying the merge's removals; never in --dry-run).
             if self.auto_import and not readonly and getattr(self.args, "command", "") not in ("import", "delete",
                                                                                                 "sync"):

@@ -96,25 +96,43 @@ class Database:
         memory = path == ":memory:" or path.startswith("file::memory:")
         if not memory and not create and not os.path.exists(path):
             raise StorageError(f"no database at {path}")
+        self.read_only_fs = False
         try:
-            if readonly and not memory:
-                uri = "file:" + os.path.abspath(path) + "?mode=ro"
-                self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
-                                            timeout=busy_timeout_ms / 1000)
-            else:
-                self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                            timeout=busy_timeout_ms / 1000)
-            self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            self.conn.execute("PRAGMA foreign_keys = ON")
-            # per connection, not persistent: WAL + NORMAL cannot corrupt, and skips an fsync per commit
-            self.conn.execute("PRAGMA synchronous = NORMAL")
-            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            version = self._connect(path, memory, readonly, busy_timeout_ms)
         except sqlite3.Error as exc:
-            raise translate(exc, path) from exc
+            # A WAL database on a read-only file system (a sandbox, a read-only mount) cannot
+            # create its -shm file; SQLite can still read it when told the file is immutable.
+            if memory or os.access(os.path.dirname(os.path.abspath(path)) or ".", os.W_OK):
+                raise translate(exc, path) from exc
+            try:
+                version = self._connect(path, memory, True, busy_timeout_ms, immutable=True)
+            except sqlite3.Error:
+                raise translate(exc, path) from exc
+            self.readonly = readonly = True
+            self.read_only_fs = True
         if version < SCHEMA_VERSION:
             if readonly:
                 raise ReadOnly(f"database {path} needs a schema upgrade but is opened read-only")
             self._migrate(memory)
+
+    def _connect(self, path: str, memory: bool, readonly: bool, busy_timeout_ms: int, *,
+                 immutable: bool = False) -> int:
+        if readonly and not memory:
+            uri = "file:" + os.path.abspath(path) + ("?mode=ro&immutable=1" if immutable else "?mode=ro")
+            self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
+                                        timeout=busy_timeout_ms / 1000)
+        else:
+            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                        timeout=busy_timeout_ms / 1000)
+        try:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            # per connection, not persistent: WAL + NORMAL cannot corrupt, and skips an fsync per commit
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        except sqlite3.Error:
+            self.conn.close()
+            raise
 
     # -- schema ------------------------------------------------------------------
 
@@ -155,6 +173,8 @@ class Database:
     # -- transactions and queries -------------------------------------------------
 
     def transaction(self) -> Transaction:
+        if self.read_only_fs:
+            raise ReadOnly(f"cannot write to database {self.path}: the file system is read-only")
         if self.readonly:
             raise ReadOnly(f"database {self.path} is opened read-only")
         return Transaction(self)
