@@ -131,17 +131,23 @@ def is_empty(kind: str, value: Any) -> bool:
     return False
 
 
+_MISSING = object()
+_KNOWN_OR_LEGACY = frozenset(FIELD_KIND) | frozenset(LEGACY_IGNORED_KEYS)
+
+
 def to_wire(issue: Issue) -> Issue:
     """Return the issue as the original serialises it: struct order, empties omitted.
 
     Keys the model does not know (written by a newer tool) follow the known ones in
-    their original order, so nothing a reader gave us is dropped.
+    their original order, so nothing a reader gave us is dropped. ``is_empty`` is
+    inlined: this runs for every issue printed or exported.
     """
     out: Issue = {}
-    for name, kind in FIELDS:  # is_empty() inlined: this runs for every issue printed or exported
-        if name not in issue:
+    get = issue.get
+    for name, kind in FIELDS:
+        value = get(name, _MISSING)
+        if value is _MISSING:
             continue
-        value = issue[name]
         if kind == "S" or kind == "I":
             out[name] = value
         elif value is None:
@@ -159,10 +165,9 @@ def to_wire(issue: Issue) -> Issue:
                 out[name] = value
         elif value:
             out[name] = value
-    unknown = {k for k in issue.keys() - FIELD_KIND.keys() if k not in LEGACY_IGNORED_KEYS and not k.startswith("_")}
-    if unknown:
-        for key, value in issue.items():  # in the reader's order
-            if key in unknown:
+    if len(issue) > len(out):
+        for key, value in issue.items():  # unknown keys, in the reader's order
+            if key not in _KNOWN_OR_LEGACY and not key.startswith("_"):
                 out[key] = value
     return out
 

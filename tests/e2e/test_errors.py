@@ -11,31 +11,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.conftest import Bd
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 
-class Checked:
-    """The ``bd`` runner, asserting that no command ever prints a Python traceback."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.cwd = inner.cwd
-
-    def __call__(self, *args: str, **kw: Any) -> Any:
-        result = self.inner(*args, **kw)
-        assert "Traceback" not in result.stderr, result
-        return result
-
-    def json(self, *args: str, **kw: Any) -> Any:
-        return self(*args, "--json", **kw).json()
-
-
-@pytest.fixture
-def bd(bd: Any) -> Checked:
-    return Checked(bd)
+# The shared runner already asserts that no command prints a traceback.
+Checked = Bd
 
 
 def make(bd: Checked, title: str, *flags: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from beads.cli.flags import split_values
 from beads.cli.main import new_subparser
 from beads.errors import BdError, InvalidInput
 
@@ -39,11 +40,7 @@ def _read_text(value: str | None, file_path: str | None = None) -> str | None:
     return value
 
 
-def _labels(values: list[str] | None) -> list[str]:
-    out: list[str] = []
-    for value in values or []:
-        out.extend(v.strip() for v in value.split(",") if v.strip())
-    return out
+_labels = split_values
 
 
 # -- create -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ before the command runs.
 
 from __future__ import annotations
 
+from beads.cli.flags import split_values
 from beads.cli.main import new_subparser
 from beads.errors import InvalidInput
 
@@ -32,15 +33,7 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
 # -- shared flags -----------------------------------------------------------------------------
 
 
-def values(raw: list[str] | None) -> list[str]:
-    """Repeatable, comma-separated flag values: trimmed, deduplicated, empties dropped."""
-    out: list[str] = []
-    for value in raw or []:
-        for part in value.split(","):
-            part = part.strip()
-            if part and part not in out:
-                out.append(part)
-    return out
+values = split_values
 
 
 def _add_basic_filters(p: argparse.ArgumentParser) -> None:

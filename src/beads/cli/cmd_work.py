@@ -7,6 +7,7 @@ at load time beyond the parser helper; the readiness rules themselves live in
 
 from __future__ import annotations
 
+from beads.cli.flags import split_values
 from beads.cli.main import new_subparser
 
 TYPE_CHECKING = False
@@ -24,14 +25,7 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
      "epic": _register_epic}[name](sub)
 
 
-def _values(raw: list[str] | None) -> list[str]:
-    out: list[str] = []
-    for value in raw or []:
-        for part in value.split(","):
-            part = part.strip()
-            if part and part not in out:
-                out.append(part)
-    return out
+_values = split_values
 
 
 # -- ready ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import uuid
 from beads import __version__
 from beads.core.workspace import BEADS_DIRNAME, DEFAULT_DB, DEFAULT_JSONL, Workspace
 from beads.errors import InvalidInput
+from beads.fileio import write_atomic
 from beads.storage.sqlite.store import SqliteStore
 
 GITIGNORE = """# SQLite databases
@@ -92,13 +93,7 @@ _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 def atomic_write(path: str, text: str, mode: int = 0o644) -> None:
     """Write ``text`` to ``path`` via a temp file in the same directory and a rename."""
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    write_atomic(path, text, mode)
 
 
 def default_prefix(project_dir: str) -> str:

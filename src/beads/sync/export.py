@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from beads import timefmt
+from beads import fileio, timefmt
 from beads.errors import BdError, CorruptJSONL, Locked, SyncError
 from beads.sync import jsonl
 
@@ -139,40 +139,9 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> os.stat_result:
     Raises ``SyncError`` if the file cannot be written (the target is then untouched).
     """
     try:
-        return _write_atomic(path, data, mode)
+        return fileio.write_atomic(path, data, mode)
     except OSError as exc:
         raise SyncError(f"cannot write {path}: {exc.strerror or exc}")
-
-
-def _write_atomic(path: str, data: bytes, mode: int) -> os.stat_result:
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = f"{path}.tmp.{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fchmod(fd, mode)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-    return os.stat(path)
 
 
 def _remove_stale_temps(path: str) -> None:

@@ -492,26 +492,7 @@ def merge_files(output: str, base: str, left: str, right: str, *,
 
 
 def atomic_write(path: str, text: str) -> None:
-    """Write ``text`` through a temp file in the same directory and a rename (keeps the file mode)."""
-    import os
-    import tempfile
+    """Write ``text`` through a temp file and a rename, keeping the file's mode."""
+    from beads.fileio import write_atomic
 
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        mode = os.stat(path).st_mode & 0o777
-    except OSError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".tmp.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, text)
