@@ -176,7 +176,9 @@ def test_dep_tree_text_and_mermaid_renderings(bd) -> None:  # noqa: ANN001
     top, mid, low = _chain(bd)
     out = bd("dep", "tree", top).stdout
     assert f"🌲 Dependency tree for {top}:" in out
-    assert f"{top}: Top [P2] (open) [READY]\n└── {mid}: Mid [P1] (open)\n    └── {low}: Low [P3] (open)\n" in out
+    # top waits on mid, so it is not marked ready (the original marked any open root)
+    assert f"{top}: Top [P2] (open)\n└── {mid}: Mid [P1] (open)\n    └── {low}: Low [P3] (open)\n" in out
+    assert f"{low}: Low [P3] (open) [READY]\n" in bd("dep", "tree", low, "--direction", "up").stdout
     mermaid = bd("dep", "tree", top, "--format", "mermaid").stdout
     assert mermaid.startswith("flowchart TD\n")
     assert f'  {mid}["☐ {mid}: Mid"]' in mermaid

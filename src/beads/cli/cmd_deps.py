@@ -154,7 +154,8 @@ def run_dep_tree(ctx: Context) -> int:
         return 0
     title = {"up": "Dependent tree", "both": "Full dependency graph"}.get(direction, "Dependency tree")
     ctx.out(f"\n🌲 {title} for {root}:\n")
-    ctx.out("\n".join(_tree_lines(tree, args.max_depth)) + "\n")
+    ready = ctx.tracker().is_ready(root)
+    ctx.out("\n".join(_tree_lines(tree, args.max_depth, root_ready=ready)) + "\n")
     return 0
 
 
@@ -179,7 +180,7 @@ def _mermaid(tree: list[dict[str, Any]], root_arg: str) -> str:
     return "\n".join(lines)
 
 
-def _tree_lines(tree: list[dict[str, Any]], max_depth: int) -> list[str]:
+def _tree_lines(tree: list[dict[str, Any]], max_depth: int, *, root_ready: bool = False) -> list[str]:
     """Box-drawing rendering; a node reached twice prints ``(shown above)``."""
     children: dict[str, list[dict[str, Any]]] = {}
     for node in tree[1:]:
@@ -197,7 +198,7 @@ def _tree_lines(tree: list[dict[str, Any]], max_depth: int) -> list[str]:
         line = f"{node['id']}: {node.get('title', '')} [P{node.get('priority', 0)}] ({node.get('status', '')})"
         if node["id"].startswith("external:"):
             line = f"{node.get('title', node['id'])} (external)"
-        elif node.get("status") == "open" and node["depth"] == 0:
+        elif node["depth"] == 0 and root_ready:  # what `bd ready` would offer (the original: any open root)
             line += " [READY]"
         if node["truncated"] or (node["depth"] == max_depth and kids):
             line += " …"

@@ -189,6 +189,13 @@ class Views:
                  and issues[i]["status"] in model.READY_STATUSES and not issues[i].get("pinned")]
         return self._with_labels(ready)
 
+    def is_ready(self, issue_id: str) -> bool:
+        """Whether ``bd ready`` (no filters) would offer this issue."""
+        issue = self.get(issue_id)
+        return (issue["status"] in model.READY_STATUSES and not issue.get("pinned") and not issue.get("ephemeral")
+                and not issue.get("is_template") and not self.store.is_blocked(issue["id"])
+                and not (issue.get("defer_until") and _in_future(issue["defer_until"])))
+
     def issues_json(self, ids: StrList) -> Rows:
         """Full issues with labels, in the order given (for update/close/reopen output)."""
         found = self.store.get_issues(ids)
@@ -203,6 +210,15 @@ class Views:
         wanted = set(ids)
         by_issue = self.store.dependencies_for(ids) if ids else {}
         return [d for i in ids for d in by_issue.get(i, []) if d["depends_on_id"] in wanted]
+
+
+def _in_future(stamp: str) -> bool:
+    import time
+
+    from beads.timefmt import to_ns
+
+    ns = to_ns(stamp)
+    return ns is not None and ns > time.time_ns()
 
 
 _SORTS = ("priority", "created", "updated", "closed", "status", "id", "title", "type", "assignee")
