@@ -26,8 +26,8 @@ Every command also accepts the global flags, before or after its name:
 {globals}
 ```
 
-Exit status: 0 on success; 1 on any error (`Error: …` on stderr, or `{{"error": "…"}}` on stdout
-with `--json`); a command given several IDs reports each failure on stderr and exits 1 only when
+Exit status: 0 on success; 1 on any error (`Error: …` on stderr; with `--json` also
+`{{"error": "…"}}` on stdout); a command given several IDs reports each failure on stderr and exits 1 only when
 every ID failed; `bd merge` exits 0 clean, 1 conflicts, 2 error.
 """
 

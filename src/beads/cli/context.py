@@ -195,7 +195,10 @@ class Context:
 
     def fail(self, exc: BdError) -> int:
         if self.json:
+            # the document on stdout (spec §6.2); the same line on stderr too, because
+            # wrappers such as beads-mcp and beads-ui report only stderr on a non-zero exit
             self.emit({"error": exc.message})
+            self.stderr.write(f"Error: {exc.message}\n")
         else:
             self.stderr.write(f"Error: {exc.message}\n")
             if exc.hint:

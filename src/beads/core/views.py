@@ -10,6 +10,7 @@ from __future__ import annotations
 from beads import model
 from beads.errors import InvalidInput, NotFound
 from beads.query import IssueFilter, ReadyFilter
+from beads.timefmt import to_ns
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -98,8 +99,12 @@ class Views:
         deps = store.dependencies_of(real)
         dependents = store.dependents_of(real)
         others = store.get_issues([d["depends_on_id"] for d in deps] + [d["issue_id"] for d in dependents])
-        out["dependencies"] = [_related(others, d["depends_on_id"], d["type"]) for d in deps]
-        out["dependents"] = [_related(others, d["issue_id"], d["type"]) for d in dependents]
+        # as in the original (a JOIN on issues), external or dangling ends are not listed here:
+        # every element is a full issue, which is what readers such as beads-mcp validate
+        out["dependencies"] = [_related(others[d["depends_on_id"]], d["type"]) for d in deps
+                               if d["depends_on_id"] in others]
+        out["dependents"] = [_related(others[d["issue_id"]], d["type"]) for d in dependents
+                             if d["issue_id"] in others]
         out["comments"] = store.comments_of(real)
         parent = next((d["depends_on_id"] for d in deps if d["type"] == model.DEP_PARENT_CHILD), None)
         if parent:
@@ -170,7 +175,10 @@ class Views:
     def epic_status(self, eligible_only: bool = False) -> Rows:
         """Open epics with their child counts (closed epics are done and not listed)."""
         out = []
-        for epic, total, closed in self.store.epic_progress():
+        # the original's order: priority, then oldest first
+        progress = sorted(self.store.epic_progress(),
+                          key=lambda row: (row[0]["priority"], to_ns(row[0]["created_at"]) or 0))
+        for epic, total, closed in progress:
             if epic["status"] == model.STATUS_CLOSED:
                 continue
             eligible = total > 0 and total == closed and epic["status"] != model.STATUS_CLOSED
@@ -215,8 +223,6 @@ class Views:
 def _in_future(stamp: str) -> bool:
     import time
 
-    from beads.timefmt import to_ns
-
     ns = to_ns(stamp)
     return ns is not None and ns > time.time_ns()
 
@@ -233,11 +239,7 @@ def _with(filt: IssueFilter, **changes: Any) -> IssueFilter:
     return IssueFilter(**fields)
 
 
-def _related(others: dict[str, Issue], other_id: str, dep_type: str) -> dict[str, Any]:
-    issue = others.get(other_id)
-    if issue is None:  # external or dangling target: a stub, so nothing is hidden
-        item: dict[str, Any] = {"id": other_id, "title": other_id, "status": "", "priority": 0}
-    else:
-        item = wire(issue)
+def _related(issue: Issue, dep_type: str) -> dict[str, Any]:
+    item = wire(issue)
     item["dependency_type"] = dep_type
     return item
