@@ -178,9 +178,11 @@ def _check_prefixes(store: SqliteStore, records: list[dict[str, Any]], stats: di
             other = idgen.extract_prefix(rec["id"])
             live[other] = live.get(other, 0) + 1
     if not live:
-        if dead:
-            gone = set(dead)
-            stats["warnings"].append(f"Ignoring prefix mismatches (all are tombstones): {len(dead)} issue(s)")
+        # Foreign tombstones are ignored, except for issues this database has: those were
+        # imported earlier (leniently) and their deletion must reach them too.
+        gone = set(dead) - set(store.get_issues(dead)) if dead else set()
+        if gone:
+            stats["warnings"].append(f"Ignoring prefix mismatches (all are tombstones): {len(gone)} issue(s)")
             records = [r for r in records if r["id"] not in gone]
         return records
     stats["prefix_mismatch"] = True
@@ -288,9 +290,12 @@ class _Merge:
                 else:
                     creates.append(rec)
                 continue
-            if cur["status"] == model.STATUS_TOMBSTONE or self.skip_existing:
-                self.stats["skipped"] += 1
+            if self.skip_existing or (cur["status"] == model.STATUS_TOMBSTONE
+                                      and rec["status"] != model.STATUS_TOMBSTONE):
+                self.stats["skipped"] += 1  # a deletion never comes back
                 continue
+            # A tombstone meeting a tombstone is merged like any record (newer wins, relations
+            # additive): the 3-way merge may have folded a concurrent edit into the shared one.
             if self._merge_existing(cur, rec):
                 accepted.append(rec)
         created = self._create(creates, local)

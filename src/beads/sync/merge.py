@@ -223,13 +223,23 @@ def _changed_both(bv: Any, lv: Any, rv: Any) -> bool:
 
 
 def _rule_notes(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
+    """Both changed: left's paragraphs then right's new ones, minus those either side removed.
+
+    A paragraph is a part between separators, so a side that is itself an earlier join
+    does not bring back the text the other side replaced, nor repeat what both hold.
+    """
     if not _changed_both(bv, lv, rv):
         return _three_way(bv, lv, rv, later_left)
-    if not lv:
-        return rv
-    if not rv:
-        return lv
-    return f"{lv}{NOTES_SEPARATOR}{rv}"
+    if not isinstance(lv, str) or not isinstance(rv, str):
+        return lv if later_left else rv
+    base = set(_note_parts(bv)) if isinstance(bv, str) else set()
+    left, right = _note_parts(lv), _note_parts(rv)
+    removed = (base - set(left)) | (base - set(right))
+    return NOTES_SEPARATOR.join(dict.fromkeys(p for p in left + right if p not in removed))
+
+
+def _note_parts(text: str) -> list[str]:
+    return [p for p in text.split(NOTES_SEPARATOR) if p]
 
 
 def _rule_status(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:

@@ -136,7 +136,12 @@ class SyncMixin:
         return out
 
     def insert_comments(self, rows: list[tuple[int | None, str, str, str, str]]) -> None:
-        """Rows of (id or None, issue_id, author, text, created_at); an explicit id is kept."""
+        """Rows of (id or None, issue_id, author, text, created_at); an explicit id is kept.
+
+        Rows with an explicit id go first: a row without one takes the next free number,
+        which must not be one a later row of the same batch asks for.
+        """
+        rows = [r for r in rows if r[0] is not None] + [r for r in rows if r[0] is None]
         self.db.executemany("INSERT INTO comments (id, issue_id, author, text, created_at) VALUES (?, ?, ?, ?, ?)",
                             rows)
 
