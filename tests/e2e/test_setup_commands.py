@@ -171,3 +171,22 @@ def test_help_lists_the_command_groups_and_unknown_commands_fail(tmp_path: Path)
 def test_hidden_aliases_new_and_stats_work(bd: Bd) -> None:
     assert bd.json("new", "via alias")["title"] == "via alias"  # type: ignore[index]
     assert bd.json("stats")["total_issues"] == 1  # type: ignore[index]
+
+
+def test_init_records_the_prefix_in_config_yaml_for_clones(repo: Path, tmp_path: Path) -> None:
+    Bd(repo)("init", "--prefix", "shared", "--quiet")
+    assert 'issue-prefix: shared' in (repo / ".beads" / "config.yaml").read_text()
+    git(repo, "add", ".beads")
+    git(repo, "commit", "-qm", "add beads")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    Bd(clone)("init", "--quiet")  # no issues pushed yet: the prefix comes from config.yaml
+    assert Bd(clone).json("create", "from the clone")["id"].startswith("shared-")  # type: ignore[index]
+
+
+def test_an_explicit_prefix_wins_over_the_recorded_one(repo: Path) -> None:
+    (repo / ".beads").mkdir()
+    (repo / ".beads" / "config.yaml").write_text('issue-prefix: "recorded"\n')
+    Bd(repo)("init", "--prefix", "explicit", "--quiet")
+    assert Bd(repo).json("create", "x")["id"].startswith("explicit-")  # type: ignore[index]
+    assert "issue-prefix: explicit" in (repo / ".beads" / "config.yaml").read_text()  # mirrors the database

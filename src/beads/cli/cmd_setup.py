@@ -33,15 +33,22 @@ def _register_init(sub: argparse._SubParsersAction) -> None:
 
 
 def run_init(ctx: Context) -> int:
+    from beads.core.config import load_yaml, set_yaml_value
     from beads.core.setup import init_workspace
 
     args = ctx.args
     cwd = os.getcwd()
+    config_yaml = os.path.join(cwd, ".beads", "config.yaml")
+    recorded = str(load_yaml(config_yaml).get("issue-prefix") or "").strip() or None
+    if not args.prefix and recorded:
+        args.prefix = recorded  # a clone made before any issue was pushed still shares the project's prefix
     workspace = init_workspace(cwd, prefix=args.prefix)
     from beads.sync import setup_hooks
 
     notes = setup_hooks.after_init(ctx, workspace)
     prefix = _prefix_of(workspace.db_path)
+    if prefix and recorded != prefix:
+        set_yaml_value(workspace.config_yaml_path, "issue-prefix", prefix)  # tracked in git: clones read it
     if ctx.json:
         ctx.emit({"status": "initialized", "prefix": prefix, "path": workspace.beads_dir,
                   "database": workspace.db_path, **notes})
@@ -52,7 +59,7 @@ def run_init(ctx: Context) -> int:
         ctx.out(f"  Issue prefix: {prefix}")
         ctx.out(f"  Issues will be named: {prefix}-<hash> (e.g., {prefix}-a3f2dd)")
         ctx.out("")
-        ctx.out("Run 'bd quickstart' to get started." if False else "Run 'bd create \"First issue\"' to get started.")
+        ctx.out("Run 'bd create \"First issue\"' to get started.")
     return 0
 
 
