@@ -12,7 +12,7 @@ import math
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 # how many hash bytes feed an ID of a given length (the original's table)
@@ -111,3 +111,41 @@ def extract_prefix(issue_id: str) -> str:
 def hash_part(issue_id: str) -> str:
     prefix = extract_prefix(issue_id)
     return issue_id[len(prefix) + 1:] if prefix else issue_id
+
+
+def child_numbers(parent: str, ids: Iterable[str]) -> int:
+    """The largest child number of ``parent`` among ``ids`` (``parent.N`` and deeper ``parent.N.x``), or 0."""
+    start = parent + "."
+    best = 0
+    for issue_id in ids:
+        if issue_id.startswith(start):
+            first = issue_id[len(start):].split(".", 1)[0]
+            if first.isdigit():
+                best = max(best, int(first))
+    return best
+
+
+def collision_id(issue_id: str, seed: str, taken: Callable[[str], bool], *, at_least: int = 0) -> str:
+    """A new ID for an issue that lost ``issue_id`` to a different issue (a collision between clones).
+
+    A child ``P.N`` gets the next child number of ``P`` not ``taken`` (at least ``at_least``). A hash
+    ID gets base36 characters of SHA-256(``seed``) appended, as few as make it free: deterministic,
+    so every clone resolving the same collision picks the same ID.
+    """
+    parent = parent_of(issue_id)
+    if parent is not None:
+        n = max(at_least, 1)
+        while taken(f"{parent}.{n}"):
+            n += 1
+        return f"{parent}.{n}"
+    import hashlib
+
+    digest = base36(hashlib.sha256(seed.encode()).digest(), 16)
+    for k in range(1, len(digest) + 1):
+        candidate = issue_id + digest[:k]
+        if not taken(candidate):
+            return candidate
+    n = 1
+    while taken(f"{issue_id}{digest}{n}"):
+        n += 1
+    return f"{issue_id}{digest}{n}"

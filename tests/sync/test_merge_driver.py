@@ -530,3 +530,61 @@ def test_merge_module_has_no_heavy_imports() -> None:
     code = "import sys, beads.sync.merge; print(','.join(sorted(m for m in ('typing_extensions','hypothesis','yaml') if m in sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+# -- concurrent child creation: both clones mint the same `P.N` ---------------------------------------
+
+
+@st.composite
+def child_race(draw: st.DrawFn) -> tuple[list[dict], list[dict], list[dict]]:
+    """A parent with some children in base; each side adds children from its own counter (so both
+    mint the same numbers), grandchildren under them, and issues blocked by them."""
+    parent = issue("t-p", title="parent")
+    shared = draw(st.integers(0, 2))
+    base = [parent] + [issue(f"t-p.{n}", title=f"base-{n}", dependencies=[dep(f"t-p.{n}", "t-p", "parent-child")])
+                       for n in range(1, shared + 1)]
+    sides = []
+    for side, parity in (("left", 0), ("right", 1)):
+        out = [dict(r) for r in base]
+        for k in range(draw(st.integers(0, 3))):
+            n = shared + 1 + k
+            at = ts(3 + k, 2 * draw(st.integers(0, 10)) + parity)
+            child = f"t-p.{n}"
+            out.append(issue(child, title=f"{side}-{n}", created_at=at, updated_at=at,
+                             dependencies=[dep(child, "t-p", "parent-child")]))
+            if draw(st.booleans()):
+                kid = f"{child}.1"
+                out.append(issue(kid, title=f"{side}-{n}-kid", created_at=at, updated_at=at, created_by=side,
+                                 dependencies=[dep(kid, child, "parent-child")]))
+            if draw(st.booleans()):
+                blocked = f"t-{side}{n}"
+                out.append(issue(blocked, title=f"{side}-blocked-by-{n}", created_at=at, updated_at=at,
+                                 dependencies=[dep(blocked, child)]))
+        sides.append(draw(st.permutations(out)))
+    return base, sides[0], sides[1]
+
+
+@PROPERTY
+@given(child_race())
+def test_concurrent_children_on_both_sides_never_lose_an_issue(case: tuple) -> None:
+    base, left, right = case
+    merged, conflicts = merge3(base, left, right, now_ns=NOW)
+    assert not conflicts
+    assert merge3(list(reversed(base)), list(reversed(left)), list(reversed(right)), now_ns=NOW)[0] == merged
+    ids = [r["id"] for r in merged]
+    assert len(ids) == len(set(ids))
+    titles = {r["title"]: r for r in merged}
+    assert len(titles) == len(merged)  # no two records folded into one
+    assert set(titles) == {r["title"] for r in left} | {r["title"] for r in right}
+    for side in (left, right):
+        old_title = {r["id"]: r["title"] for r in side}
+        for r in side:
+            now = titles[r["title"]]
+            for d_old, d_new in zip(r.get("dependencies") or [], now.get("dependencies") or [], strict=True):
+                # every edge still points at the same issue, wherever it went
+                assert titles[old_title[d_old["depends_on_id"]]]["id"] == d_new["depends_on_id"]
+                assert d_new["issue_id"] == now["id"]
+                if d_new["type"] == "parent-child":  # the id prefix is the parent
+                    assert now["id"].rpartition(".")[0] == d_new["depends_on_id"]
+    for r in right:  # theirs never moves
+        assert titles[r["title"]]["id"] == r["id"]

@@ -7,8 +7,9 @@ clone syncs until nothing moves, and we check:
 
 (a) convergence: every clone's `issues.jsonl` is byte-identical to origin's, and the databases agree
     (`bd list --all`, the tombstones, `bd show` of every issue);
-(b) no issue vanishes: every ID ever created is in every clone, a tombstone only if some clone
-    deleted it;
+(b) no issue vanishes: every issue ever created is in every clone (matched by identity, not ID:
+    clones add children to one parent concurrently, and one of two `P.N` minted twice moves to a new
+    number), a tombstone only if some clone deleted it;
 (c) no lost update. The oracle is causal, not "last wall-clock write wins": each write carries the
     vector of what its clone knew (knowledge only travels through git: a commit, a successful pull,
     a successful push). A write is *superseded* when a later write to the same field was made by a
@@ -37,6 +38,7 @@ import pytest
 from sync_helpers import BD_DIR, git, run_bd
 
 import beads
+from beads import timefmt
 
 N_CLONES = 3
 LABELS = ("a", "b", "c", "d")
@@ -60,6 +62,11 @@ def _seeds() -> list[int]:
         elif part:
             out.append(int(part))
     return out
+
+
+def _identity(issue: Any) -> tuple[int, str]:
+    """What names one issue on every clone, whatever its ID: (creation instant, creator)."""
+    return timefmt.to_ns(issue["created_at"]) or 0, issue.get("created_by") or ""
 
 
 @pytest.fixture(autouse=True)
@@ -96,8 +103,13 @@ class Fuzz:
         self.seq = [0] * N_CLONES
         self.writes: dict[tuple[Any, ...], list[Write]] = {}
         self.comments: dict[str, set[str]] = {}
-        self.order: list[str] = []  # issue IDs in creation order (targets are picked by position)
+        # Issues are modelled by handle (the unique title they were created with), not by ID: two
+        # clones that add a child to one parent concurrently both mint `P.N`, and the sync moves one
+        # of them to a new number. A clone's rows are matched to handles by identity (creation time
+        # and creator), which never changes.
+        self.order: list[str] = []  # handles in creation order (targets are picked by position)
         self.creator: dict[str, int] = {}
+        self.handle_of: dict[tuple[int, str], str] = {}
         self.deleted: set[str] = set()
         self.counter = 0
         self.log: list[str] = []
@@ -191,13 +203,20 @@ class Fuzz:
         try:
             store = tracker.store
             out: dict[str, dict[str, Any]] = {}
-            for issue in store.all_issues():
+            issues = store.all_issues()
+            handles = {i["id"]: self.handle_of.get(_identity(i)) for i in issues}
+
+            def h(iid: str) -> str:
+                return handles.get(iid) or f"?{iid}"  # an issue the model does not know shows up as such
+
+            for issue in issues:
                 iid = issue["id"]
-                out[iid] = {
+                out[h(iid)] = {
+                    "id": iid,
                     **{f: issue.get(f) or ("" if f != "priority" else 0) for f in SCALARS},
                     "labels": set(store.labels_of(iid)),
-                    "deps": {(d["depends_on_id"], d["type"]) for d in store.dependencies_of(iid)},
-                    "incoming": {(d["issue_id"], d["type"]) for d in store.dependents_of(iid)},
+                    "deps": {(h(d["depends_on_id"]), d["type"]) for d in store.dependencies_of(iid)},
+                    "incoming": {(h(d["issue_id"]), d["type"]) for d in store.dependents_of(iid)},
                     "comments": [(cm["author"], cm["text"]) for cm in store.comments_of(iid)],
                 }
             return out
@@ -219,26 +238,32 @@ class Fuzz:
             args += ["-l", label]
         edges: list[tuple[str, str]] = []
         if allow_links:
-            live = self.live(c, self.snapshot(c))
-            # Children only under parents this clone created: `parent.N` numbers come from each
-            # database's own counter, so two clones adding a child to one parent concurrently mint
-            # the same ID (a documented limit, docs/SYNC.md "Known limits").
-            own = [i for i in live if self.creator[i] == c and i.count(".") < 3]  # max depth 3
-            if own and rng.random() < 0.35:
-                parent = rng.choice(own)
-                args += ["--parent", parent]
+            snap = self.snapshot(c)
+            live = self.live(c, snap)
+            # Children under any parent, also one another clone is extending concurrently: both
+            # mint the same `parent.N`, and sync must keep both issues (docs/SYNC.md).
+            parents = [i for i in live if snap[i]["id"].count(".") < 3]  # max depth 3
+            if parents and rng.random() < 0.35:
+                parent = rng.choice(parents)
+                args += ["--parent", snap[parent]["id"]]
                 edges.append((parent, "parent-child"))
             if live and rng.random() < 0.3:
                 blocker = rng.choice(live)
                 if (blocker, "parent-child") not in edges:
-                    args += ["--deps", f"blocks:{blocker}"]
+                    args += ["--deps", f"blocks:{snap[blocker]['id']}"]
                     edges.append((blocker, "blocks"))
         proc = self.bd(c, *args)
         iid = proc.stdout.strip()
-        self.log.append(f"clone{c}: {' '.join(args)} -> {iid}")
-        if iid in self.creator:
-            raise self.fail(f"clone {c} created {iid}, an ID clone {self.creator[iid]} already created "
-                            "for another issue")
+        self.log.append(f"clone{c}: {' '.join(args)} -> {iid} ({title})")
+        tracker = beads.open(str(self.clones[c] / ".beads"), readonly=True)
+        try:
+            row = tracker.store.get_issue(iid)
+        finally:
+            tracker.disconnect()
+        if row is None or row["title"] != title or _identity(row) in self.handle_of:
+            raise self.fail(f"clone {c} created {iid}, but its database does not hold a new issue {title} there")
+        iid = title  # the handle
+        self.handle_of[_identity(row)] = iid
         self.order.append(iid)
         self.creator[iid] = c
         for f, value in (("title", title), ("description", ""), ("priority", priority), ("status", "open"),
@@ -251,12 +276,13 @@ class Fuzz:
 
     def op_update(self, c: int) -> None:
         rng = self.rng
-        live = self.live(c, self.snapshot(c))
+        snap = self.snapshot(c)
+        live = self.live(c, snap)
         if not live:
             return
         iid = rng.choice(live)
         fields = rng.sample(SCALARS, rng.randint(1, 3))
-        args = ["update", iid]
+        args = ["update", snap[iid]["id"]]
         changes: list[tuple[str, Any]] = []
         for f in sorted(fields):
             if f == "title":
@@ -285,12 +311,12 @@ class Fuzz:
             return
         iid = self.rng.choice(live)
         if snap[iid]["status"] == "closed":
-            self.bd(c, "reopen", iid)
-            self.log.append(f"clone{c}: bd reopen {iid}")
+            self.bd(c, "reopen", snap[iid]["id"])
+            self.log.append(f"clone{c}: bd reopen {snap[iid]['id']} ({iid})")
             self.write(c, (iid, "status"), "open")
         else:
-            self.bd(c, "close", iid, "--force")
-            self.log.append(f"clone{c}: bd close {iid}")
+            self.bd(c, "close", snap[iid]["id"], "--force")
+            self.log.append(f"clone{c}: bd close {snap[iid]['id']} ({iid})")
             self.write(c, (iid, "status"), "closed")
 
     def op_label(self, c: int) -> None:
@@ -301,22 +327,23 @@ class Fuzz:
         iid = self.rng.choice(live)
         label = self.rng.choice(LABELS)
         if label in snap[iid]["labels"]:
-            self.bd(c, "label", "remove", iid, label)
-            self.log.append(f"clone{c}: bd label remove {iid} {label}")
+            self.bd(c, "label", "remove", snap[iid]["id"], label)
+            self.log.append(f"clone{c}: bd label remove {snap[iid]['id']} ({iid}) {label}")
             self.write(c, (iid, "label", label), False)
         else:
-            self.bd(c, "label", "add", iid, label)
-            self.log.append(f"clone{c}: bd label add {iid} {label}")
+            self.bd(c, "label", "add", snap[iid]["id"], label)
+            self.log.append(f"clone{c}: bd label add {snap[iid]['id']} ({iid}) {label}")
             self.write(c, (iid, "label", label), True)
 
     def op_comment(self, c: int) -> None:
-        live = self.live(c, self.snapshot(c))
+        snap = self.snapshot(c)
+        live = self.live(c, snap)
         if not live:
             return
         iid = self.rng.choice(live)
         text = self.fresh("comment")
-        self.bd(c, "comment", iid, text)
-        self.log.append(f"clone{c}: bd comment {iid} {text}")
+        self.bd(c, "comment", snap[iid]["id"], text)
+        self.log.append(f"clone{c}: bd comment {snap[iid]['id']} ({iid}) {text}")
         self.comments.setdefault(iid, set()).add(text)
 
     def op_dep(self, c: int) -> None:
@@ -326,21 +353,23 @@ class Fuzz:
         if edges and self.rng.random() < 0.4:
             src, dst, _ = self.rng.choice(edges)
             types = sorted(ty for (t, ty) in snap[src]["deps"] if t == dst)
-            self.bd(c, "dep", "remove", src, dst)
-            self.log.append(f"clone{c}: bd dep remove {src} {dst} ({', '.join(types)})")
+            self.bd(c, "dep", "remove", snap[src]["id"], snap[dst]["id"])
+            self.log.append(f"clone{c}: bd dep remove {snap[src]['id']} {snap[dst]['id']} ({src} {dst}: "
+                            f"{', '.join(types)})")
             for ty in types:
                 self.write(c, (src, "dep", dst, ty), False)
             return
         if len(live) < 2:
             return
         src, dst = self.rng.sample(live, 2)
-        proc = self.bd(c, "dep", "add", src, dst, ok=False)
+        names = f"{snap[src]['id']} {snap[dst]['id']} ({src} {dst})"
+        proc = self.bd(c, "dep", "add", snap[src]["id"], snap[dst]["id"], ok=False)
         if proc.returncode != 0:
             if "cycle" in proc.stderr or "already exists" in proc.stderr or "already a child" in proc.stderr:
-                self.log.append(f"clone{c}: bd dep add {src} {dst} refused: {proc.stderr.strip()[:80]}")
+                self.log.append(f"clone{c}: bd dep add {names} refused: {proc.stderr.strip()[:80]}")
                 return
-            raise self.fail(f"clone {c}: bd dep add {src} {dst} failed:\n{proc.stderr}")
-        self.log.append(f"clone{c}: bd dep add {src} {dst}")
+            raise self.fail(f"clone {c}: bd dep add {names} failed:\n{proc.stderr}")
+        self.log.append(f"clone{c}: bd dep add {names}")
         self.write(c, (src, "dep", dst, "blocks"), True)
 
     def op_delete(self, c: int) -> None:
@@ -349,8 +378,8 @@ class Fuzz:
         if len(live) < 4:
             return
         iid = self.rng.choice(live)
-        self.bd(c, "delete", iid, "--force")
-        self.log.append(f"clone{c}: bd delete {iid}")
+        self.bd(c, "delete", snap[iid]["id"], "--force")
+        self.log.append(f"clone{c}: bd delete {snap[iid]['id']} ({iid})")
         self.deleted.add(iid)
         self.write(c, (iid, "status"), "tombstone")
         for target, ty in snap[iid]["deps"]:

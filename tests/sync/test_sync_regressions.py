@@ -180,3 +180,194 @@ def test_a_notes_join_does_not_bring_back_replaced_text() -> None:
     # a paragraph both sides hold is not repeated
     merged = merge_issue(issue("x", 1), issue(f"a{SEP}x{SEP}b", 3), issue(f"x{SEP}b{SEP}c", 2), now_ns=0)
     assert merged is not None and merged["notes"] == f"a{SEP}x{SEP}b{SEP}c"
+
+
+# -- 5. two clones minted the same child ID for different issues --------------------------------------
+
+
+def _db(cwd: Path) -> dict[str, Any]:
+    """Every issue of a clone's database: title, outgoing edges, and the parent's child counter."""
+    tracker = beads.open(str(cwd / ".beads"), readonly=True)
+    try:
+        store = tracker.store
+        out: dict[str, Any] = {}
+        for issue in store.all_issues():
+            deps = sorted((d["depends_on_id"], d["type"]) for d in store.dependencies_of(issue["id"]))
+            out[issue["id"]] = (issue["title"], deps)
+        return out
+    finally:
+        tracker.disconnect()
+
+
+def _child_race(tmp_path: Path) -> tuple[Path, Path, str, str]:
+    """Clone a adds child 'A1' to the shared parent and publishes it; clone b concurrently adds
+    'B1' to the same parent (so it too mints `<parent>.1`), a grandchild 'B1 kid' under it and an
+    issue 'B blocked' that `B1` blocks. Returns (a, b, parent, the child id both minted)."""
+    a, b = _clones(tmp_path, 2, seed_issue="parent")
+    parent = _ids(a)[0]
+    _sync(b)
+    child_a = bd_ok("create", "A1", "--parent", parent, "--silent", cwd=a).stdout.strip()
+    child_b = bd_ok("create", "B1", "--parent", parent, "--silent", cwd=b).stdout.strip()
+    assert child_a == child_b == f"{parent}.1"
+    bd_ok("create", "B1 kid", "--parent", child_b, "--silent", cwd=b)
+    bd_ok("create", "B blocked", "--deps", f"blocks:{child_b}", "--silent", cwd=b)
+    _sync(a)
+    return a, b, parent, child_a
+
+
+def _assert_child_race_resolved(a: Path, b: Path, parent: str) -> None:
+    assert (a / ".beads/issues.jsonl").read_bytes() == (b / ".beads/issues.jsonl").read_bytes()
+    db = _db(a)
+    assert _db(b) == db
+    by_title = {title: (iid, deps) for iid, (title, deps) in db.items()}
+    assert set(by_title) == {"parent", "A1", "B1", "B1 kid", "B blocked"}
+    # the remote's issue kept the number; the one that arrived second moved, with its edges
+    assert by_title["A1"] == (f"{parent}.1", [(parent, "parent-child")])
+    assert by_title["B1"] == (f"{parent}.2", [(parent, "parent-child")])
+    assert by_title["B1 kid"] == (f"{parent}.2.1", [(f"{parent}.2", "parent-child")])
+    assert by_title["B blocked"][1] == [(f"{parent}.2", "blocks")]
+    file_ids = [json.loads(line)["id"] for line in (a / ".beads/issues.jsonl").read_text().splitlines()]
+    assert sorted(file_ids) == sorted(db)
+
+
+def test_children_minted_concurrently_on_two_clones_both_survive_bd_sync(tmp_path: Path) -> None:
+    """Both clones ran `bd create --parent P` before syncing and minted `P.1` for different issues;
+    the merge folded them into one record and one issue was lost."""
+    a, b, parent, _ = _child_race(tmp_path)
+    _sync(b)
+    _sync(a)
+    _sync(b)
+    _assert_child_race_resolved(a, b, parent)
+    # both counters cover both numbers: the next child is P.3 on each clone -- a second race
+    assert bd_ok("create", "B3", "--parent", parent, "--silent", cwd=b).stdout.strip() == f"{parent}.3"
+    assert bd_ok("create", "A3", "--parent", parent, "--silent", cwd=a).stdout.strip() == f"{parent}.3"
+    for clone in (b, a, b):
+        _sync(clone)
+    assert (a / ".beads/issues.jsonl").read_bytes() == (b / ".beads/issues.jsonl").read_bytes()
+    titles = {iid: title for iid, (title, _) in _db(a).items()}
+    assert {titles.get(f"{parent}.3"), titles.get(f"{parent}.4")} == {"B3", "A3"}
+    assert {iid: title for iid, (title, _) in _db(b).items()} == titles
+
+
+def test_children_minted_concurrently_survive_git_pull_with_the_merge_driver_and_hooks(tmp_path: Path) -> None:
+    a, b, parent, _ = _child_race(tmp_path)
+    git(b, "add", ".beads")
+    git(b, "commit", "-q", "-m", "b's work")  # the pre-commit hook flushes and stages the JSONL
+    git(b, "pull", "-q", "--no-rebase", "origin", "main")  # bd merge, then the post-merge hook imports
+    git(b, "push", "-q", "origin", "main")
+    git(a, "pull", "-q", "--no-rebase", "origin", "main")
+    _assert_child_race_resolved(a, b, parent)
+    assert git(b, "status", "--porcelain", "--", ".beads").stdout.strip() == ""
+    # and bd sync has nothing left to fix
+    for clone in (a, b, a):
+        _sync(clone)
+    _assert_child_race_resolved(a, b, parent)
+
+
+def test_merge3_renames_the_left_issue_when_both_sides_add_one_id() -> None:
+    from beads.sync.merge import merge3
+
+    def issue(iid: str, title: str, created: float, **fields: Any) -> dict[str, Any]:
+        return rec(iid, title, created_at=ts(created), at=created, **fields)
+
+    def child_of(src: str, dst: str, kind: str = "parent-child") -> dict[str, Any]:
+        return {"issue_id": src, "depends_on_id": dst, "type": kind, "created_at": ts(1)}
+
+    base = [issue("t-p", "parent", 0), issue("t-p.1", "shared", 0)]
+    left = base + [issue("t-p.2", "L", 5, dependencies=[child_of("t-p.2", "t-p")]),
+                   issue("t-p.2.1", "L kid", 6, dependencies=[child_of("t-p.2.1", "t-p.2")]),
+                   issue("t-x", "L blocked", 7, dependencies=[child_of("t-x", "t-p.2", "blocks")])]
+    right = base + [issue("t-p.2", "R", 4), issue("t-p.2.1", "R kid", 4.5), issue("t-p.5", "R5", 4)]
+    renamed: dict[str, str] = {}
+    merged, conflicts = merge3(base, left, right, now_ns=0, renamed=renamed)
+    assert not conflicts
+    assert renamed == {"t-p.2": "t-p.6", "t-p.2.1": "t-p.6.1"}
+    got = {r["id"]: (r["title"], [(d["issue_id"], d["depends_on_id"]) for d in r.get("dependencies") or []])
+           for r in merged}
+    assert got == {
+        "t-p": ("parent", []), "t-p.1": ("shared", []), "t-p.5": ("R5", []),
+        "t-p.2": ("R", []), "t-p.2.1": ("R kid", []),
+        "t-p.6": ("L", [("t-p.6", "t-p")]), "t-p.6.1": ("L kid", [("t-p.6.1", "t-p.6")]),
+        "t-x": ("L blocked", [("t-x", "t-p.6")]),
+    }
+    # deterministic, and the inputs are untouched
+    assert merge3(base, list(reversed(left)), right, now_ns=0)[0] == merged
+    assert left[2]["id"] == "t-p.2" and left[4]["dependencies"][0]["depends_on_id"] == "t-p.2"
+    # the same issue on both sides (same creation) is merged, not renamed
+    same, _ = merge3([], [issue("t-p.2", "L", 5)], [rec("t-p.2", "R", created_at=ts(5), at=9)], now_ns=0)
+    assert [r["id"] for r in same] == ["t-p.2"]
+
+
+def test_merge3_gives_a_colliding_hash_id_a_deterministic_suffix() -> None:
+    from beads.sync.merge import merge3
+
+    left = [rec("t-abcd", "L", created_at=ts(1))]
+    right = [rec("t-abcd", "R", created_at=ts(2))]
+    renamed: dict[str, str] = {}
+    merged, _ = merge3([], left, right, now_ns=0, renamed=renamed)
+    new = renamed["t-abcd"]
+    assert new.startswith("t-abcd") and len(new) > len("t-abcd")
+    assert {r["id"]: r["title"] for r in merged} == {"t-abcd": "R", new: "L"}
+    assert merge3([], left, right, now_ns=0)[0] == merged
+
+
+def test_import_moves_a_local_issue_to_the_id_the_file_gives_it(tmp_path: Path) -> None:
+    t = workspace(tmp_path)
+    try:
+        import_records(t, [rec("test-p")], mark_dirty=False)
+        mine = t.create("mine", parent="test-p")
+        assert mine["id"] == "test-p.1"
+        kid = t.create("my kid", parent="test-p.1")
+        mine = t.store.get_issue("test-p.1")
+        assert mine is not None and kid["id"] == "test-p.1.1"
+        kid_rec = dict(t.store.get_issue(kid["id"]) or {}, id="test-p.2.1")
+        kid_rec.pop("_content_hash", None)
+        moved = dict(mine, id="test-p.2")
+        moved.pop("_content_hash", None)
+        theirs = rec("test-p.1", "theirs", created_at=ts(-5))
+        stats = import_records(t, [rec("test-p"), theirs, moved, kid_rec], mark_dirty=False)
+        assert stats["renamed"] == {}  # the file already had it under its new id: not news
+        titles = {i["id"]: i["title"] for i in t.store.all_issues()}
+        assert titles == {"test-p": "title of test-p", "test-p.1": "theirs", "test-p.2": "mine",
+                          "test-p.2.1": "my kid"}
+        assert [(d["depends_on_id"], d["type"]) for d in t.store.dependencies_of("test-p.2.1")] == [
+            ("test-p.2", "parent-child")]
+        assert t.create("next", parent="test-p")["id"] == "test-p.3"
+    finally:
+        t.disconnect()
+
+
+def test_import_never_overwrites_a_local_issue_with_another_under_its_id(tmp_path: Path) -> None:
+    t = workspace(tmp_path)
+    try:
+        import_records(t, [rec("test-p"), rec("test-p.4", "four")], mark_dirty=False)
+        mine = t.create("mine", parent="test-p")
+        assert mine["id"] == "test-p.5"
+        blocked = t.create("blocked by mine", dependencies=[("blocks", "test-p.5")])
+        t.store.clear_dirty()
+        stats = import_records(t, [rec("test-p"), rec("test-p.5", "theirs", created_at=ts(-5))], mark_dirty=False)
+        assert stats["renamed"] == {"test-p.5": "test-p.6"}
+        assert any("test-p.6" in w for w in stats["warnings"])
+        titles = {i["id"]: i["title"] for i in t.store.all_issues()}
+        assert titles["test-p.5"] == "theirs" and titles["test-p.6"] == "mine"
+        assert "test-p.6" in t.store.dirty_ids()
+        assert [(d["depends_on_id"], d["type"]) for d in t.store.dependencies_of(blocked["id"])] == [
+            ("test-p.6", "blocks")]
+        assert t.create("next", parent="test-p")["id"] == "test-p.7"
+    finally:
+        t.disconnect()
+
+
+def test_merge3_follows_right_when_it_already_moved_the_left_issue() -> None:
+    """`git merge feature` on a shared branch renames ours; a clone still holding ours at the old id
+    must then follow it to where the merged branch put it, not mint a third id (a duplicate)."""
+    from beads.sync.merge import merge3
+
+    parent = rec("t-p", "parent")
+    ours = rec("t-p.1", "X", created_at=ts(1))
+    theirs = rec("t-p.1", "Y", created_at=ts(2))
+    base = [parent, ours]
+    renamed: dict[str, str] = {}
+    merged, _ = merge3(base, base, [parent, theirs, dict(ours, id="t-p.2")], now_ns=0, renamed=renamed)
+    assert renamed == {"t-p.1": "t-p.2"}
+    assert [(r["id"], r["title"]) for r in merged] == [("t-p", "parent"), ("t-p.1", "Y"), ("t-p.2", "X")]

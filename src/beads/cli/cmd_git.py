@@ -91,8 +91,9 @@ def run_merge(ctx: Context) -> int:
     from beads.sync.merge import merge_files
 
     args = ctx.args
+    renamed: dict[str, str] = {}
     try:
-        conflicts, base_problems = merge_files(args.output, args.base, args.left, args.right)
+        conflicts, base_problems = merge_files(args.output, args.base, args.left, args.right, renamed=renamed)
     except OSError as exc:
         ctx.err(f"Error: bd merge: {exc.filename or ''}: {exc.strerror or exc}")
         return 2
@@ -101,6 +102,8 @@ def run_merge(ctx: Context) -> int:
             raise
         ctx.err(f"Error: bd merge: {type(exc).__name__}: {exc}")
         return 2
+    for old, new in sorted(renamed.items()):
+        ctx.err(f"Warning: bd merge: {old} is a different issue on each side; ours is now {new}")
     for problem in base_problems:
         ctx.err(f"Warning: bd merge: ignoring unparsable line {problem.line_no} of the base version")
     if args.debug:

@@ -32,8 +32,9 @@ def load_yaml(path: str) -> dict[str, Any]:
             text = fh.read()
     except OSError:
         return {}
-    if not any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
-        return {}
+    simple = parse_flat_yaml(text)
+    if simple is not None:
+        return simple
     import yaml
 
     try:
@@ -43,6 +44,55 @@ def load_yaml(path: str) -> dict[str, Any]:
 
         raise InvalidInput(f"cannot parse {path}: {exc}")
     return _flatten(data) if isinstance(data, dict) else {}
+
+
+_BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+def parse_flat_yaml(text: str) -> dict[str, Any] | None:
+    """Parse a file of top-level ``key: scalar`` lines the way PyYAML would, or return None.
+
+    Every ``bd`` run reads config.yaml, and PyYAML costs milliseconds to import; the files
+    ``bd init`` and ``bd config set`` write are flat, so only anything richer (nesting,
+    lists, anchors, escapes, multi-line values) falls back to PyYAML.
+    """
+    out: dict[str, Any] = {}
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if raw[0] in " \t-" or stripped in ("---", "..."):
+            return None
+        key, sep, rest = raw.partition(":")
+        key = key.strip()
+        if not sep or not key or key[0] in "\"'?&*!|>%@`{[" or (rest and rest[0] not in " \t"):
+            return None
+        value = rest.strip()
+        if not value or value[0] in "[{&*!|>%@`":
+            return None
+        if value[0] in "\"'":
+            end = value.find(value[0], 1)
+            tail = value[end + 1:].strip() if end != -1 else ""
+            inner = value[1:end] if end != -1 else ""
+            if end == -1 or (tail and not tail.startswith("#")) or "\\" in inner or value[0] in inner:
+                return None
+            out[key] = inner
+            continue
+        value = value.split(" #", 1)[0].rstrip()
+        if ": " in value or value.endswith(":"):
+            return None
+        low = value.lower()
+        if low in _BOOLS:
+            out[key] = _BOOLS[low]
+        elif low in ("null", "~"):
+            out[key] = None
+        elif value.lstrip("+-").isdigit() and not (value.lstrip("+-").startswith("0") and len(value.lstrip("+-")) > 1):
+            out[key] = int(value)
+        elif value[0].isdigit() or value[0] in "+-.":
+            return None  # floats, hex, octal, dates, times…: let PyYAML decide
+        else:
+            out[key] = value
+    return out
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -148,7 +148,11 @@ def _removals_since(tracker: Tracker, rev: str) -> int:
 def _counts(stats: dict[str, Any] | None) -> dict[str, Any] | None:
     if stats is None:
         return None
-    return {k: stats[k] for k in ("created", "updated", "unchanged", "skipped", "tombstoned") if k in stats}
+    out: dict[str, Any] = {k: stats[k] for k in ("created", "updated", "unchanged", "skipped", "tombstoned")
+                           if k in stats}
+    if stats.get("renamed"):
+        out["renamed"] = dict(stats["renamed"])
+    return out
 
 
 def _file_changed(tracker: Tracker) -> bool:
@@ -171,10 +175,14 @@ def _import(tracker: Tracker, options: SyncOptions) -> dict[str, Any]:
     ws = tracker.workspace
     assert ws is not None
     try:
-        return import_file(tracker, ws.jsonl_path, rename_on_import=options.rename_on_import,
-                           skip_prefix_validation=not options.rename_on_import)
+        stats = import_file(tracker, ws.jsonl_path, rename_on_import=options.rename_on_import,
+                            skip_prefix_validation=not options.rename_on_import)
     except CorruptJSONL as exc:
         raise SyncError(exc.message, hint="nothing was imported and the database is unchanged")
+    for old, new in sorted((stats.get("renamed") or {}).items()):
+        print(f"Warning: {old} in the JSONL is another clone's issue; the local issue is now {new}",
+              file=sys.stderr)
+    return stats
 
 
 def _import_if_changed(tracker: Tracker, options: SyncOptions) -> dict[str, Any] | None:
@@ -473,30 +481,51 @@ def apply_removals(tracker: Tracker, left: list[dict[str, Any]], merged: list[di
     never deleted here. Returns how many relations were removed.
     """
     from beads import model, timefmt
+    from beads.sync.merge import collides, identity_key
 
     store = tracker.store
-    before = {r["id"]: r for r in left if isinstance(r.get("id"), str)}
+    merged_by_id = {r["id"]: r for r in merged if isinstance(r.get("id"), str)}
+    # An id the merge gave to another clone's issue: ours moved to a new id (merge.resolve_collisions),
+    # and is compared with its record there; the database still has it under the old id.
+    by_identity: dict[Any, str] = {}
+    for r in merged_by_id.values():
+        key = identity_key(r)
+        if key is not None:
+            by_identity.setdefault(key, r["id"])
+    moved: dict[str, str] = {}
+    for old in left:
+        other = merged_by_id.get(old.get("id"))  # type: ignore[arg-type]
+        if other is not None and collides(old, other):
+            key = identity_key(old)
+            if key is not None and key in by_identity:
+                moved[old["id"]] = by_identity[key]
+    back = {new: old for old, new in moved.items()}
     count = 0
     graph_changed = False
     now = timefmt.now()
     with store.transaction():
         events: list[tuple[str, str, str, str | None, str]] = []
-        for rec in merged:
-            old = before.get(rec["id"])
-            if old is None or rec["id"] in skip or rec.get("status") == model.STATUS_TOMBSTONE:
+        for old in left:
+            issue_id = old.get("id")
+            if not isinstance(issue_id, str):
+                continue
+            rec = merged_by_id.get(moved.get(issue_id, issue_id))
+            if rec is None or issue_id in skip or rec.get("status") == model.STATUS_TOMBSTONE or collides(old, rec):
                 continue
             gone_labels = set(_strings(old.get("labels"))) - set(_strings(rec.get("labels")))
             for label in sorted(gone_labels):
-                if store.remove_label(rec["id"], label):
+                if store.remove_label(issue_id, label):
                     count += 1
-                    events.append((rec["id"], "label_removed", "sync", f"Removed label: {label}", now))
-            gone_deps = _dep_keys(old) - _dep_keys(rec)
+                    events.append((issue_id, "label_removed", "sync", f"Removed label: {label}", now))
+            old_deps = {(moved.get(target, target), dep_type) for target, dep_type in _dep_keys(old)}
+            gone_deps = old_deps - _dep_keys(rec)
             for target, dep_type in sorted(gone_deps):
-                if store.remove_dependency(rec["id"], target, dep_type):
+                target = back.get(target, target)
+                if store.remove_dependency(issue_id, target, dep_type):
                     count += 1
                     graph_changed = True
-                    events.append((rec["id"], "dependency_removed", "sync",
-                                   f"Removed dependency: {rec['id']} -> {target} ({dep_type})", now))
+                    events.append((issue_id, "dependency_removed", "sync",
+                                   f"Removed dependency: {issue_id} -> {target} ({dep_type})", now))
         if events:
             store.add_events(events)
         if graph_changed:

@@ -5,6 +5,9 @@ between clones:
 
 * identity is the issue ID; a record whose ``updated_at`` is strictly newer than the
   local row replaces it, ties and older records keep the local row;
+* an incoming record under a local issue's ID but with another creation identity is a
+  different issue (two clones minted one child ID): the local issue is renamed out of its
+  way first, never overwritten (``_Merge._resolve_collisions``);
 * labels, dependency edges and comments are additive (comments deduplicated by
   author + trimmed text); nothing is removed because a file lacks it;
 * a local tombstone never comes back; an incoming tombstone replaces a live local
@@ -47,7 +50,8 @@ class _DryRun(Exception):
 def new_stats() -> dict[str, Any]:
     return {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "collisions": 0, "tombstoned": 0,
             "kept_local": 0, "marked_dirty": 0, "id_mapping": {}, "skipped_dependencies": [],
-            "prefix_mismatch": False, "expected_prefix": "", "mismatch_prefixes": {}, "warnings": []}
+            "prefix_mismatch": False, "expected_prefix": "", "mismatch_prefixes": {}, "warnings": [],
+            "renamed": {}}
 
 
 def import_file(tracker: Tracker, path: str, **opts: Any) -> dict[str, Any]:
@@ -277,6 +281,7 @@ class _Merge:
 
     def run(self, records: list[dict[str, Any]]) -> None:
         store = self.store
+        self._resolve_collisions(records)
         local = store.get_issues([r["id"] for r in records])
         pending = store.pending_hard_deletes() if records else set()
         creates: list[dict[str, Any]] = []
@@ -315,6 +320,79 @@ class _Merge:
         self.stats["marked_dirty"] = len(self.dirty)
         if self.changed_graph:
             store.rebuild_blocked_cache()
+
+    # -- id collisions (two clones minted one id for different issues) ----------------------------
+
+    def _resolve_collisions(self, records: list[dict[str, Any]]) -> None:
+        """Move local issues out of the way of *different* incoming issues under the same id.
+
+        Identity is (created_at, created_by) (``merge.collides``). When the file holds the local
+        issue's identity under another id (the 3-way merge renamed it), the local issue takes
+        that id; otherwise (it never reached the file) it takes a fresh id, is marked dirty and
+        reported in ``renamed``. Descendants move along; nothing is ever overwritten or dropped.
+        """
+        from beads.sync.merge import collides, identity_key
+
+        store = self.store
+        local = store.get_issues([r["id"] for r in records])
+        clashes = [r for r in records if (cur := local.get(r["id"])) is not None and collides(cur, r)]
+        if not clashes:
+            return
+        in_file: dict[Any, str] = {}
+        for r in records:
+            key = identity_key(r)
+            if key is not None:
+                in_file.setdefault(key, r["id"])
+        file_ids = {r["id"] for r in records}
+        for rec in sorted(clashes, key=lambda r: (idgen.hierarchy_depth(r["id"]), r["id"])):
+            cur = store.get_issue(rec["id"])
+            if cur is None or not collides(cur, rec):
+                continue  # moved along with a renamed ancestor
+            old = rec["id"]
+            key = identity_key(cur)
+            target = in_file.get(key) if key is not None else None
+            if target is not None and target != old and not store.issue_exists(target):
+                self._move(old, target, in_file)
+                continue
+            taken = set(store.all_ids()) | file_ids
+            parent = idgen.parent_of(old)
+            at_least = idgen.child_numbers(parent, taken) + 1 if parent else 0
+            seed = f"{old}|{cur.get('created_at') or ''}|{cur.get('created_by') or ''}"
+            new = idgen.collision_id(old, seed, taken.__contains__, at_least=at_least)
+            moves = self._move(old, new, in_file)
+            self.stats["renamed"].update(moves)
+            self.dirty.update(moves.values())
+            self.stats["warnings"].append(
+                f"{old} in the file is a different issue than the local {old}: the local issue is now {new}")
+
+    def _move(self, old: str, new: str, in_file: dict[Any, str]) -> dict[str, str]:
+        """Rename a local issue and its descendants (``old.x`` → ``new.x``); bump child counters."""
+        from beads.sync.merge import identity_key
+
+        store = self.store
+        descendants = sorted((i for i in store.all_ids() if i.startswith(old + ".")),
+                             key=lambda i: (i.count("."), i))
+        moves = {old: new}
+        existing = store.get_issues(descendants) if descendants else {}
+        for d in descendants:
+            key = identity_key(existing[d]) if d in existing else None
+            found = in_file.get(key) if key is not None else None
+            if found == d:
+                continue  # the file has this very issue where it is: it stays
+            target = found or new + d[len(old):]  # where the merge put it, else along with its parent
+            if not store.issue_exists(target) and target not in moves.values():
+                moves[d] = target
+        for src, dst in moves.items():
+            store.rename_issue(src, dst)
+            store.add_events([(dst, "renamed", IMPORT_ACTOR, f"{src} -> {dst} (id taken by another issue)",
+                               self.now)])
+        for src, dst in moves.items():
+            for issue_id in (src, dst):
+                parent = idgen.parent_of(issue_id)
+                if parent and store.issue_exists(parent):
+                    store.bump_child_counter(parent, int(issue_id.rpartition(".")[2]))
+        self.changed_graph = True
+        return moves
 
     # -- issues ----------------------------------------------------------------------------------
 

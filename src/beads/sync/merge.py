@@ -10,6 +10,9 @@ Records are plain dicts as read from the file. Rules, per issue id:
 
 * identity is (id, created_at, created_by) with a fallback on the id alone; a base
   whose identity matches neither side is a different, older issue and is ignored;
+* an id both sides hold for issues of different identities (two clones minted the
+  same child ``P.N``) is two issues: right keeps the id, left's issue moves to a free
+  number with its descendants and references (``resolve_collisions``);
 * tombstones: both sides → the later ``deleted_at``; one side → the tombstone,
   unless it is older than the TTL (30 days + 1 hour), then the live side;
 * present in base and missing on one side → dropped only when the other side left
@@ -65,17 +68,23 @@ class Conflict(NamedTuple):
 
 
 def merge3(base: list[Record], left: list[Record], right: list[Record], *, now_ns: int | None = None,
-           ttl_ns: int = DEFAULT_TOMBSTONE_TTL_NS) -> tuple[list[Record], list[Conflict]]:
+           ttl_ns: int = DEFAULT_TOMBSTONE_TTL_NS,
+           renamed: dict[str, str] | None = None) -> tuple[list[Record], list[Conflict]]:
     """Merge ``left`` (ours) and ``right`` (theirs) against their common ``base``.
 
     Returns the merged records sorted by id and the conflicts (records without an
-    id, which cannot be matched and are left out of the result).
+    id, which cannot be matched and are left out of the result). Left records whose
+    id right gives to a different issue are renamed first (``resolve_collisions``);
+    ``renamed``, when given, receives those renames (old id → new id).
     """
     now = time.time_ns() if now_ns is None else now_ns
     conflicts: list[Conflict] = []
     b = _index(base, "base", conflicts, now)
     lft = _index(left, "left", conflicts, now)
     rgt = _index(right, "right", conflicts, now)
+    moved = resolve_collisions(b, lft, rgt)
+    if renamed is not None:
+        renamed.update(moved)
     merged: list[Record] = []
     for issue_id in sorted(set(b) | set(lft) | set(rgt)):
         record = merge_issue(b.get(issue_id), lft.get(issue_id), rgt.get(issue_id), now_ns=now, ttl_ns=ttl_ns)
@@ -127,6 +136,104 @@ def _identity(record: Record) -> tuple[Any, Any]:
     created = record.get("created_at") or ""
     ns = _ts(created)  # the instant, so "01:00+01:00" and "00:00Z" are the same creation
     return (ns if ns >= 0 else created), record.get("created_by") or ""
+
+
+def collides(a: Record, b: Record) -> bool:
+    """Two records under one id that are different issues: both dated, different identities."""
+    return bool(a.get("created_at")) and bool(b.get("created_at")) and _identity(a) != _identity(b)
+
+
+def identity_key(record: Record) -> tuple[Any, Any] | None:
+    """The record's identity (creation instant, creator), or None when it has no creation time."""
+    return _identity(record) if record.get("created_at") else None
+
+
+def resolve_collisions(base: dict[str, Record], left: dict[str, Record],
+                       right: dict[str, Record]) -> dict[str, str]:
+    """Give left's records a new id where right holds a *different* issue under the same id.
+
+    Two clones that each add a child to one parent mint the same ``P.N`` from their own
+    counters. Right (theirs: what is already shared) keeps the id; left's issue becomes
+    ``P.M``, M one past the largest child number of P in any of the three versions, its
+    left-side descendants ``P.N.x`` move along to ``P.M.x``, and every left-side reference
+    (dependency ``issue_id``/``depends_on_id``, comment ``issue_id``) follows. A colliding
+    hash id (not hierarchical) gets base36 characters of SHA-256(id|created_at|created_by)
+    appended (``ids.collision_id``). ``left`` is updated in place (its records are copied,
+    never mutated); returns the renames, old id → new id. Deterministic.
+    """
+    from beads import ids as idgen
+
+    clashes = [i for i in left if i in right and collides(left[i], right[i])]
+    if not clashes:
+        return {}
+    used = set(base) | set(left) | set(right)
+    in_right: dict[Any, str] = {}
+    for rid, rrec in right.items():
+        key = identity_key(rrec)
+        if key is not None:
+            in_right.setdefault(key, rid)
+
+    def known_id(rec: Record) -> str | None:
+        """Where right already holds this very issue (it was moved there by an earlier merge)."""
+        key = identity_key(rec)
+        found = in_right.get(key) if key is not None else None
+        return found if found is not None and found not in left else None
+
+    mapping: dict[str, str] = {}
+    for issue_id in sorted(clashes, key=lambda i: (i.count("."), i)):
+        rec = left.get(issue_id)
+        if rec is None or not collides(rec, right[issue_id]):
+            continue  # moved along with a renamed ancestor
+        new_id = known_id(rec)
+        if new_id is None:
+            parent = idgen.parent_of(issue_id)
+            at_least = idgen.child_numbers(parent, used) + 1 if parent else 0
+            seed = f"{issue_id}|{rec.get('created_at') or ''}|{rec.get('created_by') or ''}"
+            new_id = idgen.collision_id(issue_id, seed, used.__contains__, at_least=at_least)
+        moves = {issue_id: new_id}
+        for other in sorted(left, key=lambda i: (i.count("."), i)):
+            if other.startswith(issue_id + "."):
+                theirs = right.get(other)
+                if theirs is not None and not collides(left[other], theirs):
+                    continue  # the same issue on both sides stays where it is
+                target = known_id(left[other]) or new_id + other[len(issue_id):]
+                if target in left or target in moves.values():
+                    continue  # taken on our side too: it stays (and collides on its own if it must)
+                moves[other] = target
+        records = {old: left.pop(old) for old in moves}
+        for old, new in moves.items():
+            left[new] = dict(records[old], id=new)
+        used.update(moves.values())
+        mapping.update(moves)
+    for lid, lrec in list(left.items()):
+        left[lid] = _rewrite_refs(lrec, mapping)
+    return mapping
+
+
+def _rewrite_refs(rec: Record, mapping: dict[str, str]) -> Record:
+    out = rec
+    for field, keys in (("dependencies", ("issue_id", "depends_on_id")), ("comments", ("issue_id",))):
+        items = rec.get(field)
+        if not isinstance(items, list):
+            continue
+        if not any(_refers(x, keys, mapping) for x in items):
+            continue
+        new_items = []
+        for x in items:
+            if _refers(x, keys, mapping):
+                x = dict(x)
+                for k in keys:
+                    if _refers(x, (k,), mapping):
+                        x[k] = mapping[x[k]]
+            new_items.append(x)
+        if out is rec:
+            out = dict(rec)
+        out[field] = new_items
+    return out
+
+
+def _refers(item: Any, keys: tuple[str, ...], mapping: dict[str, str]) -> bool:
+    return isinstance(item, dict) and any(isinstance(item.get(k), str) and item[k] in mapping for k in keys)
 
 
 def _base_matches(base: Record, left: Record | None, right: Record | None) -> bool:
@@ -462,8 +569,8 @@ def render(records: list[Record], conflicts: list[Conflict], problems: list[Prob
     return "".join(line + "\n" for line in lines)
 
 
-def merge_bytes(base: bytes, left: bytes, right: bytes, *,
-                now_ns: int | None = None) -> tuple[str, list[Conflict], list[Problem]]:
+def merge_bytes(base: bytes, left: bytes, right: bytes, *, now_ns: int | None = None,
+                renamed: dict[str, str] | None = None) -> tuple[str, list[Conflict], list[Problem]]:
     """Merge three JSONL texts; returns (merged file text, conflicts, base problems).
 
     Conflicts include every unparsable line of ``left`` or ``right`` (kept in the
@@ -473,15 +580,15 @@ def merge_bytes(base: bytes, left: bytes, right: bytes, *,
     base_records, base_problems = parse_records(base, "base")
     left_records, left_problems = parse_records(left, "left")
     right_records, right_problems = parse_records(right, "right")
-    merged, conflicts = merge3(base_records, left_records, right_records, now_ns=now_ns)
+    merged, conflicts = merge3(base_records, left_records, right_records, now_ns=now_ns, renamed=renamed)
     side_problems = left_problems + right_problems
     conflicts = conflicts + [Conflict(None, f"unparsable line {p.line_no} in {p.side} ({p.error})")
                              for p in side_problems]
     return render(merged, conflicts, side_problems), conflicts, base_problems
 
 
-def merge_files(output: str, base: str, left: str, right: str, *,
-                now_ns: int | None = None) -> tuple[list[Conflict], list[Problem]]:
+def merge_files(output: str, base: str, left: str, right: str, *, now_ns: int | None = None,
+                renamed: dict[str, str] | None = None) -> tuple[list[Conflict], list[Problem]]:
     """Merge three JSONL files into ``output`` (written atomically, even with conflicts).
 
     A missing or empty ``base`` is an empty file; a missing ``left``/``right`` raises
@@ -496,7 +603,7 @@ def merge_files(output: str, base: str, left: str, right: str, *,
         left_data = fh.read()
     with open(right, "rb") as fh:
         right_data = fh.read()
-    text, conflicts, base_problems = merge_bytes(base_data, left_data, right_data, now_ns=now_ns)
+    text, conflicts, base_problems = merge_bytes(base_data, left_data, right_data, now_ns=now_ns, renamed=renamed)
     atomic_write(output, text)
     return conflicts, base_problems
 

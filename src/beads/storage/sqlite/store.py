@@ -166,8 +166,13 @@ class SqliteStore(GraphMixin, QueryMixin, SyncMixin):
         for table, col in (("dependencies", "issue_id"), ("dependencies", "depends_on_id"), ("labels", "issue_id"),
                            ("comments", "issue_id"), ("events", "issue_id"), ("dirty_issues", "issue_id"),
                            ("export_hashes", "issue_id"), ("blocked_issues_cache", "issue_id"),
-                           ("child_counters", "parent_id")):
-            db.execute(f"UPDATE OR IGNORE {table} SET {col} = ? WHERE {col} = ?", (new_id, old_id))
+                           ("child_counters", "parent_id"), ("compaction_snapshots", "issue_id"),
+                           ("issue_snapshots", "issue_id")):
+            try:
+                db.execute(f"UPDATE OR IGNORE {table} SET {col} = ? WHERE {col} = ?", (new_id, old_id))
+            except BdError:
+                if table not in ("compaction_snapshots", "issue_snapshots"):
+                    raise  # an older database without the snapshot tables is fine
 
     def count_top_level(self, prefix: str) -> int:
         """Issues ``<prefix>-x`` with no '.' after the prefix (drives adaptive ID length)."""
