@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from beads.cli.flags import split_values
+from beads.cli.flags import read_file_arg, split_values
 from beads.cli.main import new_subparser
 from beads.errors import BdError, InvalidInput
 
@@ -28,13 +28,7 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
 def _read_text(value: str | None, file_path: str | None = None) -> str | None:
     """A text flag value; '-' reads stdin; a file flag reads the file."""
     if file_path:
-        if file_path == "-":
-            return sys.stdin.read()
-        try:
-            with open(file_path, encoding="utf-8") as fh:
-                return fh.read()
-        except OSError as exc:
-            raise InvalidInput(f"cannot read {file_path}: {exc.strerror or exc}") from None
+        return read_file_arg(file_path)
     if value == "-":
         return sys.stdin.read()
     return value

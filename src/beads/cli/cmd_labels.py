@@ -9,8 +9,7 @@ new Comment. beads-ui calls ``bd comment ID TEXT --author NAME`` and
 
 from __future__ import annotations
 
-import sys
-
+from beads.cli.flags import read_file_arg
 from beads.cli.main import new_subparser
 from beads.errors import InvalidInput
 
@@ -181,14 +180,7 @@ def _add_comment(ctx: Context, raw_id: str, words: list[str]) -> int:
     return 0
 
 
-def _read_file(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+_read_file = read_file_arg
 
 
 def _short_time(value: str | None) -> str:

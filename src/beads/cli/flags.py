@@ -12,3 +12,18 @@ def split_values(raw: list[str] | None) -> list[str]:
             if part and part not in out:
                 out.append(part)
     return out
+
+
+def read_file_arg(path: str) -> str:
+    """The text of a ``-f FILE`` style argument; ``-`` reads stdin."""
+    import sys
+
+    from beads.errors import InvalidInput
+
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
