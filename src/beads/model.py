@@ -219,7 +219,7 @@ def parse_priority(value: Any) -> int:
     text = str(value).strip()
     if len(text) == 2 and text[0] in "pP":
         text = text[1:]
-    if text.isdigit() and len(text) == 1 and 0 <= int(text) <= 4:
+    if len(text) == 1 and text in "01234":  # ASCII only: str.isdigit() also takes "٣", "３", "²"
         return int(text)
     raise InvalidInput(f'invalid priority "{value}" (expected 0-4 or P0-P4, not words like high/medium/low)')
 

@@ -69,15 +69,9 @@ def create_from_markdown(ctx: Context, path: str) -> int:
 def _read_markdown(path: str) -> str:
     if os.path.splitext(path)[1].lower() not in (".md", ".markdown"):
         raise InvalidInput(f"invalid file type for {path}: only .md and .markdown files are supported")
-    if os.path.isdir(path):
-        raise InvalidInput(f"{path} is a directory, not a file")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"cannot read {path}: not UTF-8 text") from None
+    from beads.cli.flags import read_file_arg
+
+    return read_file_arg(path)
 
 
 def parse_markdown(text: str, custom_types: list[str] | None = None, warn: Any = None) -> list[dict[str, Any]]:

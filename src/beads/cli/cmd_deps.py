@@ -7,6 +7,7 @@ this module parses, calls one method and renders.
 
 from __future__ import annotations
 
+from beads.cli.flags import int_arg
 from beads.cli.main import new_subparser
 from beads.errors import InvalidInput
 
@@ -56,7 +57,7 @@ def _register_dep(sub: argparse._SubParsersAction) -> None:
     t.add_argument("issue_id", metavar="issue-id")
     t.add_argument("--direction", help="down (what it depends on, default), up (its dependents) or both")
     t.add_argument("--reverse", action="store_true", help="same as --direction up (deprecated)")
-    t.add_argument("-d", "--max-depth", type=int, default=50, help="maximum depth (default 50)")
+    t.add_argument("-d", "--max-depth", type=int_arg(), default=50, help="maximum depth (default 50)")
     t.add_argument("--show-all-paths", action="store_true", help="do not deduplicate nodes reached twice")
     t.add_argument("--status", help="only nodes with this status (and their ancestors)")
     t.add_argument("--format", help="'mermaid' for a Mermaid.js flowchart")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from beads.cli.flags import read_file_arg, split_values
+from beads.cli.flags import int_arg, read_file_arg, split_values
 from beads.cli.main import new_subparser
 from beads.errors import BdError, InvalidInput
 
@@ -67,7 +67,7 @@ def _register_create(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--waits-for-gate", default="all-children", help="all-children (default) or any-children")
     p.add_argument("--due", help="due date (YYYY-MM-DD or RFC3339)")
     p.add_argument("--defer", help="hide from 'bd ready' until this date (YYYY-MM-DD or RFC3339)")
-    p.add_argument("-e", "--estimate", type=int, metavar="MINUTES", help="time estimate in minutes")
+    p.add_argument("-e", "--estimate", type=int_arg(), metavar="MINUTES", help="time estimate in minutes")
     p.add_argument("--force", action="store_true", help="accept an explicit ID with another prefix")
     p.add_argument("--ephemeral", action="store_true", help="local only: never exported to the JSONL")
     p.add_argument("--silent", action="store_true", help="print only the new issue ID")
@@ -277,7 +277,7 @@ def _register_update(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--acceptance", "--acceptance-criteria", dest="acceptance", metavar="TEXT",
                    help="new acceptance criteria")
     p.add_argument("--external-ref", metavar="REF", help="new external reference")
-    p.add_argument("-e", "--estimate", type=int, metavar="MINUTES", help="time estimate in minutes")
+    p.add_argument("-e", "--estimate", type=int_arg(), metavar="MINUTES", help="time estimate in minutes")
     p.add_argument("--add-label", action="append", dest="add_labels", metavar="LABEL", help="add labels")
     p.add_argument("--remove-label", action="append", dest="remove_labels", metavar="LABEL",
                    help="remove labels")

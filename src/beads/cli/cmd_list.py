@@ -7,7 +7,7 @@ before the command runs.
 
 from __future__ import annotations
 
-from beads.cli.flags import split_values
+from beads.cli.flags import MAX_DAYS, int_arg, split_values
 from beads.cli.main import new_subparser
 from beads.errors import InvalidInput
 
@@ -156,7 +156,7 @@ def _register_list(sub: argparse._SubParsersAction) -> None:
     _add_date_filters(p)
     _add_priority_range(p)
     _add_ordering(p)
-    p.add_argument("-n", "--limit", type=int, default=DEFAULT_LIMIT, help="maximum issues (default 50, 0 = all)")
+    p.add_argument("-n", "--limit", type=int_arg(), default=DEFAULT_LIMIT, help="maximum issues (default 50, 0 = all)")
     p.add_argument("--all", action="store_true", help="include closed issues")
     p.add_argument("--format", help="'digraph', 'dot' (Graphviz), or a template like '{{.IssueID}} {{.DependsOnID}}'")
     p.add_argument("--pinned", action="store_true", help="only pinned issues")
@@ -248,7 +248,7 @@ def _register_search(sub: argparse._SubParsersAction) -> None:
     _add_date_filters(p)
     _add_priority_range(p)
     _add_ordering(p)
-    p.add_argument("-n", "--limit", type=int, default=DEFAULT_LIMIT, help="maximum issues (default 50)")
+    p.add_argument("-n", "--limit", type=int_arg(), default=DEFAULT_LIMIT, help="maximum issues (default 50)")
     p.set_defaults(run=run_search)
 
 
@@ -316,9 +316,9 @@ def run_count(ctx: Context) -> int:
 
 def _register_stale(sub: argparse._SubParsersAction) -> None:
     p = new_subparser(sub, "stale", "Show issues not updated recently")
-    p.add_argument("-d", "--days", type=int, default=30, help="not updated in this many days (default 30)")
+    p.add_argument("-d", "--days", type=int_arg(maximum=MAX_DAYS), default=30, help="not updated in this many days (default 30)")
     p.add_argument("-s", "--status", help="only this status (open, in_progress, blocked, deferred)")
-    p.add_argument("-n", "--limit", type=int, default=DEFAULT_LIMIT, help="maximum issues (default 50)")
+    p.add_argument("-n", "--limit", type=int_arg(), default=DEFAULT_LIMIT, help="maximum issues (default 50)")
     p.set_defaults(run=run_stale)
 
 

@@ -178,7 +178,7 @@ def _register_config(sub: argparse._SubParsersAction) -> None:
 
 
 def run_config(ctx: Context) -> int:
-    from beads.core.config import is_yaml_key, load_yaml, set_yaml_value
+    from beads.core.config import is_yaml_key, load_yaml, set_yaml_value, validate_key
     from beads.errors import InvalidInput
 
     args = ctx.args
@@ -196,7 +196,7 @@ def run_config(ctx: Context) -> int:
             for key in sorted(values):
                 ctx.out(f"{key} = {values[key]}")
         return 0
-    key = args.key
+    key = validate_key(args.key)
     yaml_key = is_yaml_key(key)
     if action == "get":
         value = load_yaml(ws.config_yaml_path).get(key) if yaml_key else ctx.tracker().get_config(key)

@@ -7,7 +7,7 @@ at load time beyond the parser helper; the readiness rules themselves live in
 
 from __future__ import annotations
 
-from beads.cli.flags import split_values
+from beads.cli.flags import int_arg, split_values
 from beads.cli.main import new_subparser
 
 TYPE_CHECKING = False
@@ -33,7 +33,7 @@ _values = split_values
 
 def _register_ready(sub: argparse._SubParsersAction) -> None:
     p = new_subparser(sub, "ready", "Show ready work (no blockers, open or in progress)")
-    p.add_argument("-n", "--limit", type=int, default=DEFAULT_READY_LIMIT, help="maximum issues (default 10)")
+    p.add_argument("-n", "--limit", type=int_arg(), default=DEFAULT_READY_LIMIT, help="maximum issues (default 10)")
     p.add_argument("-p", "--priority", help="only this priority (0-4 or P0-P4)")
     p.add_argument("-a", "--assignee", help="only issues assigned to this person")
     p.add_argument("-u", "--unassigned", action="store_true", help="only unassigned issues")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
+from beads.cli.render import visible
 from beads.errors import BdError, InvalidInput
 
 TYPE_CHECKING = False
@@ -110,13 +111,14 @@ class Context:
         return self._workspace
 
     def actor(self) -> str:
-        explicit = getattr(self.args, "actor", None) or os.environ.get("BD_ACTOR")
-        if explicit:
-            return explicit
-        configured = self.setting("actor")
-        if configured:
-            return str(configured)
-        return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+        actor = (getattr(self.args, "actor", None) or os.environ.get("BD_ACTOR") or str(self.setting("actor") or "")
+                 or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown")
+        if not actor.isascii():
+            try:
+                actor.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInput(f'the actor name "{visible(actor)}" is not valid UTF-8 (set --actor or BD_ACTOR)')
+        return actor
 
     def tracker(self) -> Tracker:
         """The Tracker for this workspace, opened on first use (auto-import runs here)."""
@@ -172,20 +174,23 @@ class Context:
 
     # -- output -------------------------------------------------------------------------
 
+    # Every text line goes through ``visible``: user data (titles, labels, comments,
+    # IDs echoed in errors) can hold terminal escape sequences; JSON (``emit``) cannot.
+
     def out(self, text: str = "") -> None:
-        self.stdout.write(text + "\n")
+        self.stdout.write(visible(text) + "\n")
 
     def err(self, text: str) -> None:
-        self.stderr.write(text + "\n")
+        self.stderr.write(visible(text) + "\n")
 
     def warn(self, text: str) -> None:
         if not self.quiet:
-            self.stderr.write(f"Warning: {text}\n")
+            self.stderr.write(f"Warning: {visible(text)}\n")
 
     def info(self, text: str) -> None:
         """Progress/hint text for humans (stderr, silenced by --quiet)."""
         if not self.quiet:
-            self.stderr.write(text + "\n")
+            self.stderr.write(visible(text) + "\n")
 
     def emit(self, obj: Any) -> None:
         """Write one JSON document to stdout, indented like the original."""
@@ -198,11 +203,11 @@ class Context:
             # the document on stdout (spec §6.2); the same line on stderr too, because
             # wrappers such as beads-mcp and beads-ui report only stderr on a non-zero exit
             self.emit({"error": exc.message})
-            self.stderr.write(f"Error: {exc.message}\n")
+            self.stderr.write(f"Error: {visible(exc.message)}\n")
         else:
-            self.stderr.write(f"Error: {exc.message}\n")
+            self.stderr.write(f"Error: {visible(exc.message)}\n")
             if exc.hint:
-                self.stderr.write(f"Hint: {exc.hint}\n")
+                self.stderr.write(f"Hint: {visible(exc.hint)}\n")
         return exc.exit_status
 
 

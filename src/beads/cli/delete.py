@@ -51,11 +51,9 @@ def run_delete(ctx: Context) -> int:
 
 def read_ids(path: str) -> list[str]:
     """IDs from a file, one per line; blank lines and ``#`` comments are skipped."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    from beads.cli.flags import read_file_arg
+
+    lines = read_file_arg(path).splitlines()
     return [s for s in (ln.strip() for ln in lines) if s and not s.startswith("#")]
 
 

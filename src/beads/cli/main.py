@@ -102,7 +102,9 @@ def _parser_class() -> type:
 
     class Parser(argparse.ArgumentParser):
         def error(self, message: str) -> NoReturn:  # type: ignore[override]
-            sys.stderr.write(f"Error: {message}\nRun '{self.prog} --help' for usage.\n")
+            from beads.cli.render import visible
+
+            sys.stderr.write(f"Error: {visible(message)}\nRun '{self.prog} --help' for usage.\n")
             sys.exit(1)
 
     _PARSER = Parser
@@ -163,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command, _ = _find_command(argv)
     if command is not None and ALIASES.get(command, command) not in COMMANDS:
-        sys.stderr.write(f"Error: unknown command \"{command}\" for \"bd\"\nRun 'bd --help' for usage.\n")
+        from beads.cli.render import visible
+
+        sys.stderr.write(f"Error: unknown command \"{visible(command)}\" for \"bd\"\nRun 'bd --help' for usage.\n")
         return 1
     parser = build_parser(command)
     args = parser.parse_args(argv)
@@ -173,7 +177,37 @@ def main(argv: list[str] | None = None) -> int:
     from beads.cli.context import Context
 
     ctx = Context(args, needs_db=ALIASES.get(args.command, args.command) not in NO_DB_COMMANDS)
+    bad = _undecodable_argument(args)
+    if bad is not None:
+        from beads.errors import InvalidInput
+
+        return ctx.fail(InvalidInput(f"argument {bad} is not valid UTF-8 text"))
     return run(ctx)
+
+
+# Arguments that name files: their bytes go to the OS as given, so they need not be UTF-8.
+_PATH_DESTS = frozenset(("db", "file", "body_file", "from_file", "input", "output", "base", "left", "right",
+                         "hook_args"))
+
+
+def _undecodable_argument(args: argparse.Namespace) -> str | None:
+    """The first text argument holding bytes that are not UTF-8, shown with ``\\xNN`` escapes.
+
+    Python hands such bytes over as lone surrogates; stored, they would fail deep in
+    SQLite or the JSONL writer, after part of the command ran.
+    """
+    from beads.cli.render import visible
+
+    for dest, value in vars(args).items():
+        if dest in _PATH_DESTS:
+            continue
+        for item in value if isinstance(value, list) else (value,):
+            if isinstance(item, str) and not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return f'"{visible(item[:80])}"'
+    return None
 
 
 def run(ctx: Context) -> int:
@@ -197,8 +231,19 @@ def run(ctx: Context) -> int:
     except Exception as exc:  # one line, never a traceback, unless debugging
         if os.environ.get("BD_DEBUG"):
             raise
-        sys.stderr.write(f"Error: {type(exc).__name__}: {exc}\n")
-        return 1
+        return ctx.fail(BdError(_unexpected_message(exc)))
+
+
+def _unexpected_message(exc: Exception) -> str:
+    """A failure no code path expected: one line, without Python's internals.
+
+    Every such case is a bug to fix where it arises (with a specific message); this only
+    keeps the user's terminal free of exception names while it exists.
+    """
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" {exc.filename}" if exc.filename else ""
+        return f"cannot access{where}: {exc.strerror}"
+    return "unexpected internal failure (run again with BD_DEBUG=1 for the details, and report it)"
 
 
 def _silence_stdout() -> None:

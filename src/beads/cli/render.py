@@ -1,10 +1,34 @@
-"""Text renderers shared by the commands (JSON output needs none: views are JSON-ready)."""
+"""Text renderers shared by the commands (JSON output needs none: views are JSON-ready).
+
+``visible`` is the one sanitiser for text output: every line a command writes in text
+mode passes through it (``Context.out``/``err``), so a title, label or comment holding
+terminal escape sequences cannot recolour, retitle or rewrite the user's terminal. JSON
+output is left alone: JSON already escapes C0 controls, and its readers want the data.
+"""
 
 from __future__ import annotations
+
+import re  # already imported by argparse: free here
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+# C0 controls but tab and newline, DEL, C1 controls, bidirectional overrides/isolates
+# ("trojan source"), and lone surrogates (bytes of arguments that were not UTF-8).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the original byte
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters shown as ``\\xNN`` / ``\\uNNNN`` (tab and newline kept)."""
+    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
 
 
 def issue_line(issue: dict[str, Any]) -> str:

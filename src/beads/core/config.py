@@ -27,10 +27,11 @@ def is_yaml_key(key: str) -> bool:
 
 
 def load_yaml(path: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError:
+    """The settings in ``config.yaml`` ({} when absent); ``InvalidInput`` in one line when unusable."""
+    from beads.errors import InvalidInput
+
+    text = read_yaml_text(path)
+    if text is None:
         return {}
     simple = parse_flat_yaml(text)
     if simple is not None:
@@ -40,10 +41,35 @@ def load_yaml(path: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        from beads.errors import InvalidInput
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise InvalidInput(f"cannot parse {path}: {problem}{where}")
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        what = "a list" if isinstance(data, list) else "a single value"
+        raise InvalidInput(f"cannot use {path}: it must hold 'key: value' settings, not {what}")
+    return _flatten(data)
 
-        raise InvalidInput(f"cannot parse {path}: {exc}")
-    return _flatten(data) if isinstance(data, dict) else {}
+
+def read_yaml_text(path: str) -> str | None:
+    """``config.yaml``'s text, None when absent; a directory, FIFO or binary file is an error."""
+    from beads.errors import InvalidInput
+    from beads.fileio import open_regular
+
+    try:
+        with open_regular(path) as fh:
+            data = fh.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"cannot read {path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                           f"{exc.start})") from None
 
 
 _BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
@@ -106,6 +132,17 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def validate_key(key: str) -> str:
+    """A config key: letters, digits and ``. _ - /`` (it becomes a YAML key or a table row)."""
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_./-]*", key):
+        from beads.errors import InvalidInput
+
+        raise InvalidInput(f"invalid config key {key!r}: use letters, digits, '.', '_', '-' or '/'")
+    return key
+
+
 def env_value(key: str) -> str | None:
     """``BD_<KEY>`` with '-' and '.' turned into '_' (spec §6.1)."""
     return os.environ.get("BD_" + key.upper().replace("-", "_").replace(".", "_"))
@@ -121,11 +158,7 @@ def set_yaml_value(path: str, key: str, value: str | None) -> None:
     """Set (or with None remove) a top-level ``key: value`` line, keeping comments intact."""
     from beads.core.setup import atomic_write
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
-        lines = []
+    lines = (read_yaml_text(path) or "").splitlines()
     import json
 
     rendered = None if value is None else f"{key}: {json.dumps(value) if _needs_quotes(value) else value}"
@@ -148,4 +181,4 @@ def _needs_quotes(value: str) -> bool:
     low = value.strip().lower()
     if low in ("true", "false", "yes", "no", "on", "off", "null", "~", ""):
         return low == ""
-    return any(c in value for c in ":#{}[],&*!|>'\"%@`") or value != value.strip()
+    return any(c in value for c in ":#{}[],&*!|>'\"%@`") or value != value.strip() or not value.isprintable()

@@ -91,7 +91,7 @@ CONFIG_YAML = """# Beads Configuration File
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-def atomic_write(path: str, text: str, mode: int = 0o644) -> None:
+def atomic_write(path: str, text: str, mode: int = 0o666) -> None:
     """Write ``text`` to ``path`` via a temp file in the same directory and a rename."""
     write_atomic(path, text, mode)
 
@@ -113,8 +113,8 @@ def init_workspace(project_dir: str, prefix: str | None = None) -> Workspace:
     """Create (or complete) ``<project_dir>/.beads`` and its database; idempotent."""
     project_dir = os.path.abspath(project_dir)
     beads_dir = os.path.join(project_dir, BEADS_DIRNAME)
+    prefix = validate_prefix(prefix or default_prefix(project_dir))  # before anything is created
     os.makedirs(beads_dir, exist_ok=True)
-    prefix = validate_prefix(prefix or default_prefix(project_dir))
     gitignore = os.path.join(beads_dir, ".gitignore")
     if not os.path.exists(gitignore):
         atomic_write(gitignore, GITIGNORE)

@@ -56,7 +56,7 @@ def read_file(path: str) -> tuple[bytes | None, os.stat_result | None]:
     """The file's bytes and the stat of exactly that version (None, None if absent)."""
     for _ in range(5):
         try:
-            with open(path, "rb") as fh:
+            with fileio.open_regular(path) as fh:  # a FIFO or directory: refused, never waited on
                 before = os.fstat(fh.fileno())
                 data = fh.read()
                 after = os.fstat(fh.fileno())
@@ -133,7 +133,7 @@ class FileLock:
             self.fd = -1
 
 
-def write_atomic(path: str, data: bytes, mode: int = 0o644) -> os.stat_result:
+def write_atomic(path: str, data: bytes, mode: int = 0o666) -> os.stat_result:
     """Temp file in the same directory + fsync + rename; returns the new file's stat.
 
     Raises ``SyncError`` if the file cannot be written (the target is then untouched).
@@ -241,7 +241,7 @@ def export_jsonl(tracker: Tracker, path: str | None = None, *, force: bool = Fal
         existing, _ = read_file(path)
         if not force:
             check_shrink(store, existing, {r["id"] for r in records}, path)
-        st = write_atomic(path, data, 0o644 if canonical else 0o600) if existing != data else os.stat(path)
+        st = write_atomic(path, data, 0o666 if canonical else 0o600) if existing != data else os.stat(path)
         if canonical:
             if filt is not None:
                 exported = {r["id"] for r in records}

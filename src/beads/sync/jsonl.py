@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 
-from beads import model
+from beads import fileio, model
 from beads.errors import CorruptJSONL
 from beads.jsonfmt import compact
 
@@ -56,7 +56,7 @@ def read_jsonl(source: str | bytes | os.PathLike[str]) -> list[dict[str, Any]]:
             isinstance(source, str) and source and "\n" not in source and not source.lstrip().startswith("{")):
         name = os.fspath(source)
         try:
-            with open(name, "rb") as fh:
+            with fileio.open_regular(name) as fh:  # a FIFO or directory: refused, never waited on
                 data = fh.read()
         except OSError as exc:
             raise CorruptJSONL(f"cannot read {name}: {exc.strerror or exc}")
