@@ -332,27 +332,167 @@ CASES: list[tuple[str, list[Arg], Setup]] = [
 ]
 
 
-@pytest.mark.parametrize(("args", "setup"), [(a, s) for _, a, s in CASES], ids=[c[0] for c in CASES])
-@pytest.mark.parametrize("json_mode", [False, True], ids=["text", "json"])
+# Text mode runs every case; --json runs every fifth (the JSON error path is shared by all).
+PARAMS = [pytest.param(args, setup, False, id=f"text-{cid}") for cid, args, setup in CASES]
+PARAMS += [pytest.param(args, setup, True, id=f"json-{cid}") for cid, args, setup in CASES[::5]]
+
+
+@pytest.mark.parametrize(("args", "setup", "json_mode"), PARAMS)
 def test_bad_input_is_one_clear_line_and_changes_nothing(prepared: Path, tmp_path: Path, args: list[Arg],
                                                           setup: Setup, json_mode: bool) -> None:
-    ws = tmp_path / "ws"
-    shutil.copytree(prepared, ws, symlinks=True)
-    (tmp_path / "home").mkdir()
-    cwd = ws / (setup(ws) or "") if setup is not None else ws
-    before = _snapshot(ws.parent)
-    proc = _run(cwd, [*args, "--json"] if json_mode else args, env=_env(tmp_path / "home"))
+    if setup is None:  # runs in the shared workspace: any change it made fails this case
+        root, cwd = prepared.parent, prepared
+    else:  # a private copy for the cases that spoil the workspace first
+        root = tmp_path
+        shutil.copytree(prepared, root / "ws", symlinks=True)
+        (root / "home").mkdir()
+        cwd = root / "ws" / (setup(root / "ws") or "")
+    before = _snapshot(root)
+    proc = _run(cwd, [*args, "--json"] if json_mode else args, env=_env(root / "home"))
     stderr = proc.stderr.decode("utf-8", "replace")
     stdout = proc.stdout.decode("utf-8", "replace")
     assert proc.returncode == 1, (proc.returncode, stdout, stderr)
     lines = stderr.splitlines()
     assert lines and lines[0].startswith("Error: "), stderr
     assert len(lines) == 1 or (len(lines) == 2 and GUIDANCE.match(lines[1])), stderr
-    assert not INTERNALS.search(stderr), stderr
-    assert not INTERNALS.search(stdout), stdout
+    assert not INTERNALS.search(stderr + stdout), stderr + stdout
     assert not any(ch in stderr for ch in "\x1b\x07\x00"), stderr
     if json_mode and stdout:
         assert list(json.loads(stdout)) == ["error"], stdout
     else:
         assert stdout == "", stdout
-    assert _snapshot(ws.parent) == before
+    assert _snapshot(root) == before
+
+
+def test_the_table_has_at_least_a_hundred_distinct_cases() -> None:
+    assert len({cid for cid, _, _ in CASES}) == len(CASES) >= 100
+
+
+# -- terminal escape sequences -------------------------------------------------------------------
+
+NASTY = {
+    "title": "T\x1b[31mred\x07 \x1b]0;owned\x07 \x9b2J \u202eevil",
+    "description": "line one\n\x1b[2Jcleared\ttab",
+    "assignee": "a\x1b[1m",
+    "label": "l\x1bx",
+    "comment": "c\x1b[5mblink\rover",
+}
+RAW_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.fixture(scope="module")
+def nasty(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("escapes")
+    (root / "home").mkdir()
+    ws = root / "ws"
+    ws.mkdir()
+    _ok(ws, "init", "--prefix", "es", "-q", "--skip-hooks", "--skip-merge-driver")
+    _ok(ws, "create", NASTY["title"], "--id", "es-1", "-d", NASTY["description"], "-a", NASTY["assignee"],
+        "-l", NASTY["label"])
+    _ok(ws, "comments", "add", "es-1", NASTY["comment"])
+    return ws
+
+
+@pytest.mark.parametrize("command", [["show", "es-1"], ["list"], ["ready"], ["search", "red"], ["comments", "es-1"],
+                                     ["label", "list", "es-1"], ["label", "list-all"], ["count", "--by-label"],
+                                     ["status"], ["stale", "--days", "0"], ["list", "--long"]],
+                         ids=lambda c: "-".join(c))
+def test_text_output_shows_control_characters_visibly(nasty: Path, command: list[str]) -> None:
+    out = _ok(nasty, *command)
+    assert not RAW_CONTROLS.search(out), out
+    assert "\x1b" not in _run(nasty, command).stderr.decode()
+
+
+def test_show_renders_each_control_character_as_a_backslash_escape(nasty: Path) -> None:
+    out = _ok(nasty, "show", "es-1")
+    assert "T\\x1b[31mred\\x07 \\x1b]0;owned\\x07 \\x9b2J \\u202eevil" in out
+    assert "line one\n\\x1b[2Jcleared\ttab" in out  # newlines and tabs are kept
+    assert "a\\x1b[1m" in out and "l\\x1bx" in out and "c\\x1b[5mblink" in out
+
+
+def test_json_output_keeps_the_exact_strings(nasty: Path) -> None:
+    issue = json.loads(_ok(nasty, "show", "es-1", "--json"))[0]
+    assert issue["title"] == NASTY["title"]
+    assert issue["description"] == NASTY["description"]
+    assert issue["assignee"] == NASTY["assignee"]
+    assert issue["labels"] == [NASTY["label"]]
+    comments = json.loads(_ok(nasty, "comments", "es-1", "--json"))
+    assert [c["text"] for c in comments] == [NASTY["comment"]]
+    raw = _run(nasty, ["show", "es-1", "--json"]).stdout
+    assert b"\x1b" not in raw and b"\\u001b" in raw  # JSON escapes, never raw bytes
+
+
+def test_an_error_echoing_user_input_shows_it_visibly(nasty: Path) -> None:
+    proc = _run(nasty, ["show", "es-\x1b[2J"])
+    assert proc.returncode == 1
+    assert proc.stderr.decode() == 'Error: no issue found matching "es-\\x1b[2J"\n'
+
+
+# -- file modes ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("umask", "expected"), [(0o077, 0o600), (0o022, 0o644), (0o002, 0o664)])
+def test_new_files_honour_the_umask(tmp_path: Path, umask: int, expected: int) -> None:
+    (tmp_path / "home").mkdir()
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    for args in (["init", "--prefix", "um", "-q", "--skip-hooks", "--skip-merge-driver"], ["create", "x", "-d", "y"],
+                 ["config", "set", "sync.branch", "beads"]):
+        assert _run(ws, args, umask=umask).returncode == 0
+    beads = ws / ".beads"
+    for name in ("issues.jsonl", "config.yaml", "metadata.json", ".gitignore", "interactions.jsonl"):
+        assert stat.S_IMODE((beads / name).stat().st_mode) == expected, name
+    assert stat.S_IMODE((beads / "beads.db").stat().st_mode) & ~expected == 0  # sqlite: 0644 & ~umask
+    assert not list(beads.glob("*.tmp.*"))
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o664])
+def test_a_rewrite_keeps_the_existing_mode(tmp_path: Path, mode: int) -> None:
+    (tmp_path / "home").mkdir()
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    _ok(ws, "init", "--prefix", "md", "-q", "--skip-hooks", "--skip-merge-driver")
+    _ok(ws, "create", "first", "-d", "x")
+    beads = ws / ".beads"
+    jsonl, config = beads / "issues.jsonl", beads / "config.yaml"
+    jsonl.chmod(mode)
+    config.chmod(mode)
+    before = (jsonl.read_bytes(), config.read_bytes())
+    _ok(ws, "create", "second", "-d", "y")  # flushes the JSONL
+    _ok(ws, "close", json.loads(_ok(ws, "list", "--json"))[0]["id"])
+    _ok(ws, "config", "set", "sync.branch", "beads")  # rewrites config.yaml
+    _ok(ws, "sync", "--flush-only")
+    assert (jsonl.read_bytes(), config.read_bytes()) != before  # both really were rewritten
+    assert stat.S_IMODE(jsonl.stat().st_mode) == mode
+    assert stat.S_IMODE(config.stat().st_mode) == mode
+
+
+# -- FIFOs ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("where", "args"), [
+    ("files/fifo", ["create", "x", "--body-file", "files/fifo"]),
+    ("files/fifo", ["update", "bi-1", "--description-file", "files/fifo"]),
+    ("files/fifo", ["comments", "add", "bi-1", "-f", "files/fifo"]),
+    ("files/fifo", ["import", "-i", "files/fifo"]),
+    (".beads/issues.jsonl", ["list"]),
+    (".beads/issues.jsonl", ["create", "x", "-d", "y"]),
+    (".beads/config.yaml", ["ready"]),
+], ids=lambda v: v if isinstance(v, str) else "-".join(v[:2]))
+def test_a_fifo_where_a_file_belongs_is_refused_without_waiting(prepared: Path, tmp_path: Path, where: str,
+                                                                 args: list[str]) -> None:
+    shutil.copytree(prepared, tmp_path / "ws", symlinks=True)
+    (tmp_path / "home").mkdir()
+    _fifo(where)(tmp_path / "ws")  # nobody ever writes to it: opening it for reading would block forever
+    proc = _run(tmp_path / "ws", args, stdin=None, env=_env(tmp_path / "home"))  # TIMEOUT_S bounds a hang
+    assert proc.returncode == 1
+    assert b"FIFO" in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+@pytest.mark.parametrize("name", ["metadata.json", "redirect", "interactions.jsonl"])
+def test_a_fifo_among_the_optional_workspace_files_is_ignored(prepared: Path, tmp_path: Path, name: str) -> None:
+    shutil.copytree(prepared, tmp_path / "ws", symlinks=True)
+    (tmp_path / "home").mkdir()
+    _fifo(f".beads/{name}")(tmp_path / "ws")
+    proc = _run(tmp_path / "ws", ["list"], env=_env(tmp_path / "home"))
+    assert proc.returncode == 0 and b"bi-1" in proc.stdout, proc

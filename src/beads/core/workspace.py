@@ -50,7 +50,9 @@ class Workspace:
             self._metadata = {}
             path = os.path.join(self.beads_dir, "metadata.json")
             try:
-                with open(path, encoding="utf-8") as fh:
+                from beads.fileio import open_regular
+
+                with open_regular(path) as fh:  # a FIFO here must not hang every command
                     data = json.load(fh)
                 if isinstance(data, dict):
                     self._metadata = {k: v for k, v in data.items() if isinstance(v, str)}
@@ -109,8 +111,11 @@ def follow_redirect(beads_dir: str) -> tuple[str, str | None]:
     """Follow ``.beads/redirect`` once (no chains). Returns (dir, redirected_from)."""
     path = os.path.join(beads_dir, "redirect")
     try:
-        with open(path, encoding="utf-8") as fh:
-            lines = [ln.strip() for ln in fh if ln.strip() and not ln.strip().startswith("#")]
+        from beads.fileio import open_regular
+
+        with open_regular(path) as fh:
+            text = fh.read().decode("utf-8", "replace")
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
     except OSError:
         return beads_dir, None
     if not lines:
