@@ -496,3 +496,17 @@ def test_a_fifo_among_the_optional_workspace_files_is_ignored(prepared: Path, tm
     _fifo(f".beads/{name}")(tmp_path / "ws")
     proc = _run(tmp_path / "ws", ["list"], env=_env(tmp_path / "home"))
     assert proc.returncode == 0 and b"bi-1" in proc.stdout, proc
+
+
+@pytest.mark.parametrize("var", ["BD_ACTOR", "USER"])
+def test_an_undecodable_actor_name_from_the_environment_is_refused(prepared: Path, var: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BD_", "BEADS_"))}
+    env.update(HOME=str(prepared.parent / "home"), USER="tester")
+    env_bytes = {k.encode(): v.encode("utf-8", "surrogateescape") for k, v in env.items()}
+    env_bytes[var.encode()] = b"r\xf6bot"
+    before = _snapshot(prepared.parent)
+    proc = subprocess.run([BD, "comments", "add", "bi-1", "hello"], cwd=prepared, capture_output=True,
+                          timeout=TIMEOUT_S, env=env_bytes)
+    assert proc.returncode == 1
+    assert proc.stderr == b'Error: the actor name "r\\xf6bot" is not valid UTF-8 (set --actor or BD_ACTOR)\n'
+    assert _snapshot(prepared.parent) == before
