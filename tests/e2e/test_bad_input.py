@@ -25,10 +25,11 @@ from tests.conftest import BD
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     Arg = str | bytes
-    Setup = Callable[[Path], str | None] | None  # may return the directory (relative) to run in
+    Mutation = Callable[[Path], str | None]  # may return the directory (relative) to run in
+    Setup = Mutation | None
 
 TIMEOUT_S = 20  # the bound that turns a hang (a FIFO opened for reading) into a failure
 INTERNALS = re.compile(r"\b[A-Z][a-zA-Z]+(Error|Exception)\b|Errno|Traceback|codec|surrogate|invalid literal")
@@ -42,7 +43,7 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def _run(ws: Path, args: list[Arg], *, stdin: bytes | None = b"", umask: int | None = None,
+def _run(ws: Path, args: Sequence[Arg], *, stdin: bytes | None = b"", umask: int | None = None,
          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     argv = [os.fsencode(BD)] + [a if isinstance(a, bytes) else os.fsencode(a) for a in args]
     preexec = (lambda: os.umask(umask)) if umask is not None else None  # noqa: E731
@@ -112,7 +113,7 @@ def _snapshot(root: Path) -> dict[str, str]:
 # -- workspace mutations for the cases that need one -------------------------------------------
 
 
-def _fifo(rel: str) -> Setup:
+def _fifo(rel: str) -> Mutation:
     def setup(ws: Path) -> None:
         target = ws / rel
         if target.exists():
@@ -121,7 +122,7 @@ def _fifo(rel: str) -> Setup:
     return setup
 
 
-def _dir(rel: str) -> Setup:
+def _dir(rel: str) -> Mutation:
     def setup(ws: Path) -> None:
         target = ws / rel
         if target.exists():
@@ -130,7 +131,7 @@ def _dir(rel: str) -> Setup:
     return setup
 
 
-def _write(rel: str, data: bytes) -> Setup:
+def _write(rel: str, data: bytes) -> Mutation:
     def setup(ws: Path) -> None:
         (ws / rel).write_bytes(data)
     return setup
