@@ -511,3 +511,11 @@ def test_an_undecodable_actor_name_from_the_environment_is_refused(prepared: Pat
     assert proc.returncode == 1
     assert proc.stderr == b'Error: the actor name "r\\xf6bot" is not valid UTF-8 (set --actor or BD_ACTOR)\n'
     assert _snapshot(prepared.parent) == before
+
+
+def test_an_undecodable_path_in_a_json_error_is_escaped_not_a_crash(prepared: Path) -> None:
+    env = dict(_env(prepared.parent / "home"), PYTHONIOENCODING="utf-8")  # strict, as under most locales
+    proc = _run(prepared, ["create", "x", "--body-file", b"nope-\xff.txt", "--json"], env=env)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout) == {"error": "cannot read nope-\\xff.txt: No such file or directory"}
+    assert proc.stderr == b"Error: cannot read nope-\\xff.txt: No such file or directory\n"

@@ -202,7 +202,8 @@ class Context:
         if self.json:
             # the document on stdout (spec §6.2); the same line on stderr too, because
             # wrappers such as beads-mcp and beads-ui report only stderr on a non-zero exit
-            self.emit({"error": exc.message})
+            # a path the OS gave us may hold undecodable bytes: written as \xNN, never as a lone surrogate
+            self.emit({"error": exc.message.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")})
             self.stderr.write(f"Error: {visible(exc.message)}\n")
         else:
             self.stderr.write(f"Error: {visible(exc.message)}\n")
