@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 import time
@@ -247,13 +248,17 @@ def test_hooks_stand_aside_during_bd_sync(project: Path) -> None:
 
 @pytest.mark.parametrize("hook", ["pre-commit", "post-merge"])
 def test_a_stuck_hook_gives_up_at_the_timeout_without_failing_git(project: Path, hook: str) -> None:
-    jsonl = project / ".beads" / "issues.jsonl"
-    if jsonl.exists():
-        jsonl.unlink()
-    os.mkfifo(jsonl)  # reading it blocks forever: a stand-in for a stuck filesystem or lock
-    start = time.monotonic()
-    proc = run_bd("hooks", "run", hook, cwd=project, env={"BD_HOOK_TIMEOUT": "1"}, timeout=60)
-    elapsed = time.monotonic() - start
+    # a stand-in for a stuck filesystem or lock: the database held exclusively (readers too) by
+    # another process, so the hook's bd waits its 30 s busy timeout (a FIFO no longer blocks bd)
+    holder = sqlite3.connect(project / ".beads" / "beads.db", timeout=0, isolation_level=None)
+    try:
+        holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        start = time.monotonic()
+        proc = run_bd("hooks", "run", hook, cwd=project, env={"BD_HOOK_TIMEOUT": "1"}, timeout=60)
+        elapsed = time.monotonic() - start
+    finally:
+        holder.close()
     assert proc.returncode == 0
     assert "timed out after 1s" in proc.stderr
     assert elapsed < 30
