@@ -10,6 +10,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~9 ms to import; keep it off the start-up path
+    from collections.abc import Callable, Iterable
     from typing import Any
 
     Issue = dict[str, Any]
@@ -71,6 +72,7 @@ FAILURE_KEYWORDS = (
 
 SORT_POLICIES = ("hybrid", "priority", "oldest")
 MAX_TITLE = 500
+MAX_DEP_TYPE = 50  # the original's DependencyType.IsValid: any string up to this length
 
 # -- field order and omit-empty rules (v0.47 Go struct order) -----------------------
 
@@ -253,7 +255,7 @@ def validate_issue_type(issue_type: str, custom: tuple[str, ...] | list[str] = (
 def validate_dep_type(dep_type: str) -> str:
     from beads.errors import InvalidInput
 
-    if not dep_type or len(dep_type) > 50:
+    if not dep_type or len(dep_type) > MAX_DEP_TYPE:
         raise InvalidInput(f"invalid dependency type: {dep_type!r}")
     return dep_type
 
@@ -320,3 +322,271 @@ def content_hash(issue: Issue) -> str:
     # one update over "field\0field\0...field\0": the same digest as hashing field by field
     parts.append("")
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+# -- record validation: one set of rules for the CLI and every JSONL boundary ---------------
+
+MAX_ID = 128  # far above any minted ID (prefix + 8 + three ".N" levels); a file path, not an issue
+MAX_INT = 2**63 - 1  # SQLite's INTEGER
+AGENT_STATES = ("", "idle", "spawning", "running", "working", "stuck", "done", "stopped", "dead")
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+class Vocab:
+    """The statuses and issue types a record may use: the built-in ones plus the workspace's
+    custom ones (``status.custom``, ``types.custom`` in the database config)."""
+
+    __slots__ = ("statuses", "types")
+
+    def __init__(self, statuses: Iterable[str] = (), types: Iterable[str] = ()) -> None:
+        self.statuses = frozenset(BUILTIN_STATUSES).union(statuses)
+        self.types = frozenset(ISSUE_TYPES).union(types)
+
+
+BUILTIN_VOCAB = Vocab()
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A value as it appears in a message: JSON, control characters escaped, cut at ``limit``."""
+    import json
+
+    text = json.dumps(value, ensure_ascii=False)
+    if not text.isascii():
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def id_problem(issue_id: Any) -> str | None:
+    """Why ``issue_id`` is not an acceptable issue ID (None when it is).
+
+    IDs name files, git refs and URLs elsewhere, so they are plain: letters, digits,
+    ``.``, ``_`` and ``-``, starting with a letter or digit, no ``..``, at most ``MAX_ID``.
+    """
+    if not isinstance(issue_id, str) or not issue_id:
+        return f"must be a non-empty string, got {shown(issue_id)}"
+    if len(issue_id) > MAX_ID:
+        return f"must be at most {MAX_ID} characters (got {len(issue_id)})"
+    if not _ID_CHARS.issuperset(issue_id):
+        bad = next(c for c in issue_id if c not in _ID_CHARS)
+        what = ("whitespace" if bad.isspace() else "a control character" if not bad.isprintable()
+                else f"{shown(bad)}")
+        return f"must not contain {what} (only letters, digits, '.', '_' and '-'), got {shown(issue_id)}"
+    if issue_id[0] in "._-":
+        return f"must start with a letter or digit, got {shown(issue_id)}"
+    if ".." in issue_id:
+        return f"must not contain '..', got {shown(issue_id)}"
+    return None
+
+
+def validate_id(issue_id: Any) -> str:
+    """``issue_id`` if acceptable (``id_problem``), else ``InvalidInput``."""
+    bad = id_problem(issue_id)
+    if bad is None:
+        return issue_id  # type: ignore[no-any-return]
+    from beads.errors import InvalidInput
+
+    raise InvalidInput(f"invalid ID format {shown(issue_id)}: {bad.partition(', got ')[0]}")
+
+
+def record_problem(rec: dict[str, Any], vocab: Vocab | None = None) -> str | None:
+    """Why a record read from a JSONL may not enter the database, as ``"<field> <reason>"``;
+    None when it may.
+
+    The rules are the CLI's (types of every known field, vocabularies, priority 0-4 as an
+    integer, timestamps, ID syntax, the shapes of labels, dependencies and comments, no
+    self-dependency, no issue its own parent). ``null`` is the field's zero value, as for
+    the original; keys this model does not know are a newer tool's and are not judged.
+    """
+    bad = id_problem(rec.get("id"))
+    if bad is not None:
+        return f"id {bad}"
+    vocab = vocab or BUILTIN_VOCAB
+    for key, value in rec.items():
+        if value is None:
+            continue
+        check = _CHECKS.get(key)
+        if check is not None:
+            bad = check(value, rec, vocab)
+            if bad is not None:
+                return f"{key} {bad}"
+    if rec.get("status") != STATUS_TOMBSTONE and not (rec.get("title") or "").strip():
+        return "title is required"
+    return None
+
+
+def _got(what: str, value: Any) -> str:
+    return f"must be {what}, got {shown(value)}"
+
+
+def _string(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    return None if isinstance(value, str) else _got("a string", value)
+
+
+def _title(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    if not isinstance(value, str):
+        return _got("a string", value)
+    if len(value) > MAX_TITLE:
+        return f"must be {MAX_TITLE} characters or less (got {len(value)})"
+    return None
+
+
+def _status(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    if isinstance(value, str) and (not value or value in vocab.statuses):
+        return None
+    return _got("a known status (built-in or status.custom)", value)
+
+
+def _issue_type(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    if isinstance(value, str) and (not value or value in vocab.types):
+        return None
+    return _got("a known issue type (built-in or types.custom)", value)
+
+
+def _agent_state(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    return None if value in AGENT_STATES else _got(f"one of {', '.join(AGENT_STATES[1:])}", value)
+
+
+def _is_int(value: Any, hi: int = MAX_INT) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= hi
+
+
+def _priority(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    return None if _is_int(value, 4) else _got("an integer 0-4", value)
+
+
+def _count(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    return None if _is_int(value) else _got("a non-negative integer", value)
+
+
+_TIME_MATCH: Callable[[str], Any] | None = None
+
+
+def _time(value: Any, rec: Any = None, vocab: Any = None) -> str | None:
+    # The forms ``timefmt.to_ns`` reads (RFC 3339, SQLite's), with the fields' ranges; a
+    # regex alone, because this runs for every timestamp of every imported record.
+    global _TIME_MATCH
+    if _TIME_MATCH is None:
+        import re
+
+        _TIME_MATCH = re.compile(
+            r"\s*\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+            r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::(?:[0-5]\d|60)(?:\.\d{1,9})?)?)?"
+            r"\s*(?:Z|[+-]\d{2}:?\d{2})?\s*", re.ASCII).fullmatch
+    if isinstance(value, str) and (not value or _TIME_MATCH(value) is not None):
+        return None
+    return _got("an RFC 3339 timestamp", value)
+
+
+def _number(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < float("inf"):
+        return None
+    return _got("a finite number", value)
+
+
+def _boolean(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    return None if isinstance(value, bool) else _got("true or false", value)
+
+
+def _object(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    return None if isinstance(value, dict) else _got("an object", value)
+
+
+def _labels(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    if not isinstance(value, list):
+        return _got("a list of strings", value)
+    for i, label in enumerate(value):
+        if not isinstance(label, str) or not label.strip():
+            return f"[{i}] must be a non-empty string, got {shown(label)}"
+    return None
+
+
+def _strings(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    if not isinstance(value, list):
+        return _got("a list of strings", value)
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            return f"[{i}] must be a string, got {shown(item)}"
+    return None
+
+
+def _objects(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    if not isinstance(value, list):
+        return _got("a list of objects", value)
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            return f"[{i}] must be an object, got {shown(item)}"
+    return None
+
+
+def _dependencies(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    bad = _objects(value, rec, vocab)
+    if bad is not None:
+        return bad
+    issue_id = rec["id"]
+    for i, dep in enumerate(value):
+        bad = _dependency(dep, issue_id)
+        if bad is not None:
+            return f"[{i}]{bad}"
+    return None
+
+
+def _dependency(dep: dict[str, Any], issue_id: str) -> str | None:
+    target = dep.get("depends_on_id")
+    if isinstance(target, str) and target.startswith("external:"):
+        if not target.isprintable() or any(c.isspace() for c in target):
+            return f".depends_on_id {_got('an external reference without whitespace', target)}"
+    else:
+        bad = id_problem(target)
+        if bad is not None:
+            return f".depends_on_id {bad}"
+    owner = dep.get("issue_id")
+    if owner not in (None, "", issue_id):
+        return f".issue_id must be the issue's own id {shown(issue_id)}, got {shown(owner)}"
+    dep_type = dep.get("type")
+    if dep_type is not None and (not isinstance(dep_type, str) or len(dep_type) > MAX_DEP_TYPE):
+        return f".type {_got(f'a string of at most {MAX_DEP_TYPE} characters', dep_type)}"
+    for key in ("created_by", "metadata", "thread_id"):
+        if dep.get(key) is not None and not isinstance(dep[key], str):
+            return f".{key} {_got('a string', dep[key])}"
+    if dep.get("created_at") is not None and (bad := _time(dep["created_at"])) is not None:
+        return f".created_at {bad}"
+    if target == issue_id:
+        return f" makes {issue_id} depend on itself"
+    if (dep_type == DEP_PARENT_CHILD and isinstance(target, str)
+            and target.startswith(issue_id + ".")):
+        return f" makes {issue_id} a child of its own descendant {target}"
+    return None
+
+
+def _comments(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    bad = _objects(value, rec, vocab)
+    if bad is not None:
+        return bad
+    issue_id = rec["id"]
+    for i, comment in enumerate(value):
+        cid = comment.get("id")
+        if cid is not None and not _is_int(cid):
+            return f"[{i}].id {_got('a non-negative integer', cid)}"
+        owner = comment.get("issue_id")
+        if owner not in (None, "", issue_id):
+            return f"[{i}].issue_id must be the issue's own id {shown(issue_id)}, got {shown(owner)}"
+        for key in ("author", "text"):
+            if comment.get(key) is not None and not isinstance(comment[key], str):
+                return f"[{i}].{key} {_got('a string', comment[key])}"
+        if comment.get("created_at") is not None and (bad := _time(comment["created_at"])) is not None:
+            return f"[{i}].created_at {bad}"
+    return None
+
+
+_KIND_CHECKS = {"s": _string, "S": _string, "i": _count, "I": _count, "b": _boolean, "o": _object,
+                "l": _objects}
+_CHECKS: dict[str, Callable[[Any, Any, Vocab], str | None]] = {
+    name: _KIND_CHECKS[kind] for name, kind in FIELDS if kind in _KIND_CHECKS}
+_CHECKS.update(
+    title=_title, status=_status, issue_type=_issue_type, agent_state=_agent_state, priority=_priority,
+    estimated_minutes=_count, external_ref=_string, compacted_at_commit=_string, quality_score=_number,
+    labels=_labels, waiters=_strings, dependencies=_dependencies, comments=_comments,
+    **dict.fromkeys(("created_at", "updated_at", "closed_at", "due_at", "defer_until", "compacted_at",
+                     "deleted_at", "last_activity"), _time),
+)
+del _CHECKS["id"]  # checked first, by id_problem

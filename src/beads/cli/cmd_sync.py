@@ -120,7 +120,7 @@ def run_import(ctx: Context) -> int:
     if args.input:
         stats = importer.import_file(tracker, args.input, **opts)
     else:
-        records = jsonl.parse_jsonl(sys.stdin.read(), "<stdin>")
+        records = jsonl.parse_jsonl(sys.stdin.read(), "<stdin>", importer.vocab_of(tracker))
         stats = importer.import_records(tracker, records, **opts)
     _report(ctx, stats, args)
     if ctx.json:

@@ -165,12 +165,24 @@ class Context:
         elif self.wrote and self._tracker is not None and self.auto_flush:
             from beads.sync import auto
 
-            auto.after_command(self._tracker)
+            try:
+                auto.after_command(self._tracker)
+            except Exception as exc:  # noqa: BLE001 - the write is committed: it must exit 0
+                # (an agent that sees exit 1 retries, and a retried create is a duplicate)
+                if os.environ.get("BD_DEBUG"):
+                    raise
+                why = exc.message if isinstance(exc, BdError) else getattr(exc, "strerror", None) or "unexpected error"
+                self.stderr.write(f"Warning: auto-flush failed: the JSONL was not updated (the change is saved in "
+                                  f"the database): {why}\n")
 
     def cleanup(self) -> None:
-        if self._tracker is not None:
-            self._tracker.disconnect()
-            self._tracker = None
+        tracker, self._tracker = self._tracker, None
+        if tracker is not None:
+            try:
+                tracker.disconnect()
+            except Exception:  # noqa: BLE001 - closing after the work is done: nothing left to report
+                if os.environ.get("BD_DEBUG"):
+                    raise
 
     # -- output -------------------------------------------------------------------------
 

@@ -246,8 +246,7 @@ class Tracker(GraphOps, Views):
     def _check_explicit_id(self, issue_id: str, prefix: str, force: bool, issue_type: str) -> str:
         if "-" not in issue_id:
             raise InvalidInput(f"invalid ID format '{issue_id}': must contain a '-' (e.g. {prefix}-abc)")
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", issue_id):
-            raise InvalidInput(f"invalid ID format '{issue_id}'")
+        model.validate_id(issue_id)  # the same syntax every JSONL import checks
         if not force:
             got = issue_id.split("-", 1)[0]
             if not (issue_id.startswith(prefix + "-") or got == prefix):

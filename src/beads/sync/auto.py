@@ -64,7 +64,7 @@ def _slow_path(tracker: Tracker, path: str, warn: Callable[[str], None]) -> dict
                 store.set_metadata_many({exp.KEY_STAT: exp.fingerprint(st)})
         return None
     try:
-        records = jsonl.parse_jsonl(jsonl.decode(data, path), path)
+        records = jsonl.parse_jsonl(jsonl.decode(data, path), path, importer.vocab_of(tracker))
     except CorruptJSONL as exc:
         warn(f"auto-import skipped, nothing was imported: {exc.message}")
         return None

@@ -370,9 +370,10 @@ def _import_changed(tracker: Tracker, path: str, data: bytes, st: os.stat_result
     from beads.sync import importer
 
     try:
-        records = jsonl.parse_jsonl(jsonl.decode(data, path), path)
+        records = jsonl.parse_jsonl(jsonl.decode(data, path), path, importer.vocab_of(tracker))
     except CorruptJSONL as exc:
-        raise SyncError(f"not writing {path}: {exc.message}")
+        raise SyncError(f"{os.path.basename(path)} was not updated (the change is saved in the database): "
+                        f"{exc.message}")
     ids = [r["id"] for r in records]
     with tracker.store.transaction():
         importer.import_records(tracker, records, skip_prefix_validation=True, mark_dirty=False)

@@ -62,7 +62,7 @@ def import_file(tracker: Tracker, path: str, **opts: Any) -> dict[str, Any]:
     data, st = exp.read_file(path)
     if data is None:
         raise InvalidInput(f"cannot import {path}: file not found")
-    records = jsonl.parse_jsonl(jsonl.decode(data, path), path)
+    records = jsonl.parse_jsonl(jsonl.decode(data, path), path, vocab_of(tracker))
     canonical = exp.is_canonical(tracker, path)
     opts.setdefault("mark_dirty", not canonical)
     if not canonical:
@@ -89,8 +89,9 @@ def import_records(tracker: Tracker, records: list[dict[str, Any]], *, dry_run: 
         raise InvalidInput(f"invalid orphan handling {orphan_handling!r} (expected one of: {', '.join(ORPHAN_MODES)})")
     stats = new_stats()
     store = tracker.store
+    _validate(records, vocab_of(tracker))
     records = _dedupe([jsonl.normalize_record(dict(r)) for r in records], stats)
-    _validate(records)
+    _check_external_refs(records)
     try:
         with store.transaction():
             records = _check_prefixes(store, records, stats, rename_on_import, skip_prefix_validation or dry_run)
@@ -138,16 +139,24 @@ def _dedupe(records: list[dict[str, Any]], stats: dict[str, Any]) -> list[dict[s
     return list(by_id.values())
 
 
-def _validate(records: list[dict[str, Any]]) -> None:
+def vocab_of(tracker: Tracker) -> model.Vocab:
+    """The statuses and types records may use here: built-in plus this workspace's custom ones."""
+    return model.Vocab(tracker.custom_statuses(), tracker.custom_types())
+
+
+def _validate(records: list[dict[str, Any]], vocab: model.Vocab) -> None:
+    """The CLI's rules for every record (``model.record_problem``): nothing invalid enters the database."""
+    for rec in records:
+        problem = model.record_problem(rec, vocab) if isinstance(rec, dict) else "the record is not an object"
+        if problem is not None:
+            shown = rec.get("id") if isinstance(rec, dict) else None
+            raise InvalidInput(f"cannot import {shown if isinstance(shown, str) else model.shown(shown)}: {problem}")
+
+
+def _check_external_refs(records: list[dict[str, Any]]) -> None:
     refs: dict[str, str] = {}
     for rec in records:
         issue_id = rec["id"]
-        if not isinstance(rec.get("title"), str) or len(rec["title"]) > model.MAX_TITLE:
-            raise InvalidInput(f"cannot import {issue_id}: title must be a string of at most {model.MAX_TITLE} "
-                               "characters")
-        priority = rec.get("priority")
-        if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 4:
-            raise InvalidInput(f"cannot import {issue_id}: priority must be between 0 and 4 (got {priority!r})")
         ref = rec.get("external_ref")
         if ref:
             if ref in refs:

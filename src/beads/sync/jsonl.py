@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re  # json imports it anyway
 
 from beads import fileio, model
 from beads.errors import CorruptJSONL
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from beads.storage.sqlite.store import SqliteStore
 
 _DECODE = json.JSONDecoder().decode
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]").search
 _TIME_KEYS = ("created_at", "updated_at", "closed_at", "due_at", "defer_until", "compacted_at", "deleted_at",
               "last_activity")
 _FLOAT_KEYS = ("quality_score",)
@@ -85,8 +87,13 @@ def check_conflicts(lines: list[str], name: str = "<input>") -> None:
             )
 
 
-def parse_jsonl(text: str, name: str = "<input>") -> list[dict[str, Any]]:
-    """Parse JSONL text (see ``read_jsonl``); blank lines are skipped."""
+def parse_jsonl(text: str, name: str = "<input>", vocab: model.Vocab | None = None) -> list[dict[str, Any]]:
+    """Parse JSONL text (see ``read_jsonl``); blank lines are skipped.
+
+    Every record is validated by ``model.record_problem`` against ``vocab`` (the
+    workspace's statuses and types; the built-in ones when None): one bad record
+    refuses the whole file with ``CorruptJSONL`` naming its line, id and field.
+    """
     lines = text.split("\n")
     check_conflicts(lines, name)
     records: list[dict[str, Any]] = []
@@ -104,8 +111,37 @@ def parse_jsonl(text: str, name: str = "<input>") -> list[dict[str, Any]]:
         if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not obj["id"]:
             raise CorruptJSONL(f"{name}: line {number}: not an issue object with a string \"id\"; "
                                "refusing to import any of it")
+        problem = line_problem(obj, line, vocab)
+        if problem is not None:
+            raise CorruptJSONL(bad_record_message(name, number, obj, problem))
         records.append(normalize_record(obj))
     return records
+
+
+def line_problem(obj: Any, line: str, vocab: model.Vocab | None = None) -> str | None:
+    """Why a decoded JSONL line may not enter the database (None when it may).
+
+    ``model.record_problem`` judges the fields; here, in addition, a ``\\uD800``-style
+    escape that decodes to a lone surrogate (valid JSON, but no UTF-8 can hold it).
+    """
+    if not isinstance(obj, dict):
+        return "the line is not a JSON object"
+    problem = model.record_problem(obj, vocab)
+    if problem is None and "\\u" in line and _SURROGATE_ESCAPE(line) is not None:
+        for key, value in obj.items():
+            try:
+                dumps(value).encode("utf-8")
+            except UnicodeEncodeError:
+                return f"{key} contains a lone UTF-16 surrogate (\\ud800-\\udfff escape)"
+    return problem
+
+
+def bad_record_message(name: str, number: int, obj: Any, problem: str) -> str:
+    """``issues.jsonl:17: bd-a1b2: priority must be an integer 0-4, got "high"`` (one line)."""
+    issue_id = obj.get("id") if isinstance(obj, dict) else None
+    shown_id = issue_id if isinstance(issue_id, str) and model.id_problem(issue_id) is None else (
+        model.shown(issue_id))
+    return f"{name}:{number}: {shown_id}: {problem}"
 
 
 def normalize_record(rec: dict[str, Any]) -> dict[str, Any]:
