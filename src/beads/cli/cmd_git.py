@@ -14,6 +14,7 @@ from beads.errors import InvalidInput
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from beads import model
     from beads.cli.context import Context
     from beads.sync.git import Git
 
@@ -93,7 +94,8 @@ def run_merge(ctx: Context) -> int:
     args = ctx.args
     renamed: dict[str, str] = {}
     try:
-        conflicts, base_problems = merge_files(args.output, args.base, args.left, args.right, renamed=renamed)
+        conflicts, base_problems = merge_files(args.output, args.base, args.left, args.right, renamed=renamed,
+                                               vocab=_merge_vocab(ctx))
     except OSError as exc:
         ctx.err(f"Error: bd merge: {exc.filename or ''}: {exc.strerror or exc}")
         return 2
@@ -108,6 +110,13 @@ def run_merge(ctx: Context) -> int:
         ctx.err(f"Warning: bd merge: ignoring unparsable line {problem.line_no} of the base version")
     if args.debug:
         ctx.err(f"bd merge: wrote {args.output} ({len(conflicts)} conflict(s))")
+    bad = [c for c in conflicts if c.issue_id is None]
+    if bad:
+        # A line that is not a valid issue is never merged (nor imported): git gets a conflict (exit 2)
+        # and the file keeps every input line, the bad ones between conflict markers.
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        ctx.err(f"Error: bd merge: {bad[0].reason}{more}; not merged, the lines are kept between conflict markers")
+        return 2
     if conflicts:
         ctx.err(f"bd merge: {len(conflicts)} conflict(s) in {args.output}:")
         for conflict in conflicts:
@@ -116,6 +125,26 @@ def run_merge(ctx: Context) -> int:
                 "fix or delete them, then 'git add' the file.")
         return 1
     return 0
+
+
+def _merge_vocab(ctx: Context) -> model.Vocab | None:
+    """The workspace's statuses and types (custom ones from its database config), read without
+    opening the CLI's Tracker: the merge driver runs inside git and must not auto-import."""
+    try:
+        ws = ctx.workspace()
+        if not ws.db_exists():
+            return None
+        from beads.core.tracker import Tracker
+        from beads.storage.sqlite.store import SqliteStore
+        from beads.sync.importer import vocab_of
+
+        store = SqliteStore(ws.db_path, readonly=True, create=False)
+        try:
+            return vocab_of(Tracker(store))
+        finally:
+            store.close()
+    except Exception:  # noqa: BLE001 - no readable database: the built-in vocabularies
+        return None
 
 
 # -- hooks ------------------------------------------------------------------------------------------

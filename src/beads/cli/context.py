@@ -47,6 +47,7 @@ class Context:
         self._workspace: Workspace | None = None
         self._yaml: dict[str, Any] | None = None
         self.wrote = False
+        self._held: list[str] = []  # auto-import warnings a writing command's flush will repeat
         self.json = bool(getattr(args, "json", False)) or self._flag("json")
         self.quiet = bool(getattr(args, "quiet", False))
 
@@ -146,8 +147,21 @@ class Context:
                                                                                                 "sync"):
                 from beads.sync import auto
 
-                auto.before_command(self._tracker)
+                auto.before_command(self._tracker, self._import_warning)
         return self._tracker
+
+    def _import_warning(self, text: str) -> None:
+        """An auto-import warning: printed now, except for a writing command, whose flush
+        refuses the same file and says so in its own line (held, and printed if it does not)."""
+        if self.wrote:
+            self._held.append(text)
+        else:
+            self.stderr.write(f"Warning: {text}\n")
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, []
+        for text in held:
+            self.stderr.write(f"Warning: {text}\n")
 
     def writer(self, operation: str) -> Tracker:
         """The Tracker, for a command that writes (refused in --readonly mode)."""
@@ -165,17 +179,25 @@ class Context:
         elif self.wrote and self._tracker is not None and self.auto_flush:
             from beads.sync import auto
 
+            failed: list[str] = []
+
+            def warn(text: str) -> None:
+                failed.append(text)
+                self.stderr.write(f"Warning: {text}\n")
+
             try:
-                auto.after_command(self._tracker)
+                auto.after_command(self._tracker, warn)
             except Exception as exc:  # noqa: BLE001 - the write is committed: it must exit 0
                 # (an agent that sees exit 1 retries, and a retried create is a duplicate)
                 if os.environ.get("BD_DEBUG"):
                     raise
                 why = exc.message if isinstance(exc, BdError) else getattr(exc, "strerror", None) or "unexpected error"
-                self.stderr.write(f"Warning: auto-flush failed: the JSONL was not updated (the change is saved in "
-                                  f"the database): {why}\n")
+                warn(f"auto-flush failed: the JSONL was not updated (the change is saved in the database): {why}")
+            if failed:
+                self._held = []
 
     def cleanup(self) -> None:
+        self._release_held()
         tracker, self._tracker = self._tracker, None
         if tracker is not None:
             try:

@@ -30,12 +30,12 @@ import sys
 import time
 from dataclasses import dataclass
 
-from beads.errors import BdError, CorruptJSONL, GitError, SyncError
+from beads.errors import CorruptJSONL, GitError, SyncError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, NoReturn
 
     from beads.core.tracker import Tracker
     from beads.sync.git import Git
@@ -132,9 +132,11 @@ def _removals_since(tracker: Tracker, rev: str) -> int:
     before = git.show(rev, ws.jsonl_path)
     if before is None:
         return 0
+    from beads.sync.importer import vocab_of
+
     try:
         with open(ws.jsonl_path, "rb") as fh:
-            merged = jsonl.parse_jsonl(fh.read().decode("utf-8"), ws.jsonl_path)
+            merged = jsonl.parse_jsonl(fh.read().decode("utf-8"), ws.jsonl_path, vocab_of(tracker))
     except (OSError, UnicodeDecodeError, CorruptJSONL):
         return 0  # the import below reports the problem
     left, _ = parse_records(before, "left")
@@ -240,6 +242,7 @@ class _Sync:
             raise SyncError("not a git repository",
                             hint="run 'git init' (or use 'bd sync --flush-only' to just write the JSONL)")
         self.git: Git = git
+        self.pre_pull: str | None = None  # HEAD before the pull (set by _pull)
         self.env = _git_env()
         self.report: dict[str, Any] = {"mode": "full", "dry_run": options.dry_run, "imported": None,
                                        "exported": False, "committed": None, "pulled": False,
@@ -335,6 +338,7 @@ class _Sync:
     def _pull(self, upstream: tuple[str, str], left: bytes) -> None:
         remote, branch = upstream
         self.say(f"→ Pulling from {remote}/{branch}...")
+        self.pre_pull = self.git.head()  # where _undo_pull goes back to
         proc = self.git.pull(remote, branch, env=self.env)
         if proc.returncode != 0:
             output = (proc.stderr or "") + (proc.stdout or "")
@@ -399,14 +403,11 @@ class _Sync:
         if ours is None or theirs is None:  # deleted on one side: keep the other, never drop issues
             _write_bytes(path, ours if ours is not None else theirs or b"")
             return
-        text, conflicts, _ = merge_bytes(base, ours, theirs)
+        from beads.sync.importer import vocab_of
+
+        text, conflicts, _ = merge_bytes(base, ours, theirs, vocab=vocab_of(self.tracker))
         if conflicts:
-            self.git.merge_abort()
-            first = conflicts[0]
-            raise SyncError(f"cannot merge {os.path.basename(path)}: {first} "
-                            f"({len(conflicts)} problem(s)); the pull was undone",
-                            hint="fix the file where it was last changed (the remote's copy has lines that are "
-                                 "not issues); " + RETRY_HINT)
+            self._undo_pull(f"cannot merge {os.path.basename(path)}: {conflicts[0].reason}")
         atomic_write(path, text)
 
     def _union_stages(self, path: str) -> None:
@@ -423,14 +424,13 @@ class _Sync:
     def _absorb(self, left: bytes, merged: bytes) -> None:
         """Make the database hold what the merged file holds (see module docstring, step 6)."""
         from beads.sync import jsonl
+        from beads.sync.importer import vocab_of
         from beads.sync.merge import parse_records
 
-        try:
-            merged_records = jsonl.parse_jsonl(merged.decode("utf-8"), self.path)
-        except (CorruptJSONL, UnicodeDecodeError) as exc:
-            message = exc.message if isinstance(exc, BdError) else str(exc)
-            raise SyncError(f"the pulled {os.path.basename(self.path)} cannot be read: {message}",
-                            hint="nothing was imported; fix the file, commit it, and run 'bd sync' again")
+        try:  # the validation step: a pulled record the CLI would refuse undoes the pull
+            merged_records = jsonl.parse_jsonl(jsonl.decode(merged, self.path), self.path, vocab_of(self.tracker))
+        except CorruptJSONL as exc:
+            self._undo_pull(exc.message)
         left_records, _ = parse_records(left, "left")
         removed = apply_removals(self.tracker, left_records, merged_records,
                                  skip=set(self.tracker.store.dirty_ids()))
@@ -440,6 +440,33 @@ class _Sync:
         if removed:
             counts["relations_removed"] = removed
         self.report["imported"] = counts
+
+    def _undo_pull(self, problem: str) -> NoReturn:
+        """Take the clone back to before the pull (no merge in progress, HEAD, JSONL and database as
+        they were) because the pull brought a bad record; raise naming the commit and line."""
+        from beads.sync import jsonl
+        from beads.sync.importer import vocab_of
+
+        git = self.git
+        rel = git.rel(self.path)
+        commit = git.run("log", "-1", "--format=%h", "FETCH_HEAD", "--", rel, check=False).stdout.strip()
+        if commit:  # name the line in the remote's own copy of the file
+            try:
+                jsonl.parse_jsonl(jsonl.decode(git.show(commit, self.path) or b"", rel), f"{commit}:{rel}",
+                                  vocab_of(self.tracker))
+            except CorruptJSONL as exc:
+                problem = exc.message.splitlines()[0]
+        if git.merge_in_progress() or git.unmerged_paths():
+            git.merge_abort()
+        pre = self.pre_pull
+        hint = ("the remote's issues file has a record bd refuses; fix that line in a new commit on the remote, "
+                "then run 'bd sync' again (your issues are committed locally and the database matches the JSONL)")
+        if pre and git.head() != pre:
+            undo = git.run("reset", "--quiet", "--keep", pre, check=False)
+            if undo.returncode != 0:
+                raise SyncError(f"the pull brought a bad record ({problem}) and could not be undone",
+                                hint=f"run 'git reset --keep {pre[:12]}' to undo it, then: " + hint)
+        raise SyncError(f"the pull was undone: {problem}", hint=hint)
 
     def _reexport_if_needed(self) -> None:
         if not self.tracker.store.dirty_ids() and not _file_lacks_issues(self.tracker):

@@ -515,16 +515,26 @@ def _offset_seconds(text: str) -> int:
 
 
 class Problem(NamedTuple):
-    """A line of an input file that is not a JSON object."""
+    """A line of an input file that is not JSON, not an object, or not a valid issue."""
 
     side: str
     line_no: int
     text: str
     error: str
 
+    def __str__(self) -> str:
+        return f"{self.side}:{self.line_no}: {self.error}"
 
-def parse_records(data: bytes, side: str) -> tuple[list[Record], list[Problem]]:
-    """Parse JSONL bytes tolerantly: the records, and the lines that are not JSON objects."""
+
+def parse_records(data: bytes, side: str, vocab: model.Vocab | None = None) -> tuple[list[Record], list[Problem]]:
+    """Parse JSONL bytes tolerantly: the records, and the lines that cannot be merged.
+
+    A line is a problem when it is not UTF-8 JSON, not an object, or a record that
+    ``model.record_problem`` refuses (checked against ``vocab``; the built-in
+    vocabularies when None): such a record never reaches the merged file as an issue.
+    """
+    from beads.sync.jsonl import bad_record_message, line_problem
+
     records: list[Record] = []
     problems: list[Problem] = []
     for no, raw in enumerate(data.split(b"\n"), 1):
@@ -532,12 +542,14 @@ def parse_records(data: bytes, side: str) -> tuple[list[Record], list[Problem]]:
         if not text.strip():
             continue
         try:
+            raw.decode("utf-8")
             value = json.loads(text)
-        except ValueError as exc:
-            problems.append(Problem(side, no, text, str(exc)))
+        except ValueError as exc:  # UnicodeDecodeError included
+            problems.append(Problem(side, no, text, f"invalid JSON ({exc})"))
             continue
-        if not isinstance(value, dict):
-            problems.append(Problem(side, no, text, "not a JSON object"))
+        bad = line_problem(value, text, vocab)
+        if bad is not None:
+            problems.append(Problem(side, no, text, bad_record_message(side, no, value, bad).partition(": ")[2]))
             continue
         records.append(value)
     return records, problems
@@ -570,25 +582,26 @@ def render(records: list[Record], conflicts: list[Conflict], problems: list[Prob
 
 
 def merge_bytes(base: bytes, left: bytes, right: bytes, *, now_ns: int | None = None,
-                renamed: dict[str, str] | None = None) -> tuple[str, list[Conflict], list[Problem]]:
+                renamed: dict[str, str] | None = None,
+                vocab: model.Vocab | None = None) -> tuple[str, list[Conflict], list[Problem]]:
     """Merge three JSONL texts; returns (merged file text, conflicts, base problems).
 
-    Conflicts include every unparsable line of ``left`` or ``right`` (kept in the
-    output inside conflict markers); unparsable base lines only weaken deletion
-    detection, so they are returned separately, as warnings.
+    Conflicts include every unparsable or invalid line of ``left`` or ``right`` (kept
+    in the output inside conflict markers, never merged as an issue); bad base lines
+    only weaken deletion detection, so they are returned separately, as warnings.
     """
-    base_records, base_problems = parse_records(base, "base")
-    left_records, left_problems = parse_records(left, "left")
-    right_records, right_problems = parse_records(right, "right")
+    base_records, base_problems = parse_records(base, "base", vocab)
+    left_records, left_problems = parse_records(left, "left", vocab)
+    right_records, right_problems = parse_records(right, "right", vocab)
     merged, conflicts = merge3(base_records, left_records, right_records, now_ns=now_ns, renamed=renamed)
     side_problems = left_problems + right_problems
-    conflicts = conflicts + [Conflict(None, f"unparsable line {p.line_no} in {p.side} ({p.error})")
-                             for p in side_problems]
+    conflicts = conflicts + [Conflict(None, f"bad line {p.line_no} in {p.side}: {p.error}") for p in side_problems]
     return render(merged, conflicts, side_problems), conflicts, base_problems
 
 
 def merge_files(output: str, base: str, left: str, right: str, *, now_ns: int | None = None,
-                renamed: dict[str, str] | None = None) -> tuple[list[Conflict], list[Problem]]:
+                renamed: dict[str, str] | None = None,
+                vocab: model.Vocab | None = None) -> tuple[list[Conflict], list[Problem]]:
     """Merge three JSONL files into ``output`` (written atomically, even with conflicts).
 
     A missing or empty ``base`` is an empty file; a missing ``left``/``right`` raises
@@ -603,7 +616,8 @@ def merge_files(output: str, base: str, left: str, right: str, *, now_ns: int | 
         left_data = fh.read()
     with open(right, "rb") as fh:
         right_data = fh.read()
-    text, conflicts, base_problems = merge_bytes(base_data, left_data, right_data, now_ns=now_ns, renamed=renamed)
+    text, conflicts, base_problems = merge_bytes(base_data, left_data, right_data, now_ns=now_ns, renamed=renamed,
+                                                 vocab=vocab)
     atomic_write(output, text)
     return conflicts, base_problems
 
