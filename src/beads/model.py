@@ -408,7 +408,7 @@ def record_problem(rec: dict[str, Any], vocab: Vocab | None = None) -> str | Non
         if check is not None:
             bad = check(value, rec, vocab)
             if bad is not None:
-                return f"{key} {bad}"
+                return f"{key}{'' if bad.startswith('[') else ' '}{bad}"  # "labels[1] must be..."
     if rec.get("status") != STATUS_TOMBSTONE and not (rec.get("title") or "").strip():
         return "title is required"
     return None

@@ -455,12 +455,12 @@ def test_bd_merge_with_a_missing_base_merges_as_added_on_both_sides(tmp_path: Pa
     assert [json.loads(x)["id"] for x in (tmp_path / "out").read_text().splitlines()] == ["t-1", "t-2"]
 
 
-def test_bd_merge_exits_1_on_unparsable_lines_and_keeps_them_between_markers(tmp_path: Path) -> None:
+def test_bd_merge_exits_2_on_unparsable_lines_and_keeps_them_between_markers(tmp_path: Path) -> None:
     left = write_jsonl(tmp_path / "left", json.dumps(issue("t-1")) + "\n{broken\n")
     right = write_jsonl(tmp_path / "right", [issue("t-2")])
     proc = run_bd("merge", str(tmp_path / "out"), str(tmp_path / "absent"), str(left), str(right), cwd=tmp_path)
-    assert proc.returncode == 1
-    assert "unparsable line 2 in left" in proc.stderr
+    assert proc.returncode == 2
+    assert "bad line 2 in left" in proc.stderr
     text = (tmp_path / "out").read_text()
     assert '"id":"t-1"' in text and '"id":"t-2"' in text
     assert "<<<<<<< " in text and "{broken" in text
