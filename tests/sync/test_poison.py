@@ -35,7 +35,7 @@ def good(issue_id: str = BAD_ID, **fields: object) -> dict:
     return rec
 
 
-def dep(target: str, dep_type: str = "blocks", **fields: object) -> dict:
+def dep(target: str, dep_type: object = "blocks", **fields: object) -> dict:
     return {"issue_id": BAD_ID, "depends_on_id": target, "type": dep_type, "created_at": T0, **fields}
 
 
@@ -97,7 +97,7 @@ CASES += [
     ("deps-string-item", good(dependencies=["test-x"]), "dependencies"),
     ("deps-missing-target", good(dependencies=[{"type": "blocks"}]), "dependencies"),
     ("deps-bad-target", good(dependencies=[dep("test x")]), "dependencies"),
-    ("deps-type-number", good(dependencies=[dep("test-x", 3)]), "dependencies"),  # type: ignore[arg-type]
+    ("deps-type-number", good(dependencies=[dep("test-x", 3)]), "dependencies"),
     ("deps-type-too-long", good(dependencies=[dep("test-x", "t" * 51)]), "dependencies"),
     ("deps-other-owner", good(dependencies=[dep("test-x", issue_id="test-other")]), "dependencies"),
     ("deps-bad-created-at", good(dependencies=[dep("test-x", created_at="noon")]), "dependencies"),
@@ -277,7 +277,7 @@ def poison(jsonl_path: Path, bad_line: str, existing: str) -> bytes:
 
 
 def assert_names_the_record(text: str, name: str) -> None:
-    assert f"issues.jsonl:2: " in text, text
+    assert "issues.jsonl:2: " in text, text
     assert E2E_FIELD[name] in text, text
     if E2E_FIELD[name] != "id":
         assert f": {BAD_ID}: " in text, text
