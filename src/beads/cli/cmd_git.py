@@ -79,7 +79,8 @@ def _register_merge(sub: argparse._SubParsersAction) -> None:
     p = new_subparser(sub, "merge", "Git merge driver for beads JSONL files")
     p.description = ("3-way merge of issues JSONL files, issue by issue and field by field, keeping every\n"
                      "field. Registered by 'bd init' as: git config merge.beads.driver \"bd merge %A %O %A %B\".\n"
-                     "Exit status: 0 merged cleanly, 1 conflicts (result written, details on stderr), 2 error.")
+                     "Exit status: 0 merged cleanly, 1 conflicts (result written, details on stderr), 2 error or\n"
+                     "an input line that is not a valid issue (never merged: kept between conflict markers).")
     p.add_argument("output", help="where to write the merged file (git's %%A)")
     p.add_argument("base", help="the common ancestor (git's %%O); missing or empty means none")
     p.add_argument("left", help="our version (git's %%A)")
