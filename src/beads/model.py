@@ -493,42 +493,48 @@ def _object(value: Any, rec: Any, vocab: Vocab) -> str | None:
     return None if isinstance(value, dict) else _got("an object", value)
 
 
-def _labels(value: Any, rec: Any, vocab: Vocab) -> str | None:
+def _list_of(value: Any, items: str, item: str, ok: Callable[[Any], bool]) -> str | None:
     if not isinstance(value, list):
-        return _got("a list of strings", value)
-    for i, label in enumerate(value):
-        if not isinstance(label, str) or not label.strip():
-            return f"[{i}] must be a non-empty string, got {shown(label)}"
+        return _got(f"a list of {items}", value)
+    for i, element in enumerate(value):
+        if not ok(element):
+            return f"[{i}] must be {item}, got {shown(element)}"
     return None
+
+
+def _labels(value: Any, rec: Any, vocab: Vocab) -> str | None:
+    return _list_of(value, "strings", "a non-empty string", lambda x: isinstance(x, str) and bool(x.strip()))
 
 
 def _strings(value: Any, rec: Any, vocab: Vocab) -> str | None:
-    if not isinstance(value, list):
-        return _got("a list of strings", value)
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            return f"[{i}] must be a string, got {shown(item)}"
-    return None
+    return _list_of(value, "strings", "a string", lambda x: isinstance(x, str))
 
 
 def _objects(value: Any, rec: Any, vocab: Vocab) -> str | None:
-    if not isinstance(value, list):
-        return _got("a list of objects", value)
-    for i, item in enumerate(value):
-        if not isinstance(item, dict):
-            return f"[{i}] must be an object, got {shown(item)}"
-    return None
+    return _list_of(value, "objects", "an object", lambda x: isinstance(x, dict))
 
 
-def _dependencies(value: Any, rec: Any, vocab: Vocab) -> str | None:
-    bad = _objects(value, rec, vocab)
-    if bad is not None:
+def _each(check_one: Callable[[dict[str, Any], str], str | None]) -> Callable[[Any, Any, Vocab], str | None]:
+    """A check for a list of objects belonging to the record (its dependencies, its comments)."""
+    def check(value: Any, rec: Any, vocab: Vocab) -> str | None:
+        bad = _objects(value, rec, vocab)
+        for i, item in enumerate(value if bad is None else ()):
+            bad = check_one(item, rec["id"])
+            if bad is not None:
+                return f"[{i}]{bad}"
         return bad
-    issue_id = rec["id"]
-    for i, dep in enumerate(value):
-        bad = _dependency(dep, issue_id)
-        if bad is not None:
-            return f"[{i}]{bad}"
+    return check
+
+
+def _owned(item: dict[str, Any], issue_id: str, strings: tuple[str, ...]) -> str | None:
+    owner = item.get("issue_id")
+    if owner not in (None, "", issue_id):
+        return f".issue_id must be the issue's own id {shown(issue_id)}, got {shown(owner)}"
+    for key in strings:
+        if item.get(key) is not None and not isinstance(item[key], str):
+            return f".{key} {_got('a string', item[key])}"
+    if item.get("created_at") is not None and (bad := _time(item["created_at"])) is not None:
+        return f".created_at {bad}"
     return None
 
 
@@ -537,47 +543,25 @@ def _dependency(dep: dict[str, Any], issue_id: str) -> str | None:
     if isinstance(target, str) and target.startswith("external:"):
         if not target.isprintable() or any(c.isspace() for c in target):
             return f".depends_on_id {_got('an external reference without whitespace', target)}"
-    else:
-        bad = id_problem(target)
-        if bad is not None:
-            return f".depends_on_id {bad}"
-    owner = dep.get("issue_id")
-    if owner not in (None, "", issue_id):
-        return f".issue_id must be the issue's own id {shown(issue_id)}, got {shown(owner)}"
+    elif (bad := id_problem(target)) is not None:
+        return f".depends_on_id {bad}"
     dep_type = dep.get("type")
     if dep_type is not None and (not isinstance(dep_type, str) or len(dep_type) > MAX_DEP_TYPE):
         return f".type {_got(f'a string of at most {MAX_DEP_TYPE} characters', dep_type)}"
-    for key in ("created_by", "metadata", "thread_id"):
-        if dep.get(key) is not None and not isinstance(dep[key], str):
-            return f".{key} {_got('a string', dep[key])}"
-    if dep.get("created_at") is not None and (bad := _time(dep["created_at"])) is not None:
-        return f".created_at {bad}"
+    if (bad := _owned(dep, issue_id, ("created_by", "metadata", "thread_id"))) is not None:
+        return bad
     if target == issue_id:
         return f" makes {issue_id} depend on itself"
-    if (dep_type == DEP_PARENT_CHILD and isinstance(target, str)
-            and target.startswith(issue_id + ".")):
+    if dep_type == DEP_PARENT_CHILD and isinstance(target, str) and target.startswith(issue_id + "."):
         return f" makes {issue_id} a child of its own descendant {target}"
     return None
 
 
-def _comments(value: Any, rec: Any, vocab: Vocab) -> str | None:
-    bad = _objects(value, rec, vocab)
-    if bad is not None:
-        return bad
-    issue_id = rec["id"]
-    for i, comment in enumerate(value):
-        cid = comment.get("id")
-        if cid is not None and not _is_int(cid):
-            return f"[{i}].id {_got('a non-negative integer', cid)}"
-        owner = comment.get("issue_id")
-        if owner not in (None, "", issue_id):
-            return f"[{i}].issue_id must be the issue's own id {shown(issue_id)}, got {shown(owner)}"
-        for key in ("author", "text"):
-            if comment.get(key) is not None and not isinstance(comment[key], str):
-                return f"[{i}].{key} {_got('a string', comment[key])}"
-        if comment.get("created_at") is not None and (bad := _time(comment["created_at"])) is not None:
-            return f"[{i}].created_at {bad}"
-    return None
+def _comment(comment: dict[str, Any], issue_id: str) -> str | None:
+    cid = comment.get("id")
+    if cid is not None and not _is_int(cid):
+        return f".id {_got('a non-negative integer', cid)}"
+    return _owned(comment, issue_id, ("author", "text"))
 
 
 _KIND_CHECKS = {"s": _string, "S": _string, "i": _count, "I": _count, "b": _boolean, "o": _object,
@@ -587,7 +571,7 @@ _CHECKS: dict[str, Callable[[Any, Any, Vocab], str | None]] = {
 _CHECKS.update(
     title=_title, status=_status, issue_type=_issue_type, agent_state=_agent_state, priority=_priority,
     estimated_minutes=_count, external_ref=_string, compacted_at_commit=_string, quality_score=_number,
-    labels=_labels, waiters=_strings, dependencies=_dependencies, comments=_comments,
+    labels=_labels, waiters=_strings, dependencies=_each(_dependency), comments=_each(_comment),
     **dict.fromkeys(("created_at", "updated_at", "closed_at", "due_at", "defer_until", "compacted_at",
                      "deleted_at", "last_activity"), _time),
 )
