@@ -449,18 +449,19 @@ class _Sync:
 
         git = self.git
         rel = git.rel(self.path)
+        where = "the line named above"
         commit = git.run("log", "-1", "--format=%h", "FETCH_HEAD", "--", rel, check=False).stdout.strip()
         if commit:  # name the line in the remote's own copy of the file
             try:
                 jsonl.parse_jsonl(jsonl.decode(git.show(commit, self.path) or b"", rel), f"{commit}:{rel}",
                                   vocab_of(self.tracker))
             except CorruptJSONL as exc:
-                problem = exc.message.splitlines()[0]
+                problem, where = exc.message.splitlines()[0], "that line in a new commit on the remote"
         if git.merge_in_progress() or git.unmerged_paths():
             git.merge_abort()
         pre = self.pre_pull
-        hint = ("the remote's issues file has a record bd refuses; fix that line in a new commit on the remote, "
-                "then run 'bd sync' again (your issues are committed locally and the database matches the JSONL)")
+        hint = (f"bd refuses that record; fix {where}, then run 'bd sync' again "
+                "(your issues are committed locally and the database matches the JSONL)")
         if pre and git.head() != pre:
             undo = git.run("reset", "--quiet", "--keep", pre, check=False)
             if undo.returncode != 0:
