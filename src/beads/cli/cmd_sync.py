@@ -121,7 +121,7 @@ def run_import(ctx: Context) -> int:
         stats = importer.import_file(tracker, args.input, **opts)
     else:
         records = jsonl.parse_jsonl(sys.stdin.read(), "<stdin>", importer.vocab_of(tracker))
-        stats = importer.import_records(tracker, records, **opts)
+        stats = importer.import_records(tracker, records, validated=True, **opts)
     _report(ctx, stats, args)
     if ctx.json:
         ctx.emit(stats)

@@ -70,7 +70,8 @@ def _slow_path(tracker: Tracker, path: str, warn: Callable[[str], None]) -> dict
         return None
     try:
         with store.transaction():
-            stats = importer.import_records(tracker, records, skip_prefix_validation=True, mark_dirty=False)
+            stats = importer.import_records(tracker, records, skip_prefix_validation=True, mark_dirty=False,
+                                           validated=True)
             exp.record_file_state(store, data, st, [r["id"] for r in records])
     except BdError as exc:
         warn(f"auto-import failed, nothing was imported: {exc.message}")

@@ -376,7 +376,7 @@ def _import_changed(tracker: Tracker, path: str, data: bytes, st: os.stat_result
                         f"{exc.message}")
     ids = [r["id"] for r in records]
     with tracker.store.transaction():
-        importer.import_records(tracker, records, skip_prefix_validation=True, mark_dirty=False)
+        importer.import_records(tracker, records, skip_prefix_validation=True, mark_dirty=False, validated=True)
         record_file_state(tracker.store, data, st, ids)
     return "1" if jsonl.ids_in_order(ids) else ""
 

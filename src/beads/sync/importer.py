@@ -66,9 +66,9 @@ def import_file(tracker: Tracker, path: str, **opts: Any) -> dict[str, Any]:
     canonical = exp.is_canonical(tracker, path)
     opts.setdefault("mark_dirty", not canonical)
     if not canonical:
-        return import_records(tracker, records, **opts)
+        return import_records(tracker, records, validated=True, **opts)
     with tracker.store.transaction():
-        stats = import_records(tracker, records, **opts)
+        stats = import_records(tracker, records, validated=True, **opts)
         if not opts.get("dry_run"):
             exp.record_file_state(tracker.store, data, st, [r["id"] for r in records])
     return stats
@@ -76,20 +76,23 @@ def import_file(tracker: Tracker, path: str, **opts: Any) -> dict[str, Any]:
 
 def import_records(tracker: Tracker, records: list[dict[str, Any]], *, dry_run: bool = False,
                    skip_existing: bool = False, rename_on_import: bool = False, orphan_handling: str = "allow",
-                   skip_prefix_validation: bool = False, mark_dirty: bool = True) -> dict[str, Any]:
+                   skip_prefix_validation: bool = False, mark_dirty: bool = True,
+                   validated: bool = False) -> dict[str, Any]:
     """Merge ``records`` (parsed JSONL objects) into the database; returns the counters.
 
     ``mark_dirty`` marks created/updated issues for the next JSONL flush (pass False
     when the records come from the workspace's own JSONL, which already has them).
     Raises ``InvalidInput`` for a prefix mismatch (unless ``rename_on_import`` or
     ``skip_prefix_validation``), an orphan in strict mode, or an invalid record;
-    the database is then unchanged.
+    the database is then unchanged. ``validated`` says the records come from
+    ``jsonl.parse_jsonl`` with this workspace's vocabularies (already checked, line by line).
     """
     if orphan_handling not in ORPHAN_MODES:
         raise InvalidInput(f"invalid orphan handling {orphan_handling!r} (expected one of: {', '.join(ORPHAN_MODES)})")
     stats = new_stats()
     store = tracker.store
-    _validate(records, vocab_of(tracker))
+    if not validated:
+        _validate(records, vocab_of(tracker))
     records = _dedupe([jsonl.normalize_record(dict(r)) for r in records], stats)
     _check_external_refs(records)
     try:
