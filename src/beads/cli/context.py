@@ -156,12 +156,12 @@ class Context:
         if self.wrote:
             self._held.append(text)
         else:
-            self.stderr.write(f"Warning: {text}\n")
+            self.stderr.write(f"Warning: {visible(text)}\n")
 
     def _release_held(self) -> None:
         held, self._held = self._held, []
         for text in held:
-            self.stderr.write(f"Warning: {text}\n")
+            self.stderr.write(f"Warning: {visible(text)}\n")
 
     def writer(self, operation: str) -> Tracker:
         """The Tracker, for a command that writes (refused in --readonly mode)."""
@@ -183,7 +183,7 @@ class Context:
 
             def warn(text: str) -> None:
                 failed.append(text)
-                self.stderr.write(f"Warning: {text}\n")
+                self.stderr.write(f"Warning: {visible(text)}\n")
 
             try:
                 auto.after_command(self._tracker, warn)
