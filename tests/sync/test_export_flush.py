@@ -204,6 +204,76 @@ def test_auto_import_pushes_back_local_wins_at_once(t) -> None:  # noqa: ANN001
     assert file_records(jsonl_path(t))[a["id"]]["title"] == "newer here"
 
 
+def _stale_flush_in_place(t) -> tuple[str, bytes]:  # noqa: ANN001
+    """A label, an edge and a field that are in the file, then removed here after it was written,
+    and a new file (another process's flush from before the removals) renamed into place but not
+    yet recorded: the window an auto-import used to read."""
+    a, b = t.create("a", assignee="al"), t.create("b")
+    t.add_label(a["id"], "gone")
+    t.add_dependency(a["id"], b["id"])
+    export.flush(t)
+    stale = jsonl_path(t).read_bytes() + (jsonl.issue_line(rec("test-zzz", "theirs")) + "\n").encode()
+    t.remove_label(a["id"], "gone")
+    t.remove_dependency(a["id"], b["id"])
+    t.update(a["id"], assignee="")
+    export.write_atomic(str(jsonl_path(t)), stale)
+    return a["id"], stale
+
+
+def test_auto_import_of_a_stale_flush_undoes_no_removal(t) -> None:  # noqa: ANN001
+    a, _ = _stale_flush_in_place(t)
+    stats = auto.before_command(t)
+    assert stats is not None and stats["created"] == 1  # what is new in the file still lands
+    assert t.store.labels_of(a) == [] and t.store.dependencies_of(a) == []
+    assert t.store.get_issue(a)["assignee"] == ""
+    assert "gone" not in json.dumps(file_records(jsonl_path(t))[a])  # and the file got our copy back
+
+
+def test_auto_import_decides_under_the_export_lock(t, tmp_path: Path) -> None:  # noqa: ANN001
+    """While another process holds the lock (its flush renamed a file but has not recorded it),
+    an auto-import waits, and then finds the file recorded: it imports nothing."""
+    import threading
+
+    import beads
+
+    a, _ = _stale_flush_in_place(t)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, t.workspace.beads_dir], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        results: list[object] = []
+        waiter = threading.Thread(target=lambda: results.append(_auto_import_in_thread(beads, t.workspace.beads_dir)))
+        waiter.start()
+        # what the lock holder's flush does next: write the database's state and record it
+        with t.store.read_snapshot():
+            data = jsonl.render(jsonl.export_records(t.store)).encode()
+        export.record_file_state(t.store, data, export.write_atomic(str(jsonl_path(t)), data))
+        holder.communicate("release\n", timeout=60)
+        waiter.join(60)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    assert results == [None]
+    assert t.store.labels_of(a) == [] and t.store.get_issue("test-zzz") is None
+
+
+HOLD_LOCK = """
+import sys
+from beads.sync.export import FileLock
+with FileLock(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def _auto_import_in_thread(beads, root: str) -> object:  # noqa: ANN001
+    tracker = beads.open(root)  # a connection of its own, as another bd process has
+    try:
+        return auto.before_command(tracker)
+    finally:
+        tracker.disconnect()
+
+
 def test_the_fast_path_fingerprint_matches_the_exporters(t) -> None:  # noqa: ANN001
     t.create("a")
     export.flush(t)

@@ -1,4 +1,4 @@
-"""Import merge rules: newer wins, ties keep local, relations are additive, tombstones hold."""
+"""Import merge rules: newer wins (relations added), not newer changes nothing, tombstones hold."""
 
 from __future__ import annotations
 
@@ -132,11 +132,44 @@ def test_orphans_follow_the_orphan_handling_mode(t) -> None:  # noqa: ANN001
     assert stats["created"] == 1
 
 
-def test_edges_to_missing_issues_are_skipped_with_a_warning(t) -> None:  # noqa: ANN001
+def test_edges_to_issues_nobody_has_are_kept(t) -> None:  # noqa: ANN001
     stats = import_records(t, [rec("test-1", dependencies=[dep("test-1", "test-404"),
                                                           dep("test-1", "external:proj:cap")])])
-    assert stats["skipped_dependencies"] == ["test-1 → test-404 (blocks)"]
-    assert [d["depends_on_id"] for d in t.store.dependencies_of("test-1")] == ["external:proj:cap"]
+    assert stats["skipped_dependencies"] == [] and stats["warnings"] == []
+    assert sorted(d["depends_on_id"] for d in t.store.dependencies_of("test-1")) == ["external:proj:cap",
+                                                                                     "test-404"]
+    assert not t.store.is_blocked("test-1")  # a blocks edge to a missing issue blocks nothing
+    import_records(t, [rec("test-404")])  # the target arrives: now it blocks
+    assert t.store.is_blocked("test-1")
+
+
+def test_a_file_with_edges_to_missing_targets_round_trips_byte_for_byte(t, tmp_path: Path) -> None:  # noqa: ANN001
+    from beads.sync.export import export_jsonl
+
+    text = jsonl_text(
+        rec("test-1", dependencies=[dep("test-1", "external:proj:cap"), dep("test-1", "test-unsynced", at=1),
+                                    dep("test-1", "test-wisp-7", "related", at=2)]),
+        rec("test-2", dependencies=[dep("test-2", "test-1"), dep("test-2", "test-gone", "parent-child", at=1)]))
+    source = tmp_path / "in.jsonl"
+    source.write_text(text, encoding="utf-8")
+    import_file(t, str(source))
+    out = tmp_path / "out.jsonl"
+    export_jsonl(t, str(out))
+    assert out.read_bytes() == source.read_bytes()
+    assert t.store.is_blocked("test-2") and not t.store.is_blocked("test-1")
+
+
+@pytest.mark.parametrize("incoming_at", [1, 0])
+def test_a_record_that_is_not_newer_brings_no_labels_edges_or_comments(t, incoming_at: int) -> None:  # noqa: ANN001
+    import_records(t, [rec("test-1"), rec("test-2", at=1, labels=["kept"])], mark_dirty=False)
+    stats = import_records(t, [rec("test-2", at=incoming_at, labels=["kept", "removed-here"],
+                                   dependencies=[dep("test-2", "test-1")],
+                                   comments=[{"author": "a", "text": "old", "created_at": ts(0)}])],
+                           mark_dirty=False)
+    assert (stats["updated"], stats["unchanged"]) == (0, 1)
+    assert t.store.labels_of("test-2") == ["kept"]
+    assert t.store.dependencies_of("test-2") == [] and t.store.comments_of("test-2") == []
+    assert t.store.dirty_ids() == ["test-2"]  # the file must get the database's copy
 
 
 def test_a_foreign_prefix_is_refused_unless_renamed(t) -> None:  # noqa: ANN001

@@ -177,7 +177,9 @@ def workspaces(draw: st.DrawFn) -> list[dict]:
         labels = draw(st.lists(_label, max_size=3, unique=True))
         if labels:
             r["labels"] = labels
-        targets = draw(st.lists(st.sampled_from(ids), max_size=3, unique=True))
+        # edges to issues the file lacks (not synced yet, a wisp, external) are kept too
+        targets = draw(st.lists(st.sampled_from([*ids, "t-unsynced", "t-wisp-1", "external:proj:cap"]),
+                                max_size=3, unique=True))
         deps = [dep(issue_id, t, draw(st.sampled_from(["blocks", "related", "discovered-from"])),
                     at=draw(st.integers(0, 5))) for t in targets if t != issue_id]
         if "." in issue_id:

@@ -114,13 +114,14 @@ def test_an_import_keeps_free_comment_ids_even_after_assigning_new_ones(tmp_path
         import_records(t, [rec("test-1"), rec("test-2")], mark_dirty=False)
         mine = t.add_comment("test-1", "local comment")  # id 1 here
         assert mine["id"] == 1
-        # The file (another clone's numbering): test-1 has a different comment #1 (taken here,
-        # so it gets the next number, 2), and test-2 has comment #2 (free here, so it is kept).
+        # The file (another clone's numbering, newer than our edit): test-1 has a different comment
+        # #1 (taken here, so it gets the next number, 2), and test-2 has comment #2 (free here, kept).
+        later = timefmt.now()
         stats = import_records(t, [
-            rec("test-1", comments=[{"id": 1, "issue_id": "test-1", "author": "bob", "text": "theirs",
-                                     "created_at": ts(1)}]),
-            rec("test-2", comments=[{"id": 2, "issue_id": "test-2", "author": "bob", "text": "other",
-                                     "created_at": ts(2)}]),
+            rec("test-1", updated_at=later, comments=[{"id": 1, "issue_id": "test-1", "author": "bob",
+                                                       "text": "theirs", "created_at": ts(1)}]),
+            rec("test-2", updated_at=later, comments=[{"id": 2, "issue_id": "test-2", "author": "bob",
+                                                       "text": "other", "created_at": ts(2)}]),
         ], mark_dirty=False)
         assert stats["warnings"] == []
         texts = {c["text"]: c["id"] for cs in t.store.comments_for(None).values() for c in cs}

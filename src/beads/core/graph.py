@@ -34,6 +34,7 @@ class GraphOps:
         def close(self, issue_id: str, reason: str | None = None, *, force: bool = False,
                   session: str | None = None) -> Issue: ...
         def epic_status(self, eligible_only: bool = False) -> list[dict[str, Any]]: ...
+        def _touch(self, issue_id: str, now: str) -> None: ...
 
     def add_dependency(self, issue_id: str, depends_on_id: str, dep_type: str = model.DEP_BLOCKS, *,
                        metadata: dict[str, Any] | str | None = None) -> dict[str, Any]:
@@ -47,7 +48,10 @@ class GraphOps:
             else:
                 dst = self.resolve_id(depends_on_id)
             md = metadata if isinstance(metadata, str) or metadata is None else json.dumps(metadata)
-            return self._add_dependency(src, dst, dep_type, md, timefmt.now(), check_hierarchy=True)
+            now = timefmt.now()
+            dep = self._add_dependency(src, dst, dep_type, md, now, check_hierarchy=True)
+            self._touch(src, now)  # the edge is part of src's record: a newer record carries it to other clones
+            return dep
 
     def _add_dependency(self, src: str, dst: str, dep_type: str, metadata: str | None, now: str, *,
                         check_hierarchy: bool) -> dict[str, Any]:
@@ -129,6 +133,7 @@ class GraphOps:
                 raise NotFound(f"dependency from {src} to {dst} does not exist")
             now = timefmt.now()
             self.store.add_event(src, "dependency_removed", self.actor, now, comment=f"Removed dependency on {dst}")
+            self._touch(src, now)
             self.store.mark_dirty([src] if dst.startswith("external:") else [src, dst], now)
             if any(t in model.BLOCKING_DEP_TYPES for t in removed):
                 self._cache_stale = True
@@ -145,6 +150,7 @@ class GraphOps:
                 if not any(d["depends_on_id"] == dst and d["type"] == model.DEP_RELATES_TO
                            for d in self.store.dependencies_of(src)):
                     self._add_dependency(src, dst, model.DEP_RELATES_TO, None, now, check_hierarchy=False)
+                    self._touch(src, now)
         return ra, rb
 
     def unrelate(self, a: str, b: str) -> tuple[str, str]:
@@ -154,7 +160,10 @@ class GraphOps:
             removed += self.store.remove_dependency(rb, ra, model.DEP_RELATES_TO)
             if not removed:
                 raise NotFound(f"{ra} and {rb} are not related")
-            self.store.mark_dirty([ra, rb], timefmt.now())
+            now = timefmt.now()
+            self.store.mark_dirty([ra, rb], now)
+            for issue_id in (ra, rb):
+                self._touch(issue_id, now)
         return ra, rb
 
     def mark_duplicate(self, duplicate: str, canonical: str) -> tuple[str, str]:
@@ -182,6 +191,7 @@ class GraphOps:
                           for d in self.store.dependencies_of(src))
             if not already:
                 self._add_dependency(src, dst, dep_type, None, now, check_hierarchy=False)
+                self._touch(src, now)
             if self.get(src, resolve=False)["status"] != model.STATUS_CLOSED:
                 self.close(src, reason.format(dst), force=True)
         return src, dst

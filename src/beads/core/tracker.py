@@ -463,6 +463,8 @@ class Tracker(GraphOps, Views):
                 neighbours = {n for n in neighbours if not n.startswith("external:")}
                 refs_updated += self._rewrite_references(issue_id, neighbours, now)
                 touched |= neighbours
+                for source in {d["issue_id"] for d in removed} - deleted_set:
+                    self._touch(source, now)  # its record lost an edge
             for issue_id in plan["issues"]:
                 issue = self.store.get_issue(issue_id)
                 if issue is None:
@@ -568,6 +570,7 @@ class Tracker(GraphOps, Views):
             comment = self.store.add_comment(real, author or self.actor, text, now)
             self.store.add_event(real, "commented", author or self.actor, now, comment=text)
             self.store.mark_dirty([real], now)
+            self._touch(real, timefmt.now())  # a newer record is what carries the comment to other clones
         return comment
 
     def comments(self, issue_id: str) -> list[dict[str, Any]]:

@@ -47,6 +47,35 @@ def before_command(tracker: Tracker, warn: Callable[[str], None] | None = None) 
 
 
 def _slow_path(tracker: Tracker, path: str, warn: Callable[[str], None]) -> dict | None:
+    """The file changed since we last recorded it: decide, and import, under the export lock.
+
+    Reading and deciding under the lock every flush holds means we never import a file a
+    flush has just written but not yet recorded (that stale view would undo the writes
+    committed since its snapshot), and a hard delete's pending mark and the file's line go
+    away together, so a deleted issue cannot come back from here.
+    """
+    from beads.errors import BdError
+    from beads.sync import export as exp
+
+    ws = tracker.workspace
+    assert ws is not None
+    try:
+        with exp.FileLock(ws.beads_dir):
+            stats = _import_locked(tracker, path, warn)
+    except BdError as exc:  # the lock timed out, or the file cannot be read
+        warn(f"auto-import skipped, nothing was imported: {exc.message}")
+        return None
+    if stats is None:
+        return None
+    for line in stats["warnings"]:
+        warn(line)
+    if stats["marked_dirty"]:
+        # The database won for some issues: give the file their newer copies now.
+        exp.flush_quietly(tracker, warn)
+    return stats
+
+
+def _import_locked(tracker: Tracker, path: str, warn: Callable[[str], None]) -> dict | None:
     from beads.errors import BdError, CorruptJSONL
     from beads.sync import export as exp
     from beads.sync import importer, jsonl
@@ -55,10 +84,11 @@ def _slow_path(tracker: Tracker, path: str, warn: Callable[[str], None]) -> dict
     data, st = exp.read_file(path)
     if data is None:
         return None
-    meta = store.get_metadata_many([exp.KEY_CONTENT_HASH, exp.LEGACY_HASH])
+    meta = store.get_metadata_many([exp.KEY_STAT, exp.KEY_CONTENT_HASH, exp.LEGACY_HASH])
+    if st is not None and meta.get(exp.KEY_STAT) == exp.fingerprint(st):
+        return None  # the flush we waited for has recorded this very file
     known = meta.get(exp.KEY_CONTENT_HASH) or meta.get(exp.LEGACY_HASH)
-    digest = exp.sha256_hex(data)
-    if digest == known:
+    if exp.sha256_hex(data) == known:
         if st is not None:
             with store.transaction():
                 store.set_metadata_many({exp.KEY_STAT: exp.fingerprint(st)})
@@ -76,11 +106,6 @@ def _slow_path(tracker: Tracker, path: str, warn: Callable[[str], None]) -> dict
     except BdError as exc:
         warn(f"auto-import failed, nothing was imported: {exc.message}")
         return None
-    for line in stats["warnings"]:
-        warn(line)
-    if stats["marked_dirty"]:
-        # The database won for some issues: give the file their newer copies now.
-        exp.flush_quietly(tracker, warn)
     return stats
 
 

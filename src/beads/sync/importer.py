@@ -4,16 +4,18 @@ The merge rules (spec §8.4, lessons A) are what make the JSONL a safe channel
 between clones:
 
 * identity is the issue ID; a record whose ``updated_at`` is strictly newer than the
-  local row replaces it, ties and older records keep the local row;
+  local row replaces it; a tie or an older record changes nothing at all, neither fields
+  nor relations (it is a stale copy: applying its labels or edges would undo removals);
 * an incoming record under a local issue's ID but with another creation identity is a
   different issue (two clones minted one child ID): the local issue is renamed out of its
   way first, never overwritten (``_Merge._resolve_collisions``);
-* labels, dependency edges and comments are additive (comments deduplicated by
-  author + trimmed text); nothing is removed because a file lacks it;
+* the labels, dependency edges and comments of a newer record are added (comments
+  deduplicated by author + trimmed text); nothing is removed because a file lacks it
+  (removals between clones travel through the 3-way merge, which knows the base);
 * a local tombstone never comes back; an incoming tombstone replaces a live local
   issue only when it is newer (that is how a deletion reaches other clones);
-* new issues are created parents first; edges to issues nobody has are skipped with
-  a warning; explicit child IDs bump the parent's child counter.
+* new issues are created parents first; edges to issues nobody has (wisps, ``external:``,
+  not synced yet) are kept; explicit child IDs bump the parent's child counter.
 
 The whole import is one transaction: it lands completely or not at all. Issues are
 marked dirty (for the next JSONL flush) only where the database now differs from
@@ -276,6 +278,9 @@ def _effective_ns(rec: dict[str, Any]) -> int | None:
     return ns
 
 
+_NEWER, _NOT_NEWER, _REFUSED = "newer", "not newer", "refused"
+
+
 class _Merge:
     """One import's merge state, run inside the import transaction."""
 
@@ -298,6 +303,7 @@ class _Merge:
         pending = store.pending_hard_deletes() if records else set()
         creates: list[dict[str, Any]] = []
         accepted: list[dict[str, Any]] = []
+        kept: list[dict[str, Any]] = []  # not newer than the local issue: nothing of them applies
         for rec in sorted(records, key=lambda r: r["id"]):
             cur = local.get(rec["id"])
             if cur is None:
@@ -313,10 +319,14 @@ class _Merge:
                 continue
             # A tombstone meeting a tombstone is merged like any record (newer wins, relations
             # additive): the 3-way merge may have folded a concurrent edit into the shared one.
-            if self._merge_existing(cur, rec):
+            verdict = self._merge_existing(cur, rec)
+            if verdict == _NEWER:
                 accepted.append(rec)
+            elif verdict == _NOT_NEWER:
+                kept.append(rec)
         created = self._create(creates, local)
-        self._relations(accepted, created, local)
+        self._relations(accepted, created)
+        self._mark_differing(kept)
         self._child_counters(accepted + created)
         if self.mark_all:
             self.dirty.update(r["id"] for r in created)
@@ -408,25 +418,26 @@ class _Merge:
 
     # -- issues ----------------------------------------------------------------------------------
 
-    def _merge_existing(self, cur: dict[str, Any], rec: dict[str, Any]) -> bool:
-        """Apply newer-wins to an existing live issue; False when the record is refused."""
-        mine = jsonl.wire_record(_scalar(cur))
-        theirs = jsonl.wire_record(_scalar(rec))
-        if mine == theirs:
-            self.stats["unchanged"] += 1
-            return True
+    def _merge_existing(self, cur: dict[str, Any], rec: dict[str, Any]) -> str:
+        """Apply newer-wins to an existing issue: ``_NEWER`` (applied), ``_NOT_NEWER`` or ``_REFUSED``.
+
+        A record that is not strictly newer changes nothing, neither fields nor relations:
+        it is a stale copy (another process's flush from before our latest write, an older
+        file), and a union of its labels or edges would bring back what was just removed.
+        """
         incoming_ns, local_ns = _effective_ns(rec), _effective_ns(cur)
         if incoming_ns is None or (local_ns is not None and incoming_ns <= local_ns):
             self.stats["unchanged"] += 1
-            self.stats["kept_local"] += 1
-            self.dirty.add(cur["id"])  # the database's copy won: the file must get it
-            return True
+            if jsonl.wire_record(_scalar(cur)) != jsonl.wire_record(_scalar(rec)):
+                self.stats["kept_local"] += 1
+                self.dirty.add(cur["id"])  # the database's copy won: the file must get it
+            return _NOT_NEWER
         ref = rec.get("external_ref")
         if ref and ref != cur.get("external_ref"):
             owner = self.store.find_by_external_ref(ref)
             if owner and owner != cur["id"]:
                 self._skip_ref(rec, owner)
-                return False
+                return _REFUSED
         full = _full(rec)
         self.store.update_issue(cur["id"], {k: v for k, v in full.items() if k != "id"}, model.content_hash(full),
                                 full)
@@ -447,7 +458,7 @@ class _Merge:
             else:
                 event = "status_changed"
         self.store.add_events([(cur["id"], event, IMPORT_ACTOR, "imported", self.now)])
-        return True
+        return _NEWER
 
     def _skip_ref(self, rec: dict[str, Any], owner: str) -> None:
         self.stats["skipped"] += 1
@@ -529,55 +540,36 @@ class _Merge:
 
     # -- relations ----------------------------------------------------------------------------
 
-    def _relations(self, accepted: list[dict[str, Any]], created: list[dict[str, Any]],
-                   local: dict[str, Any]) -> None:
+    def _relations(self, accepted: list[dict[str, Any]], created: list[dict[str, Any]]) -> None:
+        """Add the labels, edges and comments of newer and new records (additive).
+
+        An edge whose target is in neither the file nor the database (an ephemeral issue, an
+        ``external:`` target, an issue not synced yet) is kept, as the original does, so a
+        round trip writes it back; such an edge blocks nothing (docs/READY.md).
+        """
         store = self.store
         existing_ids = [r["id"] for r in accepted]
-        have_labels = store.labels_for(existing_ids) if existing_ids else {}
-        have_deps = store.dependencies_for(existing_ids) if existing_ids else {}
-        have_comments = store.comments_for(existing_ids) if existing_ids else {}
-        present = set(local) | {r["id"] for r in created}
+        have = _Relations(store, existing_ids)
         label_rows: list[tuple[str, str]] = []
         dep_rows: list[dict[str, Any]] = []
         comment_rows: list[tuple[int | None, str, str, str, str]] = []
-        wanted_targets = {d["depends_on_id"] for r in accepted + created for d in r.get("dependencies") or []}
-        missing = sorted(t for t in wanted_targets - present if not t.startswith("external:"))
-        if missing:
-            present |= store.existing_ids(missing)
         used_comment_ids = self._free_comment_ids(accepted + created)
         for rec in accepted + created:
             issue_id = rec["id"]
-            added = False
-            mine = set(have_labels.get(issue_id, ()))
-            theirs = {label for label in rec.get("labels") or () if isinstance(label, str) and label}
+            mine, theirs = have.labels(issue_id), _labels(rec)
             label_rows.extend((issue_id, label) for label in sorted(theirs - mine))
             extra = bool(mine - theirs)
-            added |= bool(theirs - mine)
-            mine_deps = {(d["depends_on_id"], d["type"]) for d in have_deps.get(issue_id, ())}
-            their_deps: set[tuple[str, str]] = set()
-            for dep in rec.get("dependencies") or []:
-                key = (dep["depends_on_id"], dep["type"])
-                if key in mine_deps or key in their_deps:
-                    their_deps.add(key)
+            added = bool(theirs - mine)
+            mine_deps = have.deps(issue_id)
+            for key, dep in _deps(rec).items():
+                if key not in mine_deps:
+                    dep_rows.append({**dep, "issue_id": issue_id, "created_at": dep.get("created_at") or self.now})
+                    added = True
+            extra |= bool(mine_deps - set(_deps(rec)))
+            mine_c, their_c = have.comments(issue_id), _comments(rec)
+            for key, comment in their_c.items():
+                if key in mine_c:
                     continue
-                their_deps.add(key)
-                target = key[0]
-                if target not in present and not target.startswith("external:"):
-                    self.stats["skipped_dependencies"].append(f"{issue_id} → {target} ({dep['type']})")
-                    continue
-                dep_rows.append({**dep, "issue_id": issue_id, "created_at": dep.get("created_at") or self.now})
-                added = True
-            extra |= bool(mine_deps - their_deps)
-            mine_c = {(c["author"], (c["text"] or "").strip()) for c in have_comments.get(issue_id, ())}
-            their_c: set[tuple[str, str]] = set()
-            for comment in rec.get("comments") or []:
-                if not isinstance(comment, dict):
-                    continue
-                key = (comment.get("author") or "", (comment.get("text") or "").strip())
-                if key in mine_c or key in their_c:
-                    their_c.add(key)
-                    continue
-                their_c.add(key)
                 cid = comment.get("id")
                 keep = cid if isinstance(cid, int) and cid in used_comment_ids else None
                 if keep is not None:
@@ -585,7 +577,7 @@ class _Merge:
                 comment_rows.append((keep, issue_id, key[0], comment.get("text") or "",
                                      comment.get("created_at") or timefmt.now_utc()))
                 added = True
-            extra |= bool(mine_c - their_c)
+            extra |= bool(mine_c - set(their_c))
             if extra or (added and self.mark_all):
                 self.dirty.add(issue_id)
         if label_rows:
@@ -595,8 +587,17 @@ class _Merge:
             self.changed_graph = True
         if comment_rows:
             store.insert_comments(comment_rows)
-        for dep in self.stats["skipped_dependencies"]:
-            self.stats["warnings"].append(f"Skipping dependency due to missing reference: {dep}")
+
+    def _mark_differing(self, kept: list[dict[str, Any]]) -> None:
+        """A stale record whose relations differ from ours: the file must get our copy."""
+        if not kept:
+            return
+        have = _Relations(self.store, [r["id"] for r in kept])
+        for rec in kept:
+            issue_id = rec["id"]
+            if (have.labels(issue_id) != _labels(rec) or have.deps(issue_id) != set(_deps(rec))
+                    or have.comments(issue_id) != set(_comments(rec))):
+                self.dirty.add(issue_id)
 
     def _free_comment_ids(self, records: list[dict[str, Any]]) -> set[int]:
         """Comment IDs from the file that are still free here (kept, so the file round-trips)."""
@@ -625,3 +626,44 @@ class _Merge:
         for parent, number in sorted(bumps.items()):
             if parent in present:
                 self.store.bump_child_counter(parent, number)
+
+
+class _Relations:
+    """The local labels, edge keys and comment keys of some issues, loaded in three queries."""
+
+    def __init__(self, store: SqliteStore, ids: list[str]) -> None:
+        self._labels = store.labels_for(ids) if ids else {}
+        self._deps = store.dependencies_for(ids) if ids else {}
+        self._comments = store.comments_for(ids) if ids else {}
+
+    def labels(self, issue_id: str) -> set[str]:
+        return set(self._labels.get(issue_id, ()))
+
+    def deps(self, issue_id: str) -> set[tuple[str, str]]:
+        return {(d["depends_on_id"], d["type"]) for d in self._deps.get(issue_id, ())}
+
+    def comments(self, issue_id: str) -> set[tuple[str, str]]:
+        return {(c["author"], (c["text"] or "").strip()) for c in self._comments.get(issue_id, ())}
+
+
+def _labels(rec: dict[str, Any]) -> set[str]:
+    return {label for label in rec.get("labels") or () if isinstance(label, str) and label}
+
+
+def _deps(rec: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(depends_on_id, type) → the edge, first occurrence kept."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for dep in rec.get("dependencies") or []:
+        out.setdefault((dep["depends_on_id"], dep["type"]), dep)
+    return out
+
+
+def _comments(rec: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(author, trimmed text) → the comment: the dedup key of the original."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for comment in rec.get("comments") or []:
+        if isinstance(comment, dict):
+            key = (comment.get("author") or "", (comment.get("text") or "").strip())
+            out.setdefault(key, comment)
+    return out
+
