@@ -138,8 +138,18 @@ class Views:
         return out
 
     def stats(self) -> dict[str, Any]:
-        """The flat Statistics object (spec §4)."""
-        stats = self.store.statistics()
+        """The flat Statistics object (spec §4).
+
+        ``ready_issues`` and ``blocked_issues`` are exactly ``len(ready(limit=0))`` and
+        ``len(blocked())``: counted by the same conditions (and the same blocked cache), so the
+        summary never contradicts the lists (the original's counts ignored parent-child
+        propagation and deferral).
+        """
+        store = self.store
+        with store.read_snapshot():
+            stats = store.statistics()
+            stats["ready_issues"] = store.count_ready(ReadyFilter(limit=0))
+            stats["blocked_issues"] = store.count_blocked()
         stats.pop("_by_status", None)
         return stats
 
