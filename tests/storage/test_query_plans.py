@@ -122,3 +122,19 @@ def test_no_read_plans_a_nested_full_scan(tracker: Tracker, analyzed: bool) -> N
     assert len(selects) > 20
     problems = {sql: bad for sql in selects if (bad := nested_scans(conn, sql))}
     assert not problems, "\n\n".join(f"{sql}\n  -> {bad}" for sql, bad in problems.items())
+
+
+def test_statistics_are_taken_after_the_table_grows_and_not_again_until_it_doubles(tracker: Tracker) -> None:
+    conn = tracker.store.db.conn
+
+    def stat1() -> bool:
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone() is not None
+
+    tracker.create_many([{"title": f"small {k}"} for k in range(100)])
+    assert not stat1()  # small databases are left alone
+    tracker.create_many([{"title": f"big {k}"} for k in range(1000)])
+    assert stat1()  # the commit that crossed the threshold analysed
+    assert tracker.store.refresh_statistics() is False  # fresh: nothing to do
+    tracker.list(IssueFilter(limit=0))
+    tracker.stats()
+    assert tracker.store.refresh_statistics() is False

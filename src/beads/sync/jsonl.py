@@ -22,7 +22,7 @@ from beads.jsonfmt import compact
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from typing import Any
+    from typing import Any, TextIO
 
     from beads.storage.sqlite.store import SqliteStore
 
@@ -406,6 +406,27 @@ def _export_records(store: SqliteStore, ids: Iterable[str] | None, include_comme
         rec["dependencies"] = deps.get(issue_id, [])
         rec["comments"] = comments.get(issue_id, [])
     return issues
+
+
+def write_records(stream: TextIO, store: SqliteStore, *, filt_issues: list[dict[str, Any]] | None = None,
+                  include_comments: bool = True) -> int:
+    """What ``render(export_records(...))`` returns, written a few hundred lines at a time (so
+    memory stays flat however big the database); returns the number of lines.
+
+    Every issue when ``filt_issues`` is None (from one read snapshot), else those issues.
+    """
+    if filt_issues is None:
+        chunks: Iterable[list[dict[str, Any]]] = store.sparse_issue_chunks()
+    else:
+        ordered = sorted((i for i in filt_issues if not i.get("ephemeral")), key=lambda i: i["id"])
+        chunks = (ordered[k:k + 500] for k in range(0, len(ordered), 500))
+    count = 0
+    with NoGC(), store.read_snapshot():
+        for issues in chunks:
+            records = _export_records(store, None, include_comments, issues)
+            stream.write("".join([dumps(wire_record(r)) + "\n" for r in records]))
+            count += len(records)
+    return count
 
 
 def render(records: list[dict[str, Any]]) -> str:

@@ -14,6 +14,7 @@ from beads.storage.sqlite.rows import SELECT_COLUMNS, row_to_issue
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
     from beads.model import Issue
@@ -192,6 +193,10 @@ class QueryMixin:
     db: Database
 
     def list_issues(self, f: IssueFilter) -> list[Issue]:
+        return [issue for chunk in self.list_issue_chunks(f) for issue in chunk]
+
+    def list_issue_chunks(self, f: IssueFilter) -> Iterator[list[Issue]]:
+        """``list_issues`` read from the cursor a few hundred rows at a time."""
         where, params = issue_where(f)
         if f.sort:
             col = _SORT_COLUMNS[f.sort]
@@ -205,7 +210,8 @@ class QueryMixin:
         if f.limit:
             sql += " LIMIT ?"
             params.append(f.limit)
-        return [row_to_issue(r) for r in self.db.all(sql, params)]
+        for rows in self.db.chunks(sql, params):
+            yield [row_to_issue(r) for r in rows]
 
     def count_issues(self, f: IssueFilter, group_by: str | None = None) -> list[tuple[str, int]]:
         where, params = issue_where(f)
@@ -296,6 +302,10 @@ class QueryMixin:
 
     def blocked_issues(self, parent_id: str | None = None) -> list[tuple[Issue, list[str]]]:
         """Spec §4 GetBlockedIssues: status blocked/deferred, or a live `blocks` target, or an external one."""
+        return [item for chunk in self.blocked_issue_chunks(parent_id) for item in chunk]
+
+    def blocked_issue_chunks(self, parent_id: str | None = None) -> Iterator[list[tuple[Issue, list[str]]]]:
+        """``blocked_issues`` read from the cursor a few hundred rows at a time."""
         params: list[Any] = []
         extra = ""
         if parent_id:
@@ -303,12 +313,8 @@ class QueryMixin:
             params.append(parent_id)
         sql = f"""SELECT {SELECT_COLUMNS}, ({_BLOCKERS.format(what="group_concat(d.depends_on_id, ',')")}) AS blockers
             FROM issues i WHERE {_BLOCKED_WHERE}{extra} ORDER BY i.priority ASC, i.created_at ASC, i.id"""
-        out = []
-        for row in self.db.all(sql, params):
-            issue = row_to_issue(row)
-            blockers = row[-1]
-            out.append((issue, sorted(blockers.split(",")) if blockers else []))
-        return out
+        for rows in self.db.chunks(sql, params):
+            yield [(row_to_issue(row), sorted(row[-1].split(",")) if row[-1] else []) for row in rows]
 
     def count_blocked(self) -> int:
         """``len(blocked_issues())`` without reading the issues."""

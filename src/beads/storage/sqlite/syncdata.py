@@ -67,6 +67,11 @@ class SyncMixin:
         where = "" if include_ephemeral else " WHERE i.ephemeral = 0"
         return [row_to_sparse(r) for r in self.db.all(f"SELECT {SELECT_COLUMNS} FROM issues i{where} ORDER BY i.id")]
 
+    def sparse_issue_chunks(self) -> Iterator[list[dict[str, Any]]]:
+        """``sparse_issues()`` (wisps left out) read from the cursor a few hundred rows at a time."""
+        for rows in self.db.chunks(f"SELECT {SELECT_COLUMNS} FROM issues i WHERE i.ephemeral = 0 ORDER BY i.id"):
+            yield [row_to_sparse(r) for r in rows]
+
     # -- consistent reads -------------------------------------------------------------
 
     def read_snapshot(self) -> Any:
