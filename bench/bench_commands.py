@@ -126,17 +126,28 @@ def rows() -> list[Row]:
 # that forked it until it execs, so spawning from this benchmark process would inflate it.
 # Input (argv[1], JSON): a list of [label, argv, cwd]; label "untimed" steps are run and not timed.
 SPAWNER = r"""
-import json, os, resource, sys, time
+import json, os, resource, signal, sys, time
 null = os.open(os.devnull, os.O_WRONLY)
+limit = float(sys.argv[2])
+child = 0
+def kill(signum, frame):
+    os.kill(child, signal.SIGKILL)
+signal.signal(signal.SIGALRM, kill)
 out = []
 for label, argv, cwd in json.loads(sys.argv[1]):
     start = time.perf_counter()
-    pid = os.posix_spawn(argv[0], argv, os.environ,
-                         file_actions=[(os.POSIX_SPAWN_DUP2, null, 1), (os.POSIX_SPAWN_DUP2, null, 2)])
-    _, status = os.waitpid(pid, 0)
+    child = os.posix_spawn(argv[0], argv, os.environ,
+                           file_actions=[(os.POSIX_SPAWN_DUP2, null, 1), (os.POSIX_SPAWN_DUP2, null, 2)])
+    if limit:
+        signal.setitimer(signal.ITIMER_REAL, limit)
+    _, status = os.waitpid(child, 0)
+    signal.setitimer(signal.ITIMER_REAL, 0)
     elapsed = time.perf_counter() - start
-    out.append([label, elapsed, os.waitstatus_to_exitcode(status),
+    code = os.waitstatus_to_exitcode(status)
+    out.append([label, elapsed, "timeout" if code == -signal.SIGKILL else code,
                 resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss])
+    if code == -signal.SIGKILL:
+        break  # the rest of the row would time out too
 print(json.dumps(out))
 """
 
@@ -152,8 +163,9 @@ class Result:
 
 
 class Bench:
-    def __init__(self, bd: str, ws: Path, ids: dict[str, str], runs: int, scratch: Path) -> None:
+    def __init__(self, bd: str, ws: Path, ids: dict[str, str], runs: int, scratch: Path, timeout: float) -> None:
         self.bd, self.ws, self.ids, self.runs, self.scratch = bd, ws, ids, runs, scratch
+        self.timeout = timeout
         self.counter = 0
         self.victims: list[str] = []
 
@@ -215,6 +227,10 @@ class Bench:
             plan.append([f"base{n}", base_argv, cwd])
             plan.append([f"bd{n}", [self.bd, *self.fill(cycle[n % len(cycle)])], cwd])
         steps = self.spawn(plan)
+        if any(st[2] == "timeout" for st in steps):
+            base = [st[1] for st in steps if st[0].startswith("base")]
+            return Result(row.name, row.kind, self.timeout, statistics.median(base) if base else 0.0,
+                          max(st[3] for st in steps) / 1024, f"TIMEOUT (> {self.timeout:g} s)")
         bd_times = [s[1] for s in steps if s[0].startswith("bd") and s[0] != "bd0"]
         base_times = [s[1] for s in steps if s[0].startswith("base") and s[0] != "base0"]
         failed = [s for s in steps if s[0].startswith("bd") and s[2] != 0]
@@ -233,9 +249,11 @@ class Bench:
         out: list[list] = []
         for group in groups:
             payload = json.dumps([[label, argv, ""] for label, argv, _ in group])
-            done = subprocess.run([sys.executable, "-c", SPAWNER, payload], cwd=str(group[0][2]),
-                                  capture_output=True, text=True, check=True)
+            done = subprocess.run([sys.executable, "-c", SPAWNER, payload, str(self.timeout)],
+                                  cwd=str(group[0][2]), capture_output=True, text=True, check=True)
             out.extend(json.loads(done.stdout))
+            if out and out[-1][2] == "timeout":
+                break
         return out
 
     def same_bytes(self, row: Row) -> bool:
@@ -246,7 +264,8 @@ class Bench:
         return mine == ref
 
 
-def run_size(bd: str, n: int, selected: list[Row], runs: int, rebuild: bool, keep: bool) -> list[Result]:
+def run_size(bd: str, n: int, selected: list[Row], runs: int, rebuild: bool, keep: bool,
+             timeout: float) -> list[Result]:
     print(f"[{n}] workspace ...", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     root, ids, import_s = workspace_gen.build(n, bd, rebuild=rebuild)
@@ -257,12 +276,12 @@ def run_size(bd: str, n: int, selected: list[Row], runs: int, rebuild: bool, kee
         print(f"[{n}] ready in {time.perf_counter() - t0:.1f} s: {ws}", file=sys.stderr, flush=True)
         if import_s is not None:
             results.append(Result(f"(build) import of {n} issues into a fresh DB", "info", import_s, 0, 0))
-        bench = Bench(bd, ws, ids, runs, scratch)
+        bench = Bench(bd, ws, ids, runs, scratch, timeout)
         bench.prepare(selected)
         for row in selected:
             print(f"[{n}] {row.name} ...", file=sys.stderr, flush=True)
             res = bench.measure(row)
-            if row.ref and not bench.same_bytes(row):
+            if row.ref and not res.note and not bench.same_bytes(row):
                 res.note = (res.note + " OUTPUT DIFFERS from reference").strip()
             results.append(res)
     finally:
@@ -318,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated rows: a row is kept when its name starts "
                                                  "with one of these (e.g. list,ready,'sync --flush')")
     parser.add_argument("--runs", type=int, default=7, help="timed runs per row (median reported)")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="seconds before a command is killed and its row reported as TIMEOUT (0 = none)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached workspaces")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies")
     parser.add_argument("--list", action="store_true", help="print the row names and exit")
@@ -341,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["BD_ACTOR"] = "bench"
     misses = 0
     for n in (int(s) for s in args.sizes.split(",")):
-        results = run_size(bd, n, selected, max(1, args.runs), args.rebuild, args.keep)
+        results = run_size(bd, n, selected, max(1, args.runs), args.rebuild, args.keep, args.timeout)
         misses += print_table(n, results)
     print(f"\n{misses} target(s) missed" if misses else "\nall targets met")
     return 1 if misses else 0

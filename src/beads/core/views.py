@@ -60,10 +60,17 @@ class Views:
     def _list_chunks(self, filt: IssueFilter) -> Iterator[Rows]:
         store = self.store
         with store.read_snapshot():
-            for issues in store.list_issue_chunks(filt):
-                counts = store.dependency_counts([i["id"] for i in issues])
-                out = self._with_labels(issues)
-                for item in out:
+            for out in store.list_issue_chunks(filt, sparse=True):
+                ids = [i["id"] for i in out]
+                counts = store.dependency_counts(ids)
+                labels = store.labels_for(ids)
+                for n, item in enumerate(out):
+                    item_labels = labels.get(item["id"])
+                    if item_labels:  # the wire form ends before labels unless a later field is set
+                        if item.keys() <= model.FIELDS_BEFORE_LABELS:
+                            item["labels"] = item_labels
+                        else:
+                            out[n] = item = wire(item, item_labels)
                     item["dependency_count"], item["dependent_count"] = counts.get(item["id"], (0, 0))
                 yield out
 

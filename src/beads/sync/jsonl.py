@@ -338,19 +338,7 @@ def comment_record(comment: dict[str, Any]) -> dict[str, Any]:
 def wire_record(record: dict[str, Any]) -> dict[str, Any]:
     """The record as it is written: struct order, omit-empty, relations canonically ordered."""
     rec = dict(record)
-    labels = rec.get("labels")
-    if labels:
-        rec["labels"] = sorted(labels)
-    deps = rec.get("dependencies")
-    if deps:
-        wired = [dep_record(d) for d in deps]
-        wired.sort(key=lambda d: (d["created_at"], d["depends_on_id"], d["type"]))
-        rec["dependencies"] = wired
-    comments = rec.get("comments")
-    if comments:
-        wired_c = [comment_record(c) for c in comments]
-        wired_c.sort(key=lambda c: (c["created_at"], c["id"] if isinstance(c["id"], int) else 0))
-        rec["comments"] = wired_c
+    _wire_relations(rec, rec.get("labels"), rec.get("dependencies"), rec.get("comments"))
     for key in _TIME_KEYS:
         value = rec.get(key)
         if value and len(value) > 19 and value[10] == " ":
@@ -424,9 +412,42 @@ def write_records(stream: TextIO, store: SqliteStore, *, filt_issues: list[dict[
     with NoGC(), store.read_snapshot():
         for issues in chunks:
             records = _export_records(store, None, include_comments, issues)
-            stream.write("".join([dumps(wire_record(r)) + "\n" for r in records]))
+            line = _sparse_record if filt_issues is None else wire_record
+            stream.write("".join([dumps(line(r)) + "\n" for r in records]))
             count += len(records)
     return count
+
+
+_RELATION_KEYS = frozenset(("labels", "dependencies", "comments"))
+
+
+def _sparse_record(rec: dict[str, Any]) -> dict[str, Any]:
+    """``wire_record`` for a ``row_to_sparse`` row with its relations appended: that row is already
+    in struct order with empties omitted, so unless a field after the relations, a float or an
+    SQLite-form time is present (then the general path), only the relations need wiring."""
+    if not rec.keys() - _RELATION_KEYS <= model.FIELDS_BEFORE_LABELS:
+        return wire_record(rec)
+    for key in _TIME_KEYS[:6]:
+        value = rec.get(key)
+        if value and len(value) > 19 and value[10] == " ":
+            return wire_record(rec)
+    _wire_relations(rec, rec.pop("labels", None), rec.pop("dependencies", None), rec.pop("comments", None))
+    return rec
+
+
+def _wire_relations(rec: dict[str, Any], labels: list[str] | None, deps: list[dict[str, Any]] | None,
+                    comments: list[dict[str, Any]] | None) -> None:
+    """Set the non-empty relations on ``rec`` in their canonical order and wire form."""
+    if labels:
+        rec["labels"] = sorted(labels)
+    if deps:
+        wired = [dep_record(d) for d in deps]
+        wired.sort(key=lambda d: (d["created_at"], d["depends_on_id"], d["type"]))
+        rec["dependencies"] = wired
+    if comments:
+        wired_c = [comment_record(c) for c in comments]
+        wired_c.sort(key=lambda c: (c["created_at"], c["id"] if isinstance(c["id"], int) else 0))
+        rec["comments"] = wired_c
 
 
 def render(records: list[dict[str, Any]]) -> str:

@@ -11,6 +11,7 @@ import time
 
 from beads.model import BLOCKING_STATUSES, READY_HIDDEN_TYPES, READY_STATUSES
 from beads.storage.sqlite.rows import SELECT_COLUMNS, row_to_issue
+from beads.storage.sqlite.syncdata import row_to_sparse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -195,8 +196,9 @@ class QueryMixin:
     def list_issues(self, f: IssueFilter) -> list[Issue]:
         return [issue for chunk in self.list_issue_chunks(f) for issue in chunk]
 
-    def list_issue_chunks(self, f: IssueFilter) -> Iterator[list[Issue]]:
-        """``list_issues`` read from the cursor a few hundred rows at a time."""
+    def list_issue_chunks(self, f: IssueFilter, *, sparse: bool = False) -> Iterator[list[Issue]]:
+        """``list_issues`` read from the cursor a few hundred rows at a time; ``sparse`` gives each
+        issue in its wire form (``row_to_sparse``: struct order, empties omitted)."""
         where, params = issue_where(f)
         if f.sort:
             col = _SORT_COLUMNS[f.sort]
@@ -210,8 +212,9 @@ class QueryMixin:
         if f.limit:
             sql += " LIMIT ?"
             params.append(f.limit)
+        convert = row_to_sparse if sparse else row_to_issue
         for rows in self.db.chunks(sql, params):
-            yield [row_to_issue(r) for r in rows]
+            yield [convert(r) for r in rows]
 
     def count_issues(self, f: IssueFilter, group_by: str | None = None) -> list[tuple[str, int]]:
         where, params = issue_where(f)
