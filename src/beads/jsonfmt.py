@@ -11,6 +11,7 @@ import json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
     from typing import Any
 
 # Go's encoder escapes these even in raw UTF-8 output. They never occur in JSON syntax
@@ -37,3 +38,22 @@ def compact(obj: Any) -> str:
 def pretty(obj: Any) -> str:
     """Indented JSON as ``json.Encoder.SetIndent("", "  ")`` writes it (no trailing newline)."""
     return _go_escape(_PRETTY.encode(obj))
+
+
+def write_pretty_array(chunks: Iterable[list[Any]], write: Callable[[str], object]) -> None:
+    """``pretty(list) + "\\n"`` written a chunk of elements at a time, byte for byte the same.
+
+    An element of an indented top-level array is its own indented text shifted two spaces:
+    JSON strings hold no raw newline, so every newline in it is indentation.
+    """
+    encode = _PRETTY.encode
+    first = True
+    for chunk in chunks:
+        if not chunk:
+            continue
+        parts = []
+        for item in chunk:
+            parts.append(("[\n  " if first else ",\n  ") + _go_escape(encode(item)).replace("\n", "\n  "))
+            first = False
+        write("".join(parts))
+    write("[]\n" if first else "\n]\n")

@@ -98,6 +98,7 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("event_kind", "s"), ("actor", "s"), ("target", "s"), ("payload", "s"),
 )
 FIELD_KIND = dict(FIELDS)
+FIELDS_BEFORE_LABELS = frozenset(name for name, _ in FIELDS[:[n for n, _ in FIELDS].index("labels")])
 FIELD_INDEX = {name: i for i, (name, _) in enumerate(FIELDS)}
 # Keys that older files carry and that we accept but never write.
 LEGACY_IGNORED_KEYS = ("content_hash",)

@@ -424,7 +424,7 @@ def test_stats_counts_by_status_and_leaves_tombstones_out_of_the_total(tracker: 
     assert (stats["deferred_issues"], stats["tombstone_issues"], stats["pinned_issues"]) == (1, 1, 1)
 
 
-def test_stats_ready_and_blocked_follow_blocks_edges_only(tracker: Tracker) -> None:
+def test_stats_ready_and_blocked_equal_the_lengths_of_ready_and_blocked(tracker: Tracker) -> None:
     blocker = make(tracker, "blocker")
     epic = make(tracker, "epic", issue_type="epic")
     child = tracker.create("child", parent=epic)["id"]
@@ -432,9 +432,58 @@ def test_stats_ready_and_blocked_follow_blocks_edges_only(tracker: Tracker) -> N
     busy = make(tracker, "busy")
     tracker.update(busy, status="in_progress")
     stats = tracker.stats()
-    assert stats["blocked_issues"] == 1  # epic; the child is blocked only through parent-child
-    assert stats["ready_issues"] == 2  # blocker and child: status open, no live blocks target
-    assert child in blocked_ids(tracker)
+    assert child in blocked_ids(tracker)  # through parent-child only: not ready, not in `bd blocked`
+    assert stats["ready_issues"] == 2 == len(ready_ids(tracker))  # blocker and busy (in progress)
+    assert stats["blocked_issues"] == 1 == len(tracker.blocked())  # the epic
+
+
+def _graph_parent_child_chain(t: Tracker) -> None:
+    top = make(t, "top", issue_type="epic")
+    mid = t.create("mid", parent=top, issue_type="epic")["id"]
+    for k in range(3):
+        t.create(f"leaf{k}", parent=mid)
+    t.add_dependency(top, make(t, "gate-open"))
+
+
+def _graph_deferred(t: Tracker) -> None:
+    a, b = make(t, "a"), make(t, "b")
+    t.update(a, status="deferred")
+    t.add_dependency(b, a)
+    make(t, "later", defer_until="2099-01-01T00:00:00Z")
+    make(t, "past", defer_until="2000-01-01T00:00:00Z")
+    t.update(make(t, "work"), status="in_progress")
+
+
+def _graph_waits_for(t: Tracker) -> None:
+    spawner, children = spawner_with_children(t, 3)
+    t.add_dependency(make(t, "gate"), spawner, "waits-for")
+    t.add_dependency(make(t, "anygate"), spawner, "waits-for", metadata={"gate": "any-children"})
+    t.close(children[0])
+    fallback, attempt = make(t, "fallback"), make(t, "attempt")
+    t.add_dependency(fallback, attempt, "conditional-blocks")
+
+
+def _graph_mixed(t: Tracker) -> None:
+    _graph_parent_child_chain(t)
+    ids = [make(t, f"m{k}") for k in range(6)]
+    t.add_dependency(ids[1], ids[0])
+    t.add_dependency(ids[2], ids[1])
+    t.close(ids[0])
+    t.update(ids[3], status="blocked")
+    t.update(ids[4], pinned=True)
+    t.add_dependency(ids[5], ids[4])
+    t.add_dependency(ids[5], ids[2], "related")
+    t.create("wisp", ephemeral=True)
+    t.delete([make(t, "gone")])
+
+
+@pytest.mark.parametrize("build", [_graph_parent_child_chain, _graph_deferred, _graph_waits_for, _graph_mixed])
+def test_stats_counts_match_ready_and_blocked_on_every_graph(tracker: Tracker, build: object) -> None:
+    build(tracker)  # type: ignore[operator]
+    stats = tracker.stats()
+    assert stats["ready_issues"] == len(tracker.ready(ReadyFilter(limit=0)))
+    assert stats["blocked_issues"] == len(tracker.blocked())
+    assert stats["ready_issues"] + stats["blocked_issues"] > 0
 
 
 def test_stats_average_lead_time_is_in_hours_over_closed_issues(tracker: Tracker) -> None:

@@ -270,7 +270,8 @@ def test_stats_json_has_the_flat_keys_and_the_same_values_under_summary(bd) -> N
     assert stats["summary"] == {k: stats[k] for k in STAT_KEYS}
     assert {k: stats[k] for k in STAT_KEYS[:7]} == {
         "total_issues": 4, "open_issues": 2, "in_progress_issues": 1, "closed_issues": 1, "blocked_issues": 1,
-        "deferred_issues": 0, "ready_issues": 1}
+        "deferred_issues": 0, "ready_issues": 2}  # A and C (in progress): what `bd ready` lists
+    assert stats["ready_issues"] == len(bd.json("ready", "--limit", "0"))
     assert stats["average_lead_time_hours"] >= 0
     assert bd.json("status") == stats
 

@@ -175,6 +175,9 @@ def run_list(ctx: Context) -> int:
                         include_templates=args.include_templates, parent_id=args.parent,
                         pinned=True if args.pinned else False if args.no_pinned else None)
     tracker = ctx.tracker()
+    if ctx.json and not args.format:
+        ctx.emit_chunks(_title_also(args, chunk) for chunk in tracker.list_chunks(filt))
+        return 0
     issues = _title_also(args, tracker.list(filt))
     if args.format:
         _print_format(ctx, issues, args.format)

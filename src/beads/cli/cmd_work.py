@@ -97,10 +97,10 @@ def _register_blocked(sub: argparse._SubParsersAction) -> None:
 
 
 def run_blocked(ctx: Context) -> int:
-    issues = ctx.tracker().blocked(ctx.args.parent or None)
     if ctx.json:
-        ctx.emit(issues)
+        ctx.emit_chunks(ctx.tracker().blocked_chunks(ctx.args.parent or None))
         return 0
+    issues = ctx.tracker().blocked(ctx.args.parent or None)
     if not issues:
         ctx.out("\n✨ No blocked issues\n")
         return 0

@@ -17,6 +17,7 @@ from beads.errors import BdError, InvalidInput
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Iterable
     from typing import Any, TextIO
 
     from beads.core.tracker import Tracker
@@ -231,6 +232,12 @@ class Context:
         from beads.jsonfmt import pretty
 
         self.stdout.write(pretty(obj) + "\n")
+
+    def emit_chunks(self, chunks: Iterable[list[Any]]) -> None:
+        """Write a JSON array as ``emit`` would, element by element as the chunks arrive."""
+        from beads.jsonfmt import write_pretty_array
+
+        write_pretty_array(chunks, self.stdout.write)
 
     def fail(self, exc: BdError) -> int:
         if self.json:

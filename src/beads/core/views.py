@@ -14,6 +14,7 @@ from beads.timefmt import to_ns
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
     from beads.model import Issue
@@ -45,20 +46,33 @@ class Views:
 
     def list(self, filt: IssueFilter | None = None, **kwargs: Any) -> Rows:
         """Issues with ``labels``, ``dependency_count`` and ``dependent_count`` (spec §7.3)."""
+        return [item for chunk in self.list_chunks(filt, **kwargs) for item in chunk]
+
+    def list_chunks(self, filt: IssueFilter | None = None, **kwargs: Any) -> Iterator[Rows]:
+        """``list`` a few hundred issues at a time, all from one read snapshot (for streaming)."""
         filt = filt or IssueFilter(**kwargs)
         if filt.parent_id:
             filt.parent_id = self.resolve_id(filt.parent_id)
         if filt.sort and filt.sort not in _SORTS:
             raise InvalidInput(f"invalid sort field '{filt.sort}'. Valid values: {', '.join(_SORTS)}")
-        issues = self.store.list_issues(filt)
-        ids = [i["id"] for i in issues]
-        counts = self.store.dependency_counts(ids) if ids else {}
-        out = self._with_labels(issues)
-        for item in out:
-            deps, dependents = counts.get(item["id"], (0, 0))
-            item["dependency_count"] = deps
-            item["dependent_count"] = dependents
-        return out
+        return self._list_chunks(filt)
+
+    def _list_chunks(self, filt: IssueFilter) -> Iterator[Rows]:
+        store = self.store
+        with store.read_snapshot():
+            for out in store.list_issue_chunks(filt, sparse=True):
+                ids = [i["id"] for i in out]
+                counts = store.dependency_counts(ids)
+                labels = store.labels_for(ids)
+                for n, item in enumerate(out):
+                    item_labels = labels.get(item["id"])
+                    if item_labels:  # the wire form ends before labels unless a later field is set
+                        if item.keys() <= model.FIELDS_BEFORE_LABELS:
+                            item["labels"] = item_labels
+                        else:
+                            out[n] = item = wire(item, item_labels)
+                    item["dependency_count"], item["dependent_count"] = counts.get(item["id"], (0, 0))
+                yield out
 
     def search(self, query: str, filt: IssueFilter | None = None) -> Rows:
         filt = filt or IssueFilter(limit=50)
@@ -125,21 +139,40 @@ class Views:
 
     def blocked(self, parent_id: str | None = None) -> Rows:
         """Issues blocked by ``blocks`` edges or marked blocked/deferred, with ``blocked_by``."""
+        return [item for chunk in self.blocked_chunks(parent_id) for item in chunk]
+
+    def blocked_chunks(self, parent_id: str | None = None) -> Iterator[Rows]:
+        """``blocked`` a few hundred issues at a time, all from one read snapshot (for streaming)."""
         if parent_id:
             parent_id = self.resolve_id(parent_id)
-        rows = self.store.blocked_issues(parent_id)
-        labels = self.store.labels_for([i["id"] for i, _ in rows]) if rows else {}
-        out = []
-        for issue, blockers in rows:
-            item = wire(issue, labels.get(issue["id"], []))
-            item["blocked_by_count"] = len(blockers)
-            item["blocked_by"] = blockers
-            out.append(item)
-        return out
+        return self._blocked_chunks(parent_id)
+
+    def _blocked_chunks(self, parent_id: str | None) -> Iterator[Rows]:
+        store = self.store
+        with store.read_snapshot():
+            for rows in store.blocked_issue_chunks(parent_id):
+                labels = store.labels_for([i["id"] for i, _ in rows])
+                out = []
+                for issue, blockers in rows:
+                    item = wire(issue, labels.get(issue["id"], []))
+                    item["blocked_by_count"] = len(blockers)
+                    item["blocked_by"] = blockers
+                    out.append(item)
+                yield out
 
     def stats(self) -> dict[str, Any]:
-        """The flat Statistics object (spec §4)."""
-        stats = self.store.statistics()
+        """The flat Statistics object (spec §4).
+
+        ``ready_issues`` and ``blocked_issues`` are exactly ``len(ready(limit=0))`` and
+        ``len(blocked())``: counted by the same conditions (and the same blocked cache), so the
+        summary never contradicts the lists (the original's counts ignored parent-child
+        propagation and deferral).
+        """
+        store = self.store
+        with store.read_snapshot():
+            stats = store.statistics()
+            stats["ready_issues"] = store.count_ready(ReadyFilter(limit=0))
+            stats["blocked_issues"] = store.count_blocked()
         stats.pop("_by_status", None)
         return stats
 

@@ -224,9 +224,9 @@ def export_jsonl(tracker: Tracker, path: str | None = None, *, force: bool = Fal
     """
     store = tracker.store
     if stream is not None:
-        records = _records(store, filt, include_comments)
-        stream.write(jsonl.render(records))
-        return _stats(records, None)
+        written = jsonl.write_records(stream, store, filt_issues=store.list_issues(filt) if filt else None,
+                                      include_comments=include_comments)
+        return {"success": True, "exported": written, "skipped": 0, "total_issues": written}
     if path is None:
         if tracker.workspace is None:
             raise SyncError("no workspace: cannot find issues.jsonl")

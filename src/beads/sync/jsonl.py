@@ -22,7 +22,7 @@ from beads.jsonfmt import compact
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from typing import Any
+    from typing import Any, TextIO
 
     from beads.storage.sqlite.store import SqliteStore
 
@@ -338,19 +338,7 @@ def comment_record(comment: dict[str, Any]) -> dict[str, Any]:
 def wire_record(record: dict[str, Any]) -> dict[str, Any]:
     """The record as it is written: struct order, omit-empty, relations canonically ordered."""
     rec = dict(record)
-    labels = rec.get("labels")
-    if labels:
-        rec["labels"] = sorted(labels)
-    deps = rec.get("dependencies")
-    if deps:
-        wired = [dep_record(d) for d in deps]
-        wired.sort(key=lambda d: (d["created_at"], d["depends_on_id"], d["type"]))
-        rec["dependencies"] = wired
-    comments = rec.get("comments")
-    if comments:
-        wired_c = [comment_record(c) for c in comments]
-        wired_c.sort(key=lambda c: (c["created_at"], c["id"] if isinstance(c["id"], int) else 0))
-        rec["comments"] = wired_c
+    _wire_relations(rec, rec.get("labels"), rec.get("dependencies"), rec.get("comments"))
     for key in _TIME_KEYS:
         value = rec.get(key)
         if value and len(value) > 19 and value[10] == " ":
@@ -406,6 +394,60 @@ def _export_records(store: SqliteStore, ids: Iterable[str] | None, include_comme
         rec["dependencies"] = deps.get(issue_id, [])
         rec["comments"] = comments.get(issue_id, [])
     return issues
+
+
+def write_records(stream: TextIO, store: SqliteStore, *, filt_issues: list[dict[str, Any]] | None = None,
+                  include_comments: bool = True) -> int:
+    """What ``render(export_records(...))`` returns, written a few hundred lines at a time (so
+    memory stays flat however big the database); returns the number of lines.
+
+    Every issue when ``filt_issues`` is None (from one read snapshot), else those issues.
+    """
+    if filt_issues is None:
+        chunks: Iterable[list[dict[str, Any]]] = store.sparse_issue_chunks()
+    else:
+        ordered = sorted((i for i in filt_issues if not i.get("ephemeral")), key=lambda i: i["id"])
+        chunks = (ordered[k:k + 500] for k in range(0, len(ordered), 500))
+    count = 0
+    with NoGC(), store.read_snapshot():
+        for issues in chunks:
+            records = _export_records(store, None, include_comments, issues)
+            line = _sparse_record if filt_issues is None else wire_record
+            stream.write("".join([dumps(line(r)) + "\n" for r in records]))
+            count += len(records)
+    return count
+
+
+_RELATION_KEYS = frozenset(("labels", "dependencies", "comments"))
+
+
+def _sparse_record(rec: dict[str, Any]) -> dict[str, Any]:
+    """``wire_record`` for a ``row_to_sparse`` row with its relations appended: that row is already
+    in struct order with empties omitted, so unless a field after the relations, a float or an
+    SQLite-form time is present (then the general path), only the relations need wiring."""
+    if not rec.keys() - _RELATION_KEYS <= model.FIELDS_BEFORE_LABELS:
+        return wire_record(rec)
+    for key in _TIME_KEYS[:6]:
+        value = rec.get(key)
+        if value and len(value) > 19 and value[10] == " ":
+            return wire_record(rec)
+    _wire_relations(rec, rec.pop("labels", None), rec.pop("dependencies", None), rec.pop("comments", None))
+    return rec
+
+
+def _wire_relations(rec: dict[str, Any], labels: list[str] | None, deps: list[dict[str, Any]] | None,
+                    comments: list[dict[str, Any]] | None) -> None:
+    """Set the non-empty relations on ``rec`` in their canonical order and wire form."""
+    if labels:
+        rec["labels"] = sorted(labels)
+    if deps:
+        wired = [dep_record(d) for d in deps]
+        wired.sort(key=lambda d: (d["created_at"], d["depends_on_id"], d["type"]))
+        rec["dependencies"] = wired
+    if comments:
+        wired_c = [comment_record(c) for c in comments]
+        wired_c.sort(key=lambda c: (c["created_at"], c["id"] if isinstance(c["id"], int) else 0))
+        rec["comments"] = wired_c
 
 
 def render(records: list[dict[str, Any]]) -> str:

@@ -14,6 +14,10 @@ import sqlite3
 from beads.errors import BdError, Conflict, InvalidInput, Locked, ReadOnly, StorageError
 from beads.storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -187,11 +191,12 @@ class Database:
     def after_rollback(self) -> None:
         self._commit_hooks = []
 
-    def on_commit(self, hook: object) -> None:
-        """Run ``hook()`` after the current outer transaction commits (dropped on rollback)."""
+    def on_commit(self, hook: object, *, once: bool = False) -> None:
+        """Run ``hook()`` after the current outer transaction commits (dropped on rollback);
+        with ``once``, a hook already waiting (an equal bound method) is not added again."""
         if self.depth == 0:
             hook()  # type: ignore[operator]
-        else:
+        elif not (once and hook in self._commit_hooks):
             self._commit_hooks.append(hook)
 
     def execute(self, sql: str, params: tuple | list = ()) -> sqlite3.Cursor:
@@ -208,6 +213,19 @@ class Database:
 
     def all(self, sql: str, params: tuple | list = ()) -> list:
         return self.execute(sql, params).fetchall()
+
+    def chunks(self, sql: str, params: tuple | list = (), size: int = 500) -> Iterator[list]:
+        """The rows of ``sql`` in lists of up to ``size``, read from the cursor as they are
+        consumed (big outputs are written as they are read, never held whole)."""
+        cur = self.execute(sql, params)
+        while True:
+            try:
+                rows = cur.fetchmany(size)
+            except sqlite3.Error as exc:
+                raise translate(exc, self.path) from exc
+            if not rows:
+                return
+            yield rows
 
     def one(self, sql: str, params: tuple | list = ()) -> tuple | None:
         return self.execute(sql, params).fetchone()

@@ -11,9 +11,11 @@ import time
 
 from beads.model import BLOCKING_STATUSES, READY_HIDDEN_TYPES, READY_STATUSES
 from beads.storage.sqlite.rows import SELECT_COLUMNS, row_to_issue
+from beads.storage.sqlite.syncdata import row_to_sparse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
     from beads.model import Issue
@@ -34,6 +36,19 @@ _DESCENDANTS = """i.id IN (WITH RECURSIVE tree(id, depth) AS (
     SELECT d.issue_id, t.depth + 1 FROM tree t JOIN dependencies d
       ON d.depends_on_id = t.id AND d.type = 'parent-child' WHERE t.depth < 50
   ) SELECT id FROM tree)"""
+
+
+# The live `blocks` targets of issue ``i`` (what ``bd blocked`` lists). The LEFT JOIN keeps the
+# edge as the outer loop whatever the statistics say.
+_BLOCKERS = f"""SELECT {{what}} FROM dependencies d LEFT JOIN issues t ON t.id = d.depends_on_id
+   WHERE d.issue_id = i.id AND d.type = 'blocks'
+     AND (t.status IN ({_BLOCKING}) OR d.depends_on_id LIKE 'external:%')"""
+_BLOCKED_WHERE = f"""i.pinned = 0 AND i.status IN ('open', 'in_progress', 'blocked', 'deferred', 'hooked')
+     AND (i.status IN ('blocked', 'deferred') OR EXISTS ({_BLOCKERS.format(what="1")}))"""
+# The parent-child children of epic ``e``: edges first (CROSS JOIN fixes the order), then each child
+# by its primary key; callers add a condition on ``+c.status`` (unary + keeps the status index out).
+_CHILDREN = """dependencies d CROSS JOIN issues c ON c.id = d.issue_id
+    WHERE d.depends_on_id = e.id AND d.type = 'parent-child'"""
 
 
 def _like(text: str) -> str:
@@ -179,6 +194,11 @@ class QueryMixin:
     db: Database
 
     def list_issues(self, f: IssueFilter) -> list[Issue]:
+        return [issue for chunk in self.list_issue_chunks(f) for issue in chunk]
+
+    def list_issue_chunks(self, f: IssueFilter, *, sparse: bool = False) -> Iterator[list[Issue]]:
+        """``list_issues`` read from the cursor a few hundred rows at a time; ``sparse`` gives each
+        issue in its wire form (``row_to_sparse``: struct order, empties omitted)."""
         where, params = issue_where(f)
         if f.sort:
             col = _SORT_COLUMNS[f.sort]
@@ -192,7 +212,9 @@ class QueryMixin:
         if f.limit:
             sql += " LIMIT ?"
             params.append(f.limit)
-        return [row_to_issue(r) for r in self.db.all(sql, params)]
+        convert = row_to_sparse if sparse else row_to_issue
+        for rows in self.db.chunks(sql, params):
+            yield [convert(r) for r in rows]
 
     def count_issues(self, f: IssueFilter, group_by: str | None = None) -> list[tuple[str, int]]:
         where, params = issue_where(f)
@@ -283,57 +305,55 @@ class QueryMixin:
 
     def blocked_issues(self, parent_id: str | None = None) -> list[tuple[Issue, list[str]]]:
         """Spec §4 GetBlockedIssues: status blocked/deferred, or a live `blocks` target, or an external one."""
+        return [item for chunk in self.blocked_issue_chunks(parent_id) for item in chunk]
+
+    def blocked_issue_chunks(self, parent_id: str | None = None) -> Iterator[list[tuple[Issue, list[str]]]]:
+        """``blocked_issues`` read from the cursor a few hundred rows at a time."""
         params: list[Any] = []
         extra = ""
         if parent_id:
             extra = " AND " + _DESCENDANTS
             params.append(parent_id)
-        sql = f"""
-          SELECT {SELECT_COLUMNS},
-                 (SELECT group_concat(d.depends_on_id, ',') FROM dependencies d
-                    LEFT JOIN issues t ON t.id = d.depends_on_id
-                   WHERE d.issue_id = i.id AND d.type = 'blocks'
-                     AND (t.status IN ({_BLOCKING}) OR d.depends_on_id LIKE 'external:%')) AS blockers
-            FROM issues i
-           WHERE i.pinned = 0 AND i.status IN ('open', 'in_progress', 'blocked', 'deferred', 'hooked'){extra}
-             AND (i.status IN ('blocked', 'deferred')
-                  OR EXISTS (SELECT 1 FROM dependencies d LEFT JOIN issues t ON t.id = d.depends_on_id
-                              WHERE d.issue_id = i.id AND d.type = 'blocks'
-                                AND (t.status IN ({_BLOCKING}) OR d.depends_on_id LIKE 'external:%')))
-           ORDER BY i.priority ASC, i.created_at ASC, i.id"""
-        out = []
-        for row in self.db.all(sql, params):
-            issue = row_to_issue(row)
-            blockers = row[-1]
-            out.append((issue, sorted(blockers.split(",")) if blockers else []))
-        return out
+        sql = f"""SELECT {SELECT_COLUMNS}, ({_BLOCKERS.format(what="group_concat(d.depends_on_id, ',')")}) AS blockers
+            FROM issues i WHERE {_BLOCKED_WHERE}{extra} ORDER BY i.priority ASC, i.created_at ASC, i.id"""
+        for rows in self.db.chunks(sql, params):
+            yield [(row_to_issue(row), sorted(row[-1].split(",")) if row[-1] else []) for row in rows]
+
+    def count_blocked(self) -> int:
+        """``len(blocked_issues())`` without reading the issues."""
+        return int(self.db.scalar(f"SELECT COUNT(*) FROM issues i WHERE {_BLOCKED_WHERE}") or 0)  # type: ignore
+
+    def count_ready(self, f: ReadyFilter) -> int:
+        """``len(ready_issues(f))`` with ``f.limit`` ignored: the same conditions, counted."""
+        where, params = _ready_filters(f)
+        statuses = [f.status] if f.status else list(READY_STATUSES)
+        where.append(f"i.status IN ({_in(statuses)})")
+        sql = f"SELECT COUNT(*) FROM issues i WHERE {' AND '.join(where)}"
+        return int(self.db.scalar(sql, [*params, *statuses]) or 0)  # type: ignore
 
     def statistics(self) -> dict[str, Any]:
+        """Counts for ``bd status``; ``ready_issues``/``blocked_issues`` are the caller's (same rules as
+        ``ready``/``blocked``). Every query is planned to be linear without ``sqlite_stat1``."""
         db = self.db
         counts = dict(db.all("SELECT status, COUNT(*) FROM issues GROUP BY status"))
         total = sum(n for s, n in counts.items() if s != "tombstone")
-        blocked = db.scalar(f"""SELECT COUNT(DISTINCT i.id) FROM issues i JOIN dependencies d ON d.issue_id = i.id
-            JOIN issues t ON t.id = d.depends_on_id
-            WHERE d.type = 'blocks' AND i.status IN ({_BLOCKING}) AND t.status IN ({_BLOCKING})""")
-        ready = db.scalar(f"""SELECT COUNT(*) FROM issues i WHERE i.status = 'open' AND NOT EXISTS (
-            SELECT 1 FROM dependencies d JOIN issues t ON t.id = d.depends_on_id
-             WHERE d.issue_id = i.id AND d.type = 'blocks' AND t.status IN ({_BLOCKING}))""")
         lead = db.scalar("""SELECT AVG((julianday(closed_at) - julianday(created_at)) * 24.0) FROM issues
             WHERE closed_at IS NOT NULL AND status = 'closed'""")
-        epics = db.scalar("""SELECT COUNT(*) FROM issues e WHERE e.issue_type = 'epic'
+        # CROSS JOIN keeps the edge as the outer loop: without statistics SQLite may otherwise
+        # scan the children by status for every epic (quadratic)
+        epics = db.scalar(f"""SELECT COUNT(*) FROM issues e WHERE e.issue_type = 'epic'
             AND e.status NOT IN ('closed', 'tombstone')
             AND EXISTS (SELECT 1 FROM dependencies d WHERE d.depends_on_id = e.id AND d.type = 'parent-child')
-            AND NOT EXISTS (SELECT 1 FROM dependencies d JOIN issues c ON c.id = d.issue_id
-                 WHERE d.depends_on_id = e.id AND d.type = 'parent-child' AND c.status NOT IN ('closed', 'tombstone'))""")
+            AND NOT EXISTS (SELECT 1 FROM {_CHILDREN} AND +c.status NOT IN ('closed', 'tombstone'))""")
         pinned = db.scalar("SELECT COUNT(*) FROM issues WHERE pinned = 1 AND status != 'tombstone'")
         return {
             "total_issues": total,
             "open_issues": counts.get("open", 0),
             "in_progress_issues": counts.get("in_progress", 0),
             "closed_issues": counts.get("closed", 0),
-            "blocked_issues": int(blocked or 0),  # type: ignore[call-overload]
+            "blocked_issues": 0,
             "deferred_issues": counts.get("deferred", 0),
-            "ready_issues": int(ready or 0),  # type: ignore[call-overload]
+            "ready_issues": 0,
             "tombstone_issues": counts.get("tombstone", 0),
             "pinned_issues": int(pinned or 0),  # type: ignore[call-overload]
             "epics_eligible_for_closure": int(epics or 0),  # type: ignore[call-overload]
@@ -356,9 +376,7 @@ class QueryMixin:
     def epic_progress(self) -> list[tuple[Issue, int, int]]:
         """Each non-tombstone epic with (total children, closed children)."""
         sql = f"""SELECT {SELECT_COLUMNS},
-            (SELECT COUNT(*) FROM dependencies d JOIN issues c ON c.id = d.issue_id
-              WHERE d.depends_on_id = i.id AND d.type = 'parent-child' AND c.status != 'tombstone'),
-            (SELECT COUNT(*) FROM dependencies d JOIN issues c ON c.id = d.issue_id
-              WHERE d.depends_on_id = i.id AND d.type = 'parent-child' AND c.status = 'closed')
+            (SELECT COUNT(*) FROM {_CHILDREN.replace("e.id", "i.id")} AND +c.status != 'tombstone'),
+            (SELECT COUNT(*) FROM {_CHILDREN.replace("e.id", "i.id")} AND +c.status = 'closed')
             FROM issues i WHERE i.issue_type = 'epic' AND i.status != 'tombstone' ORDER BY i.priority, i.id"""
         return [(row_to_issue(r), int(r[-2]), int(r[-1])) for r in self.db.all(sql)]

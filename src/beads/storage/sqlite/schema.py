@@ -245,6 +245,12 @@ DROP INDEX IF EXISTS idx_issues_status;
 CREATE INDEX IF NOT EXISTS idx_issues_status ON issues(status, id);
 """
 
+# `epic status` and the stats' "epics eligible" read the epics only: without this index they
+# scan every issue row (descriptions included) to find the few epics.
+M006_ISSUE_TYPE_INDEX = """
+CREATE INDEX IF NOT EXISTS idx_issues_issue_type ON issues(issue_type);
+"""
+
 # (name, sql) in order; the position + 1 is the migration number.
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
@@ -252,6 +258,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("m003_issue_snapshots", M003_ISSUE_SNAPSHOTS),
     ("m004_priority_created_index", M004_PRIORITY_CREATED_INDEX),
     ("m005_status_id_index", M005_STATUS_ID_INDEX),
+    ("m006_issue_type_index", M006_ISSUE_TYPE_INDEX),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from beads.model import Issue
 
 
+# Below this many issues every plan is fast and statistics are not worth a write.
+STATISTICS_MIN_ROWS = 1000
+
+
 class SqliteStore(GraphMixin, QueryMixin, SyncMixin):
     """Storage on one SQLite database (a file, or ``:memory:`` for the in-memory backend)."""
 
@@ -114,10 +118,36 @@ class SqliteStore(GraphMixin, QueryMixin, SyncMixin):
         """Insert one row; returns the issue exactly as ``get_issue`` would now read it."""
         values = insert_values(issue, content_hash)
         self.db.execute(INSERT_SQL, values)
+        self.db.on_commit(self.refresh_statistics, once=True)
         return row_to_issue(tuple(values))  # the values are in SELECT_COLUMNS order (source_repo last, unused)
 
     def insert_issues(self, issues: list[Issue], hashes: list[str]) -> None:
         self.db.executemany(INSERT_SQL, [insert_values(i, h) for i, h in zip(issues, hashes, strict=True)])
+        self.db.on_commit(self.refresh_statistics, once=True)
+
+    def refresh_statistics(self) -> bool:
+        """``ANALYZE`` (sampled) when the planner's statistics are missing or the issues table has
+        doubled since they were taken; True if it ran.
+
+        Called after a commit that inserted issues, never on a read. The queries are written
+        to be linear without statistics (tests/storage/test_query_plans.py); statistics let
+        SQLite pick the cheaper of two good plans. Best effort: a busy database skips it.
+        """
+        db = self.db
+        rows = int(db.scalar("SELECT COALESCE(MAX(rowid), 0) FROM issues") or 0)  # type: ignore[call-overload]
+        if rows < STATISTICS_MIN_ROWS:
+            return False
+        if db.one("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"):
+            stat = db.scalar("SELECT stat FROM sqlite_stat1 WHERE tbl = 'issues' LIMIT 1")
+            taken = int(str(stat).split()[0]) if stat else 0
+            if taken and rows < 2 * taken:
+                return False
+        try:
+            db.execute("PRAGMA analysis_limit = 1000")  # sampled: milliseconds on any size
+            db.execute("ANALYZE")
+        except BdError:
+            return False
+        return True
 
     def update_issue(self, issue_id: str, changes: dict[str, Any], content_hash: str,
                      full_issue: Issue | None = None) -> None:
