@@ -301,33 +301,36 @@ class _Sync:
             if not self.options.no_pull or not self.options.no_push:
                 self.say("→ No upstream branch configured: committed locally, skipping pull and push")
             return
+        target = self._fetch(upstream) if pull else None  # outside the export lock: agents flush meanwhile
+        with FileLock(self.ws.beads_dir):  # retries keep it: from fetch to push as short as can be
+            self._merge_and_push(upstream, pull, target)
+
+    def _merge_and_push(self, upstream: tuple[str, str], pull: bool, target: str | None) -> None:
         repush = True  # once more for what the import made us commit (the DB won some issues)
         for attempt in range(PUSH_ATTEMPTS):
-            target = self._fetch(upstream) if pull else None
+            if attempt:
+                _backoff(attempt)
+                target = self._fetch(upstream) if pull else None
             last = not pull or attempt == PUSH_ATTEMPTS - 1
             if target is None:
                 if self.options.no_push or self._push(upstream, last=last):
                     return
             else:
-                with FileLock(self.ws.beads_dir):
-                    self._import_and_export()  # what agents wrote since, then the tree equals HEAD
-                    left = self._read()
-                    self._commit_files(again=True)
-                    self._merge(upstream, target, left)
-                    self._merged_records(self._read())  # never push a file we cannot read
-                    try:
-                        # Pushed straight after the merge: the shorter the time from fetch to push,
-                        # the likelier a busy remote takes it.
-                        pushed = self.options.no_push or self._push(upstream, last=last)
-                    finally:
-                        reexported = self._absorb_merge(left)
+                self._import_and_export()  # what agents wrote since, then the tree equals HEAD
+                left = self._read()
+                self._commit_files(again=True)
+                self._merge(upstream, target, left)
+                self._merged_records(self._read())  # never push a file we cannot read
+                try:
+                    pushed = self.options.no_push or self._push(upstream, last=last)
+                finally:
+                    reexported = self._absorb_merge(left)
                 if pushed and not (reexported and repush and not self.options.no_push and not last):
                     return
                 repush = repush and not pushed
                 if pushed:
                     continue
             self.say("→ The remote moved on meanwhile: merging again")
-            _backoff(attempt)
 
     def _import_and_export(self) -> None:
         """Import the JSONL if something else changed it, then write the database's changes to it."""
@@ -639,7 +642,7 @@ def _backoff(attempt: int) -> None:
     """A random pause, growing with the attempts: clones that keep pushing at once fall out of step."""
     import random
 
-    time.sleep(random.uniform(0, min(2.0, 0.05 * 2 ** attempt)))
+    time.sleep(random.uniform(0, min(1.0, 0.05 * 2 ** attempt)))
 
 
 def _remote_moved(exc: GitError) -> bool:
