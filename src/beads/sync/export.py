@@ -97,40 +97,63 @@ def record_file_state(store: SqliteStore, data: bytes, st: os.stat_result | None
         store.set_metadata_many(values)
 
 
+_HELD: dict[tuple[str, int], list[int]] = {}  # (lock path, thread) -> [descriptor, depth]
+
+
 class FileLock:
-    """Exclusive ``flock`` on ``.beads/jsonl.lock`` (released when the process dies)."""
+    """Exclusive ``flock`` on ``.beads/jsonl.lock`` (released when the process dies).
+
+    Re-entrant within one thread: ``bd sync`` holds it from its export through the
+    merge and import, and the export and flush it calls take it again.
+    """
 
     def __init__(self, beads_dir: str, timeout: float = LOCK_TIMEOUT_S) -> None:
         self.path = os.path.join(beads_dir, LOCK_NAME)
         self.timeout = timeout
         self.fd = -1
+        self._key: tuple[str, int] | None = None
 
     def __enter__(self) -> FileLock:
+        import _thread
+
+        key = (os.path.realpath(self.path), _thread.get_ident())
+        held = _HELD.get(key)
+        if held is None:
+            held = _HELD[key] = [self._acquire(), 0]
+        held[1] += 1
+        self._key, self.fd = key, held[0]
+        return self
+
+    def _acquire(self) -> int:
         import fcntl
         import time
 
         try:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise SyncError(f"cannot open the export lock {self.path}: {exc.strerror or exc}")
         deadline = time.monotonic() + self.timeout
         delay = 0.002
         while True:
             try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    os.close(self.fd)
-                    self.fd = -1
+                    os.close(fd)
                     raise Locked(f"another bd process holds {self.path} (an export is running); try again")
                 time.sleep(delay)
                 delay = min(delay * 2, 0.05)
 
     def __exit__(self, *exc: object) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)  # closing the descriptor releases the flock
-            self.fd = -1
+        key, self._key, self.fd = self._key, None, -1
+        held = _HELD.get(key) if key is not None else None
+        if key is None or held is None:
+            return
+        held[1] -= 1
+        if held[1] == 0:
+            del _HELD[key]
+            os.close(held[0])  # closing the descriptor releases the flock
 
 
 def write_atomic(path: str, data: bytes, mode: int = 0o666) -> os.stat_result:

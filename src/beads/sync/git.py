@@ -49,6 +49,9 @@ class Git:
         self.root = os.path.abspath(root)
         self.timeout = timeout
         self.extra_env = dict(env or {})
+        # Descriptors every git process inherits: ``bd sync`` passes its lock's, so the lock is
+        # held until the last git it started has exited, even if ``bd`` itself was killed.
+        self.pass_fds: tuple[int, ...] = ()
 
     # -- running -----------------------------------------------------------------------
 
@@ -67,7 +70,8 @@ class Git:
         what = f"git {args[0]}" if args else "git"
         try:
             proc = subprocess.run(["git", *args], cwd=self.root, capture_output=True, text=True, input=input,
-                                  timeout=limit, env=self._env(env), errors="surrogateescape")
+                                  timeout=limit, env=self._env(env), errors="surrogateescape",
+                                  pass_fds=self.pass_fds)
         except FileNotFoundError:
             raise GitError("git is not installed (or not on PATH)")
         except subprocess.TimeoutExpired:
@@ -196,6 +200,14 @@ class Git:
     def merge_in_progress(self) -> bool:
         return self.ok("rev-parse", "-q", "--verify", "MERGE_HEAD")
 
+    def merge_head(self) -> str | None:
+        proc = self.run("rev-parse", "-q", "--verify", "MERGE_HEAD", check=False)
+        return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+    def index_lock(self) -> str:
+        """Where git's index lock lives (it exists while a git command updates the index)."""
+        return self.git_path("index.lock")
+
     def rebase_in_progress(self) -> bool:
         return any(os.path.exists(self.git_path(name)) for name in ("rebase-merge", "rebase-apply"))
 
@@ -229,20 +241,40 @@ class Git:
         self.run("commit", "--quiet", "--no-edit", env=env)
         return self.out("rev-parse", "HEAD")
 
-    def merge_abort(self) -> None:
-        self.run("merge", "--abort", check=False)
+    def parents(self, rev: str) -> list[str]:
+        proc = self.run("rev-list", "--parents", "-n", "1", rev, check=False)
+        return proc.stdout.split()[1:] if proc.returncode == 0 else []
+
+    def merge_quit(self) -> None:
+        """Forget a merge's state (``MERGE_HEAD`` …), leaving the index and the work tree as they are."""
+        self.run("merge", "--quit", check=False)
+
+    def merge_abort(self) -> bool:
+        return self.run("merge", "--abort", check=False).returncode == 0
+
+    def merge(self, rev: str, message: str, *,
+              env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """``git merge --no-edit`` of ``rev``; returns the process, never raises on conflict."""
+        return self.run("merge", "--no-edit", "--quiet", "-m", message, rev, check=False,
+                        env={**(env or {}), "LC_ALL": "C"})
+
+    def checkout_head(self, paths: Iterable[str]) -> None:
+        """Put ``paths`` back as HEAD has them (in the index and the work tree)."""
+        rels = [self.rel(p) for p in paths]
+        if rels:
+            self.run("checkout", "HEAD", "--", *rels)
 
     # -- network -------------------------------------------------------------------------------
 
     def fetch(self, remote: str, *, env: Mapping[str, str] | None = None) -> None:
         self.run("fetch", "--quiet", remote, timeout=NETWORK_TIMEOUT, env=env)
 
-    def pull(self, remote: str, branch: str, *,
-             env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        """``git pull --no-rebase`` (a merge, never a rebase); returns the process, never raises on conflict."""
+    def fetch_branch(self, remote: str, branch: str, *,
+                     env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """``git fetch remote branch`` (the first half of a pull); ``FETCH_HEAD`` is its commit."""
         # Untranslated messages: the caller tells "no such remote branch yet" from real failures.
-        return self.run("pull", "--no-rebase", "--no-edit", "--quiet", remote, branch, check=False,
-                        timeout=NETWORK_TIMEOUT, env={**(env or {}), "LC_ALL": "C"})
+        return self.run("fetch", "--quiet", remote, branch, check=False, timeout=NETWORK_TIMEOUT,
+                        env={**(env or {}), "LC_ALL": "C"})
 
     def push(self, remote: str, branch: str, *, env: Mapping[str, str] | None = None) -> None:
         self.run("push", "--quiet", remote, f"HEAD:refs/heads/{branch}", timeout=NETWORK_TIMEOUT, env=env)
@@ -257,7 +289,7 @@ class Git:
         spec = f"{rev}{self.rel(path)}" if rev.startswith(":") else f"{rev}:{self.rel(path)}"
         try:
             proc = subprocess.run(["git", "cat-file", "blob", spec], cwd=self.root, capture_output=True,
-                                  timeout=self.timeout, env=self._env(None))
+                                  timeout=self.timeout, env=self._env(None), pass_fds=self.pass_fds)
         except subprocess.TimeoutExpired:
             raise GitFailure(f"git cat-file timed out after {self.timeout:g}s", returncode=-1)
         except OSError as exc:
@@ -276,6 +308,26 @@ class Git:
 
     def config_set(self, key: str, value: str) -> None:
         self.run("config", key, value)
+
+
+def git_running_in(root: str) -> bool | None:
+    """Whether a ``git`` process works in ``root`` now (Linux ``/proc``); None when we cannot tell."""
+    if not os.path.isdir("/proc/self/fd"):
+        return None
+    root = os.path.realpath(root)
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/comm") as fh:
+                if not fh.read().strip().startswith("git"):
+                    continue
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue
+        if cwd == root or cwd.startswith(root + os.sep):
+            return True
+    return False
 
 
 def find_git(start: str) -> Git | None:

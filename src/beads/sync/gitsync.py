@@ -1,26 +1,30 @@
-"""``bd sync``: share the issue database through git (spec §8.6, lessons A).
+"""``bd sync``: share the issue database through git (spec §8.6, lessons A; docs/SYNC.md).
 
 The database is this clone's working copy; ``issues.jsonl`` is what git carries.
-One sync:
+One sync, holding the sync lock (``beads.sync.synclock``: two syncs serialise, and
+a killed sync's leftovers are recognised and cleaned up first):
 
-1. preflight: a git repository, no merge or rebase in progress;
+1. preflight: a git repository, no merge or rebase in progress (other than its own);
 2. import the JSONL first if it changed since we last read or wrote it (a pull or
    checkout that no hook imported), so the export cannot overwrite newer rows;
 3. export: flush the changed issues (a full export when the file lacks issues);
 4. commit only the beads files, ``bd sync: <local time>`` (skipped when unchanged);
-5. pull (a merge, never a rebase) when the branch has an upstream; a conflict in
-   ``issues.jsonl`` is resolved with ``merge3`` from git's index stages (base,
-   ours, theirs) and the merge commit completed;
-6. absorb the pulled file: relations the merge removed (in our export, absent
-   from the merged file) are removed here too, then the file is imported —
-   newer-wins, additive, never deleting an issue because it is absent;
-7. when the database still has something the file lacks, export again and commit
-   ``bd sync: apply DB changes after import``;
-8. push when we are ahead (``BD_SYNC_IN_PROGRESS=1`` so our pre-push hook stands aside).
+5. fetch the upstream branch, then under the export lock: export and commit what
+   agents wrote meanwhile, merge (never a rebase; a conflict in ``issues.jsonl`` is
+   resolved with ``merge3`` from git's index stages), push at once, then
+6. absorb the merged file: relations the merge removed (in our export, absent from
+   the merged file) are removed here too, then the file is imported — newer-wins,
+   additive, never deleting an issue because it is absent — and what the database
+   still has beyond the file is exported and committed;
+7. a push refused because the remote moved on meanwhile goes back to 5, a few times.
 
-A failed pull or push raises ``SyncError`` with one line saying what to do; at that
-point the database and the JSONL agree (nothing was imported from a file we could
-not merge, and the pulled file was imported before any error about other files).
+Agents' flushes wait on the export lock (``.beads/jsonl.lock``) while steps 2–3 and
+5–6 hold it, so git never finds the file rewritten under a merge; their database
+writes never wait. ``BD_SYNC_IN_PROGRESS=1`` makes our own hooks stand aside.
+
+A failed fetch, merge or push raises ``SyncError`` with one line saying what to do
+and a hint whose every clause (committed? database and file in agreement?) is
+checked when the error is raised.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ import sys
 import time
 from dataclasses import dataclass
 
-from beads.errors import CorruptJSONL, GitError, SyncError
+from beads.errors import BdError, CorruptJSONL, GitError, SyncError
+from beads.sync.removals import apply_removals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,11 +44,12 @@ if TYPE_CHECKING:
 
     from beads.core.tracker import Tracker
     from beads.sync.git import Git
+    from beads.sync.synclock import SyncLock
 
 SYNC_FILES = ("deletions.jsonl", "interactions.jsonl", "metadata.json")
 LINE_UNION_FILES = ("interactions.jsonl", "deletions.jsonl")  # append-only logs
 SYNC_ENV = "BD_SYNC_IN_PROGRESS"
-RETRY_HINT = "your issues are committed locally and the database matches the JSONL; run 'bd sync' again"
+PUSH_ATTEMPTS = 8  # merges and pushes when other clones keep pushing first
 
 
 @dataclass
@@ -242,8 +248,10 @@ class _Sync:
             raise SyncError("not a git repository",
                             hint="run 'git init' (or use 'bd sync --flush-only' to just write the JSONL)")
         self.git: Git = git
-        self.pre_pull: str | None = None  # HEAD before the pull (set by _pull)
+        self.pre_pull: str | None = None  # HEAD before the merge (set by _merge)
         self.env = _git_env()
+        self.lock: SyncLock = None  # type: ignore[assignment]  # set by run()
+        self.full_export = False
         self.report: dict[str, Any] = {"mode": "full", "dry_run": options.dry_run, "imported": None,
                                        "exported": False, "committed": None, "pulled": False,
                                        "merge_resolved": False, "reexported": False, "pushed": False,
@@ -252,25 +260,125 @@ class _Sync:
     # -- driver ---------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        self._preflight()
         upstream = self.git.upstream()
         if upstream is not None:
             self.report["remote"] = f"{upstream[0]}/{upstream[1]}"
         if self.options.dry_run:
+            self._preflight()
             return self._dry_run(upstream)
-        self.report["imported"] = _counts(_import_if_changed(self.tracker, self.options))
-        self.report["exported"] = _export(self.tracker)
-        left = self._read()
-        self.report["committed"] = self._commit(self.options.message or default_message())
+        from beads.sync.export import FileLock
+        from beads.sync.synclock import SyncLock
+
+        with SyncLock(self.git, self.say) as lock:
+            self.lock = lock
+            lock.clear_index_lock()
+            interrupted = lock.interrupted_merge()
+            if interrupted == "in-progress":
+                with FileLock(self.ws.beads_dir):
+                    lock.undo_merge(self._sync_files(all_files=True))
+                self.full_export = True  # a writer may have flushed into that merge: write the DB out whole
+            self._preflight()
+            orig = (lock.previous or {}).get("orig") if interrupted == "committed" else None
+            self._rounds(upstream, interrupted == "committed", orig)
+        return self.report
+
+    def _rounds(self, upstream: tuple[str, str] | None, absorb_first: bool, orig: str | None) -> None:
+        """Export, then commit; fetch; under the export lock (writers' flushes wait): export, commit,
+        merge, push and import.
+
+        A push the remote refuses because it moved on meanwhile (another clone pushed) is
+        retried after fetching and merging again, a few times.
+        """
+        from beads.sync.export import FileLock
+
+        pull = upstream is not None and not self.options.no_pull
+        with FileLock(self.ws.beads_dir):
+            if absorb_first:
+                self._absorb_interrupted(orig)
+            self._import_and_export()
+        self._commit_files()  # writers flush meanwhile: the commit takes the file as it is
         if upstream is None:
             if not self.options.no_pull or not self.options.no_push:
                 self.say("→ No upstream branch configured: committed locally, skipping pull and push")
-            return self.report
-        if not self.options.no_pull:
-            self._pull(upstream, left)
-        if not self.options.no_push:
-            self._push(upstream)
-        return self.report
+            return
+        target = self._fetch(upstream) if pull else None  # outside the export lock: agents flush meanwhile
+        with FileLock(self.ws.beads_dir):  # retries keep it: from fetch to push as short as can be
+            self._merge_and_push(upstream, pull, target)
+
+    def _merge_and_push(self, upstream: tuple[str, str], pull: bool, target: str | None) -> None:
+        repush = True  # once more for what the import made us commit (the DB won some issues)
+        for attempt in range(PUSH_ATTEMPTS):
+            if attempt:
+                _backoff(attempt)
+                target = self._fetch(upstream) if pull else None
+            last = not pull or attempt == PUSH_ATTEMPTS - 1
+            if target is None:
+                if self.options.no_push or self._push(upstream, last=last):
+                    return
+            else:
+                self._import_and_export()  # what agents wrote since, then the tree equals HEAD
+                left = self._read()
+                self._commit_files(again=True)
+                self._merge(upstream, target, left)
+                self._merged_records(self._read())  # never push a file we cannot read
+                try:
+                    pushed = self.options.no_push or self._push(upstream, last=last)
+                finally:
+                    reexported = self._absorb_merge(left)
+                if pushed and not (reexported and repush and not self.options.no_push and not last):
+                    return
+                repush = repush and not pushed
+                if pushed:
+                    continue
+            self.say("→ The remote moved on meanwhile: merging again")
+
+    def _import_and_export(self) -> None:
+        """Import the JSONL if something else changed it, then write the database's changes to it."""
+        from beads.sync import export as exp
+
+        imported = _counts(_import_if_changed(self.tracker, self.options))
+        if imported is not None or self.report["imported"] is None:
+            self.report["imported"] = imported
+        if self.full_export:
+            before = self._read()
+            exp.export_jsonl(self.tracker)
+            exported = self._read() != before
+            self.full_export = False
+        else:
+            exported = _export(self.tracker)
+        self.report["exported"] = self.report["exported"] or exported
+
+    def _commit_files(self, again: bool = False) -> None:
+        committed = self._commit(self.options.message or default_message(), quiet=again)
+        self.report["committed"] = self.report["committed"] or committed
+
+    def _absorb_interrupted(self, orig: str | None) -> None:
+        """A killed sync concluded its merge but did not import it: do what it would have done."""
+        removed = _removals_since(self.tracker, orig) if orig else 0
+        self.say("→ Importing the merge an interrupted bd sync left")
+        counts = _counts(_import(self.tracker, self.options)) or {}
+        if removed:
+            counts["relations_removed"] = removed
+        self.report["imported"] = counts
+
+    def retry_hint(self, when: str = "") -> str:
+        """What holds now and what to do; every clause checked, none assumed."""
+        facts: list[str] = []
+        try:
+            uncommitted: bool | None = self.git.has_changes(self._sync_files())
+        except BdError:
+            uncommitted = None
+        if uncommitted is False:
+            facts.append("your issues are committed locally")
+        elif uncommitted:
+            facts.append("the issues file has changes not committed yet")
+        if self.tracker.store.dirty_ids():
+            facts.append("some database changes are not in the JSONL yet (the next sync writes them)")
+        elif _file_changed(self.tracker):
+            facts.append("the JSONL has changes the database has not imported yet")
+        else:
+            facts.append("the database matches the JSONL")
+        return "; ".join(facts) + f"; run 'bd sync' again{when}"
 
     def _preflight(self) -> None:
         git = self.git
@@ -313,9 +421,9 @@ class _Sync:
         except FileNotFoundError:
             return b""
 
-    def _sync_files(self) -> list[str]:
+    def _sync_files(self, all_files: bool = False) -> list[str]:
         files = [self.path] + [os.path.join(self.ws.beads_dir, f) for f in SYNC_FILES]
-        return [f for f in dict.fromkeys(files) if os.path.exists(f) or self._tracked(f)]
+        return [f for f in dict.fromkeys(files) if all_files or os.path.exists(f) or self._tracked(f)]
 
     def _tracked(self, path: str) -> bool:
         try:
@@ -323,40 +431,61 @@ class _Sync:
         except GitError:
             return False
 
-    def _commit(self, message: str) -> str | None:
+    def _commit(self, message: str, quiet: bool = False) -> str | None:
         files = self._sync_files()
         if not files or not self.git.has_changes(files):
-            self.say("→ No changes to commit")
+            if not quiet:
+                self.say("→ No changes to commit")
             return None
         self.say("→ Committing the beads files...")
         self.git.add([f for f in files if os.path.exists(f)], env=self.env)
         return self.git.commit(message, files, author=self.options.author, no_gpg_sign=self.options.no_gpg_sign,
                                env=self.env)
 
-    # -- pull -----------------------------------------------------------------------------------
+    # -- pull: fetch (no lock), then merge (under the export lock) ---------------------------------
 
-    def _pull(self, upstream: tuple[str, str], left: bytes) -> None:
+    def _fetch(self, upstream: tuple[str, str]) -> str | None:
+        """Fetch the upstream branch; its commit, or None when the remote has no such branch yet."""
+        from beads.sync.git import summarize_output
+
         remote, branch = upstream
         self.say(f"→ Pulling from {remote}/{branch}...")
-        self.pre_pull = self.git.head()  # where _undo_pull goes back to
-        proc = self.git.pull(remote, branch, env=self.env)
+        proc = self.git.fetch_branch(remote, branch, env=self.env)
         if proc.returncode != 0:
             output = (proc.stderr or "") + (proc.stdout or "")
+            if "couldn't find remote ref" in output:
+                self.say(f"→ {remote}/{branch} does not exist yet: nothing to pull")
+                return None
+            detail = summarize_output(output) or f"exit status {proc.returncode}"
+            raise SyncError(f"git pull failed: {detail}", hint=self.retry_hint(" once the problem is fixed"))
+        return self.git.out("rev-parse", "FETCH_HEAD")
+
+    def _merge(self, upstream: tuple[str, str], target: str, left: bytes) -> None:
+        from beads.sync.git import summarize_output
+
+        remote, branch = upstream
+        url = self.git.config_get(f"remote.{remote}.url") or remote
+        self.pre_pull = self.git.head()  # where _undo_pull goes back to
+        self.lock.record(step="merging", orig=self.pre_pull, target=target)
+        proc = self.git.merge(target, f"Merge branch '{branch}' of {url}", env=self.env)
+        if proc.returncode != 0:
             if self.git.merge_in_progress() or self.git.unmerged_paths():
                 self._resolve_pull_conflicts(left)
-            elif "couldn't find remote ref" in output:
-                self.say(f"→ {remote}/{branch} does not exist yet: nothing to pull")
-                return
             else:
-                from beads.sync.git import summarize_output
-
+                output = (proc.stderr or "") + (proc.stdout or "")
                 detail = summarize_output(output) or f"exit status {proc.returncode}"
-                raise SyncError(f"git pull failed: {detail}", hint=RETRY_HINT + " once the problem is fixed")
+                raise SyncError(f"git pull failed: {detail}", hint=self.retry_hint(" once the problem is fixed"))
         self.report["pulled"] = True
+
+    def _absorb_merge(self, left: bytes) -> bool:
+        """Import what the merge brought; True when the database then had more to commit."""
         merged = self._read()
+        committed = False
         if merged != left:
             self._absorb(left, merged)
-            self._reexport_if_needed()
+            committed = self._reexport_if_needed()
+        self.lock.record(step="merged")
+        return committed
 
     def _resolve_pull_conflicts(self, left: bytes) -> None:
         git = self.git
@@ -385,6 +514,7 @@ class _Sync:
             if merged != left:
                 self._absorb(left, merged)
             listing = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
+            self.lock.record(step="handed-over")  # the user's to conclude, not ours to undo
             raise SyncError(f"git pull stopped on conflicts in files bd does not manage: {listing}",
                             hint="the issues file is merged, staged and imported; resolve those files, "
                                  "'git commit', then run 'bd sync' again")
@@ -421,16 +551,21 @@ class _Sync:
 
     # -- after the pull -------------------------------------------------------------------------------
 
-    def _absorb(self, left: bytes, merged: bytes) -> None:
-        """Make the database hold what the merged file holds (see module docstring, step 6)."""
+    def _merged_records(self, merged: bytes) -> list[dict[str, Any]]:
+        """The merged file's records; ``SyncError`` (before any import or push) when it cannot be read."""
         from beads.sync import jsonl
         from beads.sync.importer import vocab_of
-        from beads.sync.merge import parse_records
 
-        try:  # the validation step: a pulled record the CLI would refuse undoes the pull
-            merged_records = jsonl.parse_jsonl(jsonl.decode(merged, self.path), self.path, vocab_of(self.tracker))
+        try:  # the validation step: a pulled record the CLI would refuse undoes the pull (before any push)
+            return jsonl.parse_jsonl(jsonl.decode(merged, self.path), self.path, vocab_of(self.tracker))
         except CorruptJSONL as exc:
             self._undo_pull(exc.message)
+
+    def _absorb(self, left: bytes, merged: bytes) -> None:
+        """Make the database hold what the merged file holds (see module docstring, step 6)."""
+        from beads.sync.merge import parse_records
+
+        merged_records = self._merged_records(merged)
         left_records, _ = parse_records(left, "left")
         removed = apply_removals(self.tracker, left_records, merged_records,
                                  skip=set(self.tracker.store.dirty_ids()))
@@ -460,8 +595,7 @@ class _Sync:
         if git.merge_in_progress() or git.unmerged_paths():
             git.merge_abort()
         pre = self.pre_pull
-        hint = (f"bd refuses that record; fix {where}, then run 'bd sync' again "
-                "(your issues are committed locally and the database matches the JSONL)")
+        hint = f"bd refuses that record; fix {where}, then: " + self.retry_hint()
         if pre and git.head() != pre:
             undo = git.run("reset", "--quiet", "--keep", pre, check=False)
             if undo.returncode != 0:
@@ -469,17 +603,20 @@ class _Sync:
                                 hint=f"run 'git reset --keep {pre[:12]}' to undo it, then: " + hint)
         raise SyncError(f"the pull was undone: {problem}", hint=hint)
 
-    def _reexport_if_needed(self) -> None:
+    def _reexport_if_needed(self) -> bool:
         if not self.tracker.store.dirty_ids() and not _file_lacks_issues(self.tracker):
-            return
+            return False
         self.say("→ Re-exporting: the database has changes the JSONL lacks")
         self.report["reexported"] = _export(self.tracker)
         if self._commit("bd sync: apply DB changes after import"):
             self.report["committed_after_import"] = True
+            return True
+        return False
 
     # -- push -----------------------------------------------------------------------------------------
 
-    def _push(self, upstream: tuple[str, str]) -> None:
+    def _push(self, upstream: tuple[str, str], *, last: bool) -> bool:
+        """Push when ahead; False when the remote moved on meanwhile and we may merge again."""
         remote, branch = upstream
         try:
             ahead = self.git.ahead_count(remote, branch)
@@ -487,90 +624,32 @@ class _Sync:
             ahead = 1
         if ahead == 0:
             self.say("→ Nothing to push")
-            return
+            return True
         self.say(f"→ Pushing to {remote}/{branch}...")
         try:
             self.git.push(remote, branch, env=self.env)
         except GitError as exc:
+            if not last and _remote_moved(exc):
+                return False
             raise SyncError(f"{exc.message}",
                             hint="the remote did not take the push (it may have new commits, or refuse writes); "
-                                 + RETRY_HINT + " (it pulls first)")
+                                 + self.retry_hint(" (it pulls first)"))
         self.report["pushed"] = True
+        return True
 
 
-def apply_removals(tracker: Tracker, left: list[dict[str, Any]], merged: list[dict[str, Any]], *,
-                   skip: set[str] | frozenset[str] = frozenset()) -> int:
-    """Remove labels and dependency edges that our export had and the merged file dropped.
+def _backoff(attempt: int) -> None:
+    """A random pause, growing with the attempts: clones that keep pushing at once fall out of step."""
+    import random
 
-    The import is additive, so it cannot see a removal; the 3-way merge can (a
-    label gone from the merged line was removed on the other side, relative to the
-    common base), and ``left`` is exactly what this database exported before the
-    pull. Only issues present in both files are considered; issues themselves are
-    never deleted here. Returns how many relations were removed.
-    """
-    from beads import model, timefmt
-    from beads.sync.merge import collides, identity_key
-
-    store = tracker.store
-    merged_by_id = {r["id"]: r for r in merged if isinstance(r.get("id"), str)}
-    # An id the merge gave to another clone's issue: ours moved to a new id (merge.resolve_collisions),
-    # and is compared with its record there; the database still has it under the old id.
-    by_identity: dict[Any, str] = {}
-    for r in merged_by_id.values():
-        key = identity_key(r)
-        if key is not None:
-            by_identity.setdefault(key, r["id"])
-    moved: dict[str, str] = {}
-    for old in left:
-        other = merged_by_id.get(old.get("id"))  # type: ignore[arg-type]
-        if other is not None and collides(old, other):
-            key = identity_key(old)
-            if key is not None and key in by_identity:
-                moved[old["id"]] = by_identity[key]
-    back = {new: old for old, new in moved.items()}
-    count = 0
-    graph_changed = False
-    now = timefmt.now()
-    with store.transaction():
-        events: list[tuple[str, str, str, str | None, str]] = []
-        for old in left:
-            issue_id = old.get("id")
-            if not isinstance(issue_id, str):
-                continue
-            rec = merged_by_id.get(moved.get(issue_id, issue_id))
-            if rec is None or issue_id in skip or rec.get("status") == model.STATUS_TOMBSTONE or collides(old, rec):
-                continue
-            gone_labels = set(_strings(old.get("labels"))) - set(_strings(rec.get("labels")))
-            for label in sorted(gone_labels):
-                if store.remove_label(issue_id, label):
-                    count += 1
-                    events.append((issue_id, "label_removed", "sync", f"Removed label: {label}", now))
-            old_deps = {(moved.get(target, target), dep_type) for target, dep_type in _dep_keys(old)}
-            gone_deps = old_deps - _dep_keys(rec)
-            for target, dep_type in sorted(gone_deps):
-                target = back.get(target, target)
-                if store.remove_dependency(issue_id, target, dep_type):
-                    count += 1
-                    graph_changed = True
-                    events.append((issue_id, "dependency_removed", "sync",
-                                   f"Removed dependency: {issue_id} -> {target} ({dep_type})", now))
-        if events:
-            store.add_events(events)
-        if graph_changed:
-            store.rebuild_blocked_cache()
-    return count
+    time.sleep(random.uniform(0, min(1.0, 0.05 * 2 ** attempt)))
 
 
-def _strings(values: Any) -> list[str]:
-    return [v for v in values or () if isinstance(v, str)]
-
-
-def _dep_keys(rec: dict[str, Any]) -> set[tuple[str, str]]:
-    out = set()
-    for dep in rec.get("dependencies") or ():
-        if isinstance(dep, dict) and dep.get("depends_on_id"):
-            out.add((dep["depends_on_id"], dep.get("type") or "blocks"))
-    return out
+def _remote_moved(exc: GitError) -> bool:
+    """A push refused because the branch moved (another clone pushed first, or at the same moment)."""
+    text = getattr(exc, "output", "") or exc.message
+    return any(mark in text for mark in ("fetch first", "non-fast-forward", "failed to update ref",
+                                         "cannot lock ref", "incorrect old value"))
 
 
 def _same_file(a: str, b: str) -> bool:
