@@ -235,43 +235,63 @@ def replace_lines(data: bytes, changes: dict[str, str | None], *, in_order: bool
     so the cost does not grow with the number of lines. Returns None for any other
     file: the caller takes the general path.
     """
-    if not data:
+    if not in_order or not canonical_layout(data):
         return None
-    if not in_order or not data.endswith(b"\n") or (
-            data.count(b"\n" + _HEAD) + data.startswith(_HEAD) != data.count(b"\n")):
-        return None
-    view = memoryview(data)
-    pieces: list[memoryview | bytes] = []
+    pieces, _ = splice(data, changes)
+    return b"".join(data[p[0]:p[1]] if isinstance(p, tuple) else p for p in pieces)
+
+
+def splice(data: Any, changes: dict[str, str | None]) -> tuple[list[tuple[int, int] | bytes], bool]:
+    """How to build the new file: ``(start, end)`` ranges of ``data`` kept as they are, between
+    the new lines (bytes); and whether the result differs from ``data`` at all.
+
+    ``data`` is ``bytes`` or an ``mmap`` of a file known to be canonical and sorted (see
+    ``replace_lines``); only the few lines the binary searches land on are read.
+    """
+    pieces: list[tuple[int, int] | bytes] = []
     cursor = 0
+    differs = False
     for issue_id in sorted(changes):
         key = issue_id.encode("utf-8")
         start = _lower_bound(data, key, cursor)
-        pieces.append(view[cursor:start])
+        if start > cursor:
+            pieces.append((cursor, start))
         cursor = start
+        old = b""
         if start < len(data) and _id_at(data, start) == key:
-            cursor = data.index(b"\n", start) + 1
+            cursor = data.find(b"\n", start) + 1
+            old = data[start:cursor]
         line = changes[issue_id]
-        if line is not None:
-            pieces.append(line.encode("utf-8") + b"\n")
-    pieces.append(view[cursor:])
-    return b"".join(pieces)
+        new = line.encode("utf-8") + b"\n" if line is not None else b""
+        differs = differs or new != old
+        if new:
+            pieces.append(new)
+    if cursor < len(data):
+        pieces.append((cursor, len(data)))
+    return pieces, differs
 
 
-def _id_at(data: bytes, start: int) -> bytes:
-    return data[start + 7:data.index(b'"', start + 7)]
+def _id_at(data: Any, start: int) -> bytes:
+    return data[start + 7:data.find(b'"', start + 7)]
 
 
-def _lower_bound(data: bytes, key: bytes, lo: int) -> int:
+def _lower_bound(data: Any, key: bytes, lo: int) -> int:
     """Offset of the first line at or after ``lo`` whose ID is >= ``key`` (or len(data))."""
     hi = len(data)
     while lo < hi:
         mid = (lo + hi) // 2
         start = data.rfind(b"\n", lo, mid) + 1 or lo
         if _id_at(data, start) < key:
-            lo = data.index(b"\n", start) + 1
+            lo = data.find(b"\n", start) + 1
         else:
             hi = start
     return lo
+
+
+def canonical_layout(data: bytes) -> bool:
+    """Every line starts ``{"id":"`` and the file ends with a newline (what ``splice`` needs)."""
+    return bool(data) and data.endswith(b"\n") and (
+        data.count(b"\n" + _HEAD) + data.startswith(_HEAD) == data.count(b"\n"))
 
 
 def _fast_id(line: str) -> str | None:
