@@ -43,6 +43,7 @@ ORPHAN_MODES = ("strict", "resurrect", "skip", "allow")
 IMPORT_ACTOR = "import"
 _RELATIONS = ("labels", "dependencies", "comments")
 _TEXT_FIELDS = ("title", "description", "design", "acceptance_criteria", "notes")
+_CHUNK = 2000  # rows built and inserted at a time by a bulk import
 
 
 class _DryRun(Exception):
@@ -261,11 +262,24 @@ def _scalar(rec: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in rec.items() if k not in _RELATIONS and not k.startswith("_")}
 
 
+_DEFAULTS: dict[str, Any] = {}
+_LIST_DEFAULTS: tuple[str, ...] = ()
+
+
 def _full(rec: dict[str, Any]) -> dict[str, Any]:
     """Every known field at its default, overlaid with the record's scalar fields."""
-    issue: dict[str, Any] = {name: model.default_for(kind) for name, kind in model.FIELDS
-                             if name not in _RELATIONS}
-    issue.update(_scalar(rec))
+    global _LIST_DEFAULTS
+    if not _DEFAULTS:  # built once: this runs for every imported issue
+        _DEFAULTS.update((name, model.default_for(kind)) for name, kind in model.FIELDS if name not in _RELATIONS)
+        _LIST_DEFAULTS = tuple(k for k, v in _DEFAULTS.items() if isinstance(v, list))
+    issue = dict(_DEFAULTS)
+    for key in _LIST_DEFAULTS:
+        issue[key] = []  # never share a mutable default between issues
+    issue.update(rec)
+    for key in _RELATIONS:
+        issue.pop(key, None)
+    for key in [k for k in rec if k[:1] == "_"]:
+        del issue[key]
     return issue
 
 
@@ -489,9 +503,10 @@ class _Merge:
                 batch.discard(rec["id"])
                 continue
             out.append(rec)
-        fulls = [_full(r) for r in out]
-        store.insert_issues(fulls, [model.content_hash(f) for f in fulls])
-        store.add_events([(f["id"], "created", IMPORT_ACTOR, "imported", self.now) for f in fulls])
+        for i in range(0, len(out), _CHUNK):  # full rows for one chunk at a time: memory stays flat
+            fulls = [_full(r) for r in out[i:i + _CHUNK]]
+            store.insert_issues(fulls, [model.content_hash(f) for f in fulls])
+            store.add_events([(f["id"], "created", IMPORT_ACTOR, "imported", self.now) for f in fulls])
         self.stats["created"] += len(out)
         self.changed_graph = self.changed_graph or bool(out)
         return out
