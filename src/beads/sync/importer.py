@@ -69,6 +69,7 @@ def import_file(tracker: Tracker, path: str, **opts: Any) -> dict[str, Any]:
     canonical = exp.is_canonical(tracker, path)
     opts.setdefault("mark_dirty", not canonical)
     if not canonical:
+        del data  # the records are all that is needed now: do not hold the file twice
         return import_records(tracker, records, validated=True, **opts)
     with tracker.store.transaction():
         stats = import_records(tracker, records, validated=True, **opts)
@@ -313,7 +314,7 @@ class _Merge:
     def run(self, records: list[dict[str, Any]]) -> None:
         store = self.store
         self._resolve_collisions(records)
-        local = store.get_issues([r["id"] for r in records])
+        local = self._local_rows(records)
         pending = store.pending_hard_deletes() if records else set()
         creates: list[dict[str, Any]] = []
         accepted: list[dict[str, Any]] = []
@@ -357,6 +358,13 @@ class _Merge:
         if self.changed_graph:
             store.rebuild_blocked_cache()
 
+    def _local_rows(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """The local rows under the records' IDs: all IDs are loaded in one scan first, so a fresh
+        database (or a file of new issues) costs no lookups at all."""
+        present = set(self.store.all_ids())
+        wanted = [r["id"] for r in records if r["id"] in present]
+        return self.store.get_issues(wanted) if wanted else {}
+
     # -- id collisions (two clones minted one id for different issues) ----------------------------
 
     def _resolve_collisions(self, records: list[dict[str, Any]]) -> None:
@@ -370,7 +378,7 @@ class _Merge:
         from beads.sync.merge import collides, identity_key
 
         store = self.store
-        local = store.get_issues([r["id"] for r in records])
+        local = self._local_rows(records)
         clashes = [r for r in records if (cur := local.get(r["id"])) is not None and collides(cur, r)]
         if not clashes:
             return
@@ -488,7 +496,7 @@ class _Merge:
         known_parents: dict[str, bool] = {}
         out: list[dict[str, Any]] = []
         refs = {r["external_ref"]: r["id"] for r in creates if r.get("external_ref")}
-        taken_refs = {ref: owner for ref in refs if (owner := store.find_by_external_ref(ref))} if refs else {}
+        taken_refs = store.external_ref_owners(sorted(refs)) if refs else {}
         for rec in creates:
             parent = idgen.parent_of(rec["id"])
             if parent and parent not in batch and parent not in local:

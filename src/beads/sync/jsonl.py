@@ -21,7 +21,7 @@ from beads.jsonfmt import compact
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
     from typing import Any
 
     from beads.storage.sqlite.store import SqliteStore
@@ -94,10 +94,10 @@ def parse_jsonl(text: str, name: str = "<input>", vocab: model.Vocab | None = No
     workspace's statuses and types; the built-in ones when None): one bad record
     refuses the whole file with ``CorruptJSONL`` naming its line, id and field.
     """
-    lines = text.split("\n")
-    check_conflicts(lines, name)
+    if "<<<<<<<" in text or "=======" in text or ">>>>>>>" in text:
+        check_conflicts(text.split("\n"), name)
     records: list[dict[str, Any]] = []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(iter_lines(text), 1):
         if not line or line.isspace():
             continue
         try:
@@ -142,6 +142,18 @@ def bad_record_message(name: str, number: int, obj: Any, problem: str) -> str:
     shown_id = issue_id if isinstance(issue_id, str) and model.id_problem(issue_id) is None else (
         model.shown(issue_id))
     return f"{name}:{number}: {shown_id}: {problem}"
+
+
+def iter_lines(text: str) -> Iterator[str]:
+    """``text.split("\\n")`` one line at a time, so a big file is never held twice as a list."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
 
 
 def normalize_record(rec: dict[str, Any]) -> dict[str, Any]:
