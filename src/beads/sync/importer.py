@@ -44,6 +44,7 @@ IMPORT_ACTOR = "import"
 _RELATIONS = ("labels", "dependencies", "comments")
 _TEXT_FIELDS = ("title", "description", "design", "acceptance_criteria", "notes")
 _CHUNK = 2000  # rows built and inserted at a time by a bulk import
+_BULK_CACHE_KIB = 64 * 1024
 
 
 class _DryRun(Exception):
@@ -99,8 +100,11 @@ def import_records(tracker: Tracker, records: list[dict[str, Any]], *, dry_run: 
         _validate(records, vocab_of(tracker))
     records = _dedupe([jsonl.normalize_record(dict(r)) for r in records], stats)
     _check_external_refs(records)
+    # A bulk load touches index pages all over: a page cache that holds them (allocated as used)
+    # halves the SQLite time of 100,000 issues.
+    previous = store.set_cache_size(-_BULK_CACHE_KIB) if len(records) > _CHUNK else None
     try:
-        with store.transaction():
+        with store.transaction(), jsonl.NoGC():  # a bulk of acyclic dicts: nothing for the collector
             records = _check_prefixes(store, records, stats, rename_on_import, skip_prefix_validation or dry_run)
             _Merge(tracker, stats, skip_existing=skip_existing, orphan_handling=orphan_handling,
                    mark_dirty=mark_dirty).run(records)
@@ -108,6 +112,9 @@ def import_records(tracker: Tracker, records: list[dict[str, Any]], *, dry_run: 
                 raise _DryRun
     except _DryRun:
         pass
+    finally:
+        if previous is not None:
+            store.set_cache_size(previous)
     if not dry_run and stats["created"] + stats["updated"] > 200:
         store.checkpoint()
     return stats

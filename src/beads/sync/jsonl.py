@@ -94,6 +94,11 @@ def parse_jsonl(text: str, name: str = "<input>", vocab: model.Vocab | None = No
     workspace's statuses and types; the built-in ones when None): one bad record
     refuses the whole file with ``CorruptJSONL`` naming its line, id and field.
     """
+    with NoGC():  # a bulk of acyclic dicts: nothing for the collector
+        return _parse_jsonl(text, name, vocab)
+
+
+def _parse_jsonl(text: str, name: str, vocab: model.Vocab | None) -> list[dict[str, Any]]:
     if "<<<<<<<" in text or "=======" in text or ">>>>>>>" in text:
         check_conflicts(text.split("\n"), name)
     records: list[dict[str, Any]] = []
