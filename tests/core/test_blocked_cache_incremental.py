@@ -165,3 +165,37 @@ def test_a_childs_status_reaches_a_waits_for_gate_on_its_parent(tracker: Tracker
     tracker.delete([kids[1]])
     assert tracker.store.blocked_ids() == set()
     assert_exact(tracker)
+
+
+def test_a_small_import_refreshes_the_cache_exactly(tracker: Tracker) -> None:
+    from beads.sync.importer import import_records
+    from beads.sync.jsonl import export_records
+
+    rng = random.Random(5)
+    ids = [make(tracker, f"m{i}", issue_type=rng.choice(["task", "epic"])) for i in range(10)]
+    for _ in range(40):
+        try:
+            _step(tracker, rng, ids, 0)
+        except BdError:
+            pass
+    for round_ in range(25):
+        records = export_records(tracker.store)
+        chosen = rng.sample(records, 3)
+        for r in chosen:  # what another clone might send: newer statuses, new and dropped edges
+            r["updated_at"] = f"2099-01-01T00:00:{round_:02d}Z"
+            r["status"] = rng.choice(["open", "closed", "in_progress", "deferred", "tombstone"])
+            if r["status"] == "tombstone":
+                r["deleted_at"] = r["updated_at"]
+            target = rng.choice(records)["id"]
+            if target != r["id"] and rng.random() < 0.5:
+                r["dependencies"] = [*r.get("dependencies", []), {
+                    "issue_id": r["id"], "depends_on_id": target, "created_at": r["updated_at"],
+                    "type": rng.choice(["blocks", "parent-child", "conditional-blocks", "waits-for"])}]
+        chosen.append({"id": f"test-new{round_}", "title": "new", "status": "open", "priority": 2,
+                       "issue_type": "task", "created_at": "2099-01-01T00:00:00Z",
+                       "updated_at": "2099-01-01T00:00:00Z",
+                       "dependencies": [{"depends_on_id": rng.choice(records)["id"], "type": "blocks"}]})
+        with Trace(tracker) as trace:
+            import_records(tracker, chosen, skip_prefix_validation=True)
+        assert not trace.rebuilt
+        assert_exact(tracker)

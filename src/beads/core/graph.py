@@ -82,8 +82,11 @@ class GraphOps:
             raise CycleError(f"cannot add dependency: would create a cycle ({' → '.join([src, *path])})")
         dep = {"issue_id": src, "depends_on_id": dst, "type": dep_type, "created_at": now,
                "created_by": self.actor, "metadata": metadata or "{}", "thread_id": ""}
+        acyclic = store.graph_known_acyclic()
         if not store.add_dependency(dep):
             raise Conflict(f"dependency {src} → {dst} ({dep_type}) already exists")
+        if acyclic:  # the cycle check above held: still no cycle anywhere
+            store.mark_graph_acyclic()
         store.add_event(src, "dependency_added", self.actor, now, comment=f"Added dependency: {src} {dep_type} {dst}")
         store.mark_dirty([src] if external else [src, dst], now)
         if dep_type in model.BLOCKING_DEP_TYPES:
@@ -292,6 +295,18 @@ class GraphOps:
                 cycles.append(_cycle_in(component, adjacency))
         return cycles
 
+
+    def cycles_after_add(self) -> list[list[str]]:
+        """``find_cycles`` for the warning after ``add_dependency``. An add refuses cycles, so only an
+        import can bring one in: a graph once found acyclic is not walked again (a whole-graph walk on
+        every ``dep add``) until an import adds edges."""
+        if self.store.graph_known_acyclic():
+            return []
+        cycles = self.find_cycles()
+        if not cycles:
+            with self.write():
+                self.store.mark_graph_acyclic()
+        return cycles
 
     def cycle_issues(self) -> list[list[Issue]]:
         """``find_cycles`` with each ID replaced by its issue (``bd dep cycles --json``)."""

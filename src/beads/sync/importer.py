@@ -45,6 +45,7 @@ _RELATIONS = ("labels", "dependencies", "comments")
 _TEXT_FIELDS = ("title", "description", "design", "acceptance_criteria", "notes")
 _CHUNK = 2000  # rows built and inserted at a time by a bulk import
 _BULK_CACHE_KIB = 64 * 1024
+_SMALL_IMPORT = 500  # up to this many records: per-record work beats whole-table work
 
 
 class _DryRun(Exception):
@@ -316,6 +317,7 @@ class _Merge:
         self.mark_all = mark_dirty
         self.dirty: set[str] = set()
         self.changed_graph = False
+        self.moved = False  # local issues were renamed out of the way: the cache is rebuilt in full
         self.now = timefmt.now()
 
     def run(self, records: list[dict[str, Any]]) -> None:
@@ -363,11 +365,29 @@ class _Merge:
             store.mark_dirty(sorted(self.dirty), self.now)
         self.stats["marked_dirty"] = len(self.dirty)
         if self.changed_graph:
+            self._update_blocked_cache(accepted, created)
+
+    def _update_blocked_cache(self, accepted: list[dict[str, Any]], created: list[dict[str, Any]]) -> None:
+        """A small import refreshes only what it can have changed (docs/PERFORMANCE.md): the issues
+        it touched, the issues their statuses can block, and any waits-for gate; a big one, or one
+        that renamed issues, rebuilds the whole cache."""
+        store = self.store
+        touched = [r["id"] for r in accepted] + [r["id"] for r in created]
+        if len(touched) > _SMALL_IMPORT or self.moved or self.stats["id_mapping"]:
             store.rebuild_blocked_cache()
+            return
+        seeds = set(touched)
+        for rec in accepted:
+            seeds.update(store.blocking_dependents(rec["id"]))
+        if store.has_edges_of_type(model.DEP_WAITS_FOR):
+            seeds.update(store.waits_for_sources())
+        store.refresh_blocked(sorted(seeds))
 
     def _local_rows(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        """The local rows under the records' IDs: all IDs are loaded in one scan first, so a fresh
-        database (or a file of new issues) costs no lookups at all."""
+        """The local rows under the records' IDs: for a big file all IDs are loaded in one scan
+        first, so a fresh database (or a file of new issues) costs no lookups at all."""
+        if len(records) <= _SMALL_IMPORT:
+            return self.store.get_issues([r["id"] for r in records])
         present = set(self.store.all_ids())
         wanted = [r["id"] for r in records if r["id"] in present]
         return self.store.get_issues(wanted) if wanted else {}
@@ -442,7 +462,7 @@ class _Merge:
                 parent = idgen.parent_of(issue_id)
                 if parent and store.issue_exists(parent):
                     store.bump_child_counter(parent, int(issue_id.rpartition(".")[2]))
-        self.changed_graph = True
+        self.changed_graph = self.moved = True
         return moves
 
     # -- issues ----------------------------------------------------------------------------------

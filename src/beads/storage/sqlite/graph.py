@@ -115,6 +115,8 @@ WITH RECURSIVE {_AFFECTED},
 SELECT DISTINCT start FROM up WHERE {_DIRECTLY_BLOCKED.format(n="up.node")}
 """
 
+_ACYCLIC_KEY = "graph_acyclic"  # metadata: "1" while the dependency graph is known to hold no cycle
+
 DEP_COLUMNS = "issue_id, depends_on_id, type, created_at, created_by, metadata, thread_id"
 _DEP_KEYS = ("issue_id", "depends_on_id", "type", "created_at", "created_by", "metadata", "thread_id")
 
@@ -133,7 +135,11 @@ class GraphMixin:
     # -- edges ---------------------------------------------------------------------
 
     def add_dependency(self, dep: dict[str, Any]) -> bool:
-        """Insert an edge; False when the same (issue, target, type) already exists."""
+        """Insert an edge; False when the same (issue, target, type) already exists.
+
+        The storage does not check for cycles, so the graph is no longer known to be acyclic
+        (``Tracker.add_dependency``, which does check, says so again)."""
+        self.db.execute("DELETE FROM metadata WHERE key = ?", (_ACYCLIC_KEY,))
         cur = self.db.execute(
             f"INSERT OR IGNORE INTO dependencies ({DEP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (dep["issue_id"], dep["depends_on_id"], dep["type"], dep["created_at"], dep.get("created_by") or "",
@@ -142,6 +148,8 @@ class GraphMixin:
         return cur.rowcount > 0
 
     def add_dependencies(self, deps: list[dict[str, Any]]) -> None:
+        """Bulk insert without the graph rules (imports): the graph may now hold a cycle."""
+        self.db.execute("DELETE FROM metadata WHERE key = ?", (_ACYCLIC_KEY,))
         self.db.executemany(
             f"INSERT OR IGNORE INTO dependencies ({DEP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(d["issue_id"], d["depends_on_id"], d["type"], d["created_at"], d.get("created_by") or "",
@@ -248,6 +256,14 @@ class GraphMixin:
         """After adding ``issue_id`` blocks-on ``blocker_id``: if the blocker is open-ish, ``issue_id``
         and its parent-child descendants join the cache (what a full rebuild would add)."""
         self.db.execute(BLOCK_SUBTREE_SQL, (issue_id, blocker_id))
+
+    def graph_known_acyclic(self) -> bool:
+        """True when a cycle search found none and no edge arrived since without the cycle check."""
+        return self.db.one("SELECT 1 FROM metadata WHERE key = ? AND value = '1'", (_ACYCLIC_KEY,)) is not None
+
+    def mark_graph_acyclic(self) -> None:
+        self.db.execute("INSERT INTO metadata (key, value) VALUES (?, '1') "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (_ACYCLIC_KEY,))
 
     def has_edges_of_type(self, dep_type: str) -> bool:
         return self.db.one("SELECT 1 FROM dependencies WHERE type = ? LIMIT 1", (dep_type,)) is not None
