@@ -33,6 +33,7 @@ from bench_core import build_workspace  # noqa: E402
 
 BIN = Path(sys.executable).parent
 BD = str(BIN / "bd")
+BD_CMD = [BD]  # --src replaces it: the same interpreter running another checkout's sources
 ENV = {**os.environ, "BD_ACTOR": "bench", "NO_COLOR": "1"}
 ENV.pop("PYTHONDONTWRITEBYTECODE", None)
 
@@ -77,7 +78,7 @@ def workspace(n: int, fresh: bool) -> Path:
 
 
 def new_issue(root: Path, title: str) -> str:
-    return json.loads(run([BD, "create", title, "--json"], root))["id"]
+    return json.loads(run([*BD_CMD, "create", title, "--json"], root))["id"]
 
 
 def scenarios(root: Path) -> list[tuple[str, Callable[[], list[str]]]]:
@@ -101,27 +102,27 @@ def scenarios(root: Path) -> list[tuple[str, Callable[[], list[str]]]]:
         for r in rows:
             r["updated_at"] = f"2026-01-01T00:{state['round'] // 60:02d}:{state['round'] % 60:02d}Z"
         small.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        return [BD, "import", "-i", str(small)]
+        return [*BD_CMD, "import", "-i", str(small)]
 
     def delete() -> list[str]:
-        return [BD, "delete", new_issue(root, "to delete"), "--force"]
+        return [*BD_CMD, "delete", new_issue(root, "to delete"), "--force"]
 
     return [
-        ("create", bump([BD, "create", "bench created", "-p", "2"])),
-        ("q", bump([BD, "q", "bench quick"])),
-        ("update set", bump([BD, "update", a, "--assignee", "alice"])),
-        ("update clear", bump([BD, "update", a, "--assignee", ""])),
-        ("update status", bump([BD, "update", a, "--status", "in_progress"])),
-        ("close", bump([BD, "close", a])),
-        ("reopen", bump([BD, "reopen", a])),
-        ("label add", bump([BD, "label", "add", a, "bench-label"])),
-        ("label remove", bump([BD, "label", "remove", a, "bench-label"])),
-        ("dep add", bump([BD, "dep", "add", a, b])),
-        ("dep remove", bump([BD, "dep", "remove", a, b])),
-        ("comments add", bump([BD, "comments", "add", a, "a bench comment"])),
+        ("create", bump([*BD_CMD, "create", "bench created", "-p", "2"])),
+        ("q", bump([*BD_CMD, "q", "bench quick"])),
+        ("update set", bump([*BD_CMD, "update", a, "--assignee", "alice"])),
+        ("update clear", bump([*BD_CMD, "update", a, "--assignee", ""])),
+        ("update status", bump([*BD_CMD, "update", a, "--status", "in_progress"])),
+        ("close", bump([*BD_CMD, "close", a])),
+        ("reopen", bump([*BD_CMD, "reopen", a])),
+        ("label add", bump([*BD_CMD, "label", "add", a, "bench-label"])),
+        ("label remove", bump([*BD_CMD, "label", "remove", a, "bench-label"])),
+        ("dep add", bump([*BD_CMD, "dep", "add", a, b])),
+        ("dep remove", bump([*BD_CMD, "dep", "remove", a, b])),
+        ("comments add", bump([*BD_CMD, "comments", "add", a, "a bench comment"])),
         ("delete", delete),
         ("import (5 issues)", imp),
-        ("sync --flush-only (idle)", bump([BD, "sync", "--flush-only"])),
+        ("sync --flush-only (idle)", bump([*BD_CMD, "sync", "--flush-only"])),
     ]
 
 
@@ -150,8 +151,8 @@ def bench_import(n: int) -> tuple[float, int]:
     src = workspace(n, fresh=False) / ".beads" / "issues.jsonl"
     with tempfile.TemporaryDirectory(prefix="bd-bench-import-") as tmp:
         dest = Path(tmp)
-        run([BD, "init", "--prefix", "bench", "--quiet"], dest)
-        return timed([BD, "import", "-i", str(src)], dest)
+        run([*BD_CMD, "init", "--prefix", "bench", "--quiet"], dest)
+        return timed([*BD_CMD, "import", "-i", str(src)], dest)
 
 
 def main() -> int:
@@ -161,7 +162,11 @@ def main() -> int:
     ap.add_argument("--fresh", action="store_true", help="rebuild the cached workspace")
     ap.add_argument("--only", default="", help="comma-separated first words of the rows to run")
     ap.add_argument("--import-n", type=int, default=0, help="also time an import of this many issues")
+    ap.add_argument("--src", help="run bd from this source tree instead (e.g. an export of main, for before/after)")
     args = ap.parse_args()
+    if args.src:
+        BD_CMD[:] = [sys.executable, "-c", f"import sys; sys.path.insert(0, {args.src!r}); "
+                     "from beads.cli.main import entry; entry()"]
     import compileall
 
     compileall.compile_dir(str(Path(__import__("beads").__file__).parent), quiet=1)
