@@ -22,13 +22,13 @@ _FAILURE = " OR ".join(f"lower(blocker.close_reason) LIKE '%{k.replace(chr(39), 
 # Whether the waits-for edge ``d`` holds its issue back (the fan-out gate, see docs/READY.md).
 _WAITS_GATE = """CASE WHEN json_valid(d.metadata) AND json_extract(d.metadata, '$.gate') = 'any-children'
        THEN NOT EXISTS (
-         SELECT 1 FROM dependencies c JOIN issues ci ON ci.id = c.issue_id
+         SELECT 1 FROM dependencies c CROSS JOIN issues ci ON ci.id = c.issue_id
           WHERE c.type = 'parent-child' AND ci.status IN ('closed', 'tombstone')
             AND c.depends_on_id = COALESCE(
                   NULLIF(CASE WHEN json_valid(d.metadata) THEN json_extract(d.metadata, '$.spawner_id') END, ''),
                   d.depends_on_id))
        ELSE EXISTS (
-         SELECT 1 FROM dependencies c JOIN issues ci ON ci.id = c.issue_id
+         SELECT 1 FROM dependencies c CROSS JOIN issues ci ON ci.id = c.issue_id
           WHERE c.type = 'parent-child' AND ci.status NOT IN ('closed', 'tombstone')
             AND c.depends_on_id = COALESCE(
                   NULLIF(CASE WHEN json_valid(d.metadata) THEN json_extract(d.metadata, '$.spawner_id') END, ''),
@@ -75,10 +75,12 @@ SELECT DISTINCT issue_id FROM subtree
 """
 
 # Whether issue {n} is blocked by one of its own edges (the first part of REBUILD_CACHE_SQL, per issue).
+# CROSS JOIN fixes the order: from the issue's few edges to their targets, never from every issue
+# of a status (what the planner picks without statistics, and the gate above too).
 _DIRECTLY_BLOCKED = f"""(
-  EXISTS (SELECT 1 FROM dependencies d JOIN issues blocker ON blocker.id = d.depends_on_id
+  EXISTS (SELECT 1 FROM dependencies d CROSS JOIN issues blocker ON blocker.id = d.depends_on_id
            WHERE d.issue_id = {{n}} AND d.type = 'blocks' AND blocker.status IN ({_BLOCKING}))
-  OR EXISTS (SELECT 1 FROM dependencies d JOIN issues blocker ON blocker.id = d.depends_on_id
+  OR EXISTS (SELECT 1 FROM dependencies d CROSS JOIN issues blocker ON blocker.id = d.depends_on_id
            WHERE d.issue_id = {{n}} AND d.type = 'conditional-blocks'
              AND (blocker.status != 'closed' OR NOT ({_FAILURE})))
   OR EXISTS (SELECT 1 FROM dependencies d WHERE d.issue_id = {{n}} AND d.type = 'waits-for' AND ({_WAITS_GATE}))
