@@ -194,7 +194,9 @@ def test_a_small_import_refreshes_the_cache_exactly(tracker: Tracker) -> None:
         chosen.append({"id": f"test-new{round_}", "title": "new", "status": "open", "priority": 2,
                        "issue_type": "task", "created_at": "2099-01-01T00:00:00Z",
                        "updated_at": "2099-01-01T00:00:00Z",
-                       "dependencies": [{"depends_on_id": rng.choice(records)["id"], "type": "blocks"}]})
+                       "dependencies": [{"depends_on_id": rng.choice(records)["id"], "type": "blocks"},
+                                        # dangling until the next round creates it
+                                        {"depends_on_id": f"test-new{round_ + 1}", "type": "blocks"}]})
         with Trace(tracker) as trace:
             import_records(tracker, chosen, skip_prefix_validation=True)
         assert not trace.rebuilt

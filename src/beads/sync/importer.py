@@ -369,7 +369,7 @@ class _Merge:
 
     def _update_blocked_cache(self, accepted: list[dict[str, Any]], created: list[dict[str, Any]]) -> None:
         """A small import refreshes only what it can have changed (docs/PERFORMANCE.md): the issues
-        it touched, the issues their statuses can block, and any waits-for gate; a big one, or one
+        it touched or created, the issues they can block, and any waits-for gate; a big one, or one
         that renamed issues, rebuilds the whole cache."""
         store = self.store
         touched = [r["id"] for r in accepted] + [r["id"] for r in created]
@@ -377,8 +377,8 @@ class _Merge:
             store.rebuild_blocked_cache()
             return
         seeds = set(touched)
-        for rec in accepted:
-            seeds.update(store.blocking_dependents(rec["id"]))
+        for issue_id in touched:  # edges kept while their target was missing count from now on
+            seeds.update(store.blocking_dependents(issue_id))
         if store.has_edges_of_type(model.DEP_WAITS_FOR):
             seeds.update(store.waits_for_sources())
         store.refresh_blocked(sorted(seeds))
