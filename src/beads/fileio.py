@@ -19,7 +19,8 @@ import stat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import BinaryIO
+    from collections.abc import Callable
+    from typing import Any, BinaryIO
 
 
 def open_regular(path: str) -> BinaryIO:
@@ -44,9 +45,11 @@ def open_regular(path: str) -> BinaryIO:
         raise
 
 
-def write_atomic(path: str, data: bytes | str, mode: int = 0o666) -> os.stat_result:
+def write_atomic(path: str, data: bytes | str | Callable[[int], Any], mode: int = 0o666) -> os.stat_result:
     """Replace ``path`` with ``data``, keeping an existing file's mode.
 
+    ``data`` may also be a function that writes the content to the descriptor it is given
+    (see ``copy_range``), so a caller can assemble a large file without holding it.
     ``mode`` is for a new file and is filtered by the umask (the default gives 0644 under
     the usual umask 022 and 0600 under 077). Returns the new file's ``stat``. Raises
     ``OSError`` (the target is then untouched).
@@ -67,9 +70,10 @@ def write_atomic(path: str, data: bytes | str, mode: int = 0o666) -> os.stat_res
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            if callable(data):
+                data(fd)
+            else:
+                write_all(fd, data)
             if keep is not None:
                 os.fchmod(fd, keep)
             os.fsync(fd)
@@ -91,3 +95,33 @@ def write_atomic(path: str, data: bytes | str, mode: int = 0o666) -> os.stat_res
     except OSError:
         pass
     return os.stat(path)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def copy_range(src: int, dst: int, start: int, end: int) -> None:
+    """Append bytes ``[start, end)`` of descriptor ``src`` to ``dst`` (at its current offset).
+
+    ``copy_file_range`` lets the kernel copy between the page caches (nothing passes
+    through this process); where it is missing or refused, a small buffer does it.
+    """
+    pos = start
+    fast = hasattr(os, "copy_file_range")
+    while pos < end:
+        if fast:
+            try:
+                n = os.copy_file_range(src, dst, end - pos, pos)
+            except OSError:
+                fast = False
+                continue
+        else:
+            chunk = os.pread(src, min(end - pos, 1 << 20), pos)
+            write_all(dst, chunk)
+            n = len(chunk)
+        if n == 0:
+            raise OSError(f"source ended at byte {pos} of {end}")
+        pos += n

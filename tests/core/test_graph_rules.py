@@ -178,3 +178,20 @@ def test_find_cycles_reports_cycles_that_reached_the_database_by_other_paths(tra
     cycles = tracker.find_cycles()
     assert [sorted(cycle) for cycle in cycles] == [[a, b]]
     assert c not in cycles[0]
+
+
+def test_the_cycle_warning_walks_the_graph_again_only_after_unchecked_edges(tracker: Tracker) -> None:
+    from beads.sync.importer import import_records
+    from beads.sync.jsonl import export_records
+
+    a, b, c = (tracker.create(n)["id"] for n in "abc")
+    tracker.add_dependency(a, b)
+    assert tracker.cycles_after_add() == [] and tracker.store.graph_known_acyclic()
+    tracker.add_dependency(b, c)  # checked: the graph stays known acyclic, no walk needed
+    assert tracker.store.graph_known_acyclic()
+    record = next(r for r in export_records(tracker.store) if r["id"] == c)
+    record["updated_at"] = "2099-01-01T00:00:00Z"
+    record["dependencies"] = [{"issue_id": c, "depends_on_id": a, "type": "blocks"}]
+    import_records(tracker, [record], skip_prefix_validation=True)  # another clone's edge closes a cycle
+    assert not tracker.store.graph_known_acyclic()
+    assert [sorted(cycle) for cycle in tracker.cycles_after_add()] == [sorted([a, b, c])]

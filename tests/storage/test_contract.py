@@ -869,3 +869,49 @@ def test_edges_of_a_type_are_detected(store: SqliteStore) -> None:
     assert store.has_edges_of_type("waits-for") is False
     link(store, ("t-1", "t-2", "waits-for"))
     assert store.has_edges_of_type("waits-for") is True
+
+
+# -- incremental blocked cache, graph facts and bulk-import helpers ------------------------------------
+
+
+def test_refresh_blocked_recomputes_only_the_seeds_and_their_descendants(store: SqliteStore) -> None:
+    put(store, issue("t-a"), issue("t-b"), issue("t-c"), issue("t-c.1"), issue("t-x"))
+    link(store, ("t-a", "t-b"), ("t-c", "t-b"), ("t-c.1", "t-c", "parent-child"), ("t-x", "t-b"))
+    assert store.blocked_ids() == {"t-a", "t-c", "t-c.1", "t-x"}
+    assert sorted(store.blocking_dependents("t-b")) == ["t-a", "t-c", "t-x"]
+    current = store.get_issue("t-b")
+    assert current is not None
+    current.update({"status": "closed", "closed_at": timefmt.now()})
+    with store.transaction():
+        store.update_issue("t-b", {"status": "closed", "closed_at": current["closed_at"]},
+                           model.content_hash(current), current)
+        store.refresh_blocked(["t-c"])  # only t-c and its child are recomputed
+    assert store.blocked_ids() == {"t-a", "t-x"}
+
+
+def test_waits_for_sources_lists_the_gated_issues(store: SqliteStore) -> None:
+    put(store, issue("t-g"), issue("t-s"), issue("t-h"))
+    assert store.waits_for_sources() == []
+    link(store, ("t-g", "t-s", "waits-for"), ("t-h", "t-s", "waits-for"), ("t-h", "t-g", "related"))
+    assert sorted(store.waits_for_sources()) == ["t-g", "t-h"]
+
+
+def test_any_edge_below_the_cycle_check_forgets_that_the_graph_was_acyclic(store: SqliteStore) -> None:
+    put(store, issue("t-a"), issue("t-b"), issue("t-c"))
+    assert not store.graph_known_acyclic()
+    with store.transaction():
+        store.mark_graph_acyclic()
+    assert store.graph_known_acyclic()
+    link(store, ("t-a", "t-b"))
+    assert not store.graph_known_acyclic()
+    with store.transaction():
+        store.mark_graph_acyclic()
+        store.add_dependencies([dep("t-b", "t-c")])
+    assert not store.graph_known_acyclic()
+
+
+def test_external_ref_owners_and_the_cache_size_for_bulk_imports(store: SqliteStore) -> None:
+    put(store, issue("t-a", external_ref="gh-1"), issue("t-b"))
+    assert store.external_ref_owners(["gh-1", "gh-2"]) == {"gh-1": "t-a"}
+    previous = store.set_cache_size(-4096)
+    assert store.set_cache_size(previous) == -4096

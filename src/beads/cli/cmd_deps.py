@@ -88,7 +88,7 @@ def run_dep_add(ctx: Context) -> int:
 
 def _warn_cycles(ctx: Context) -> None:
     """Cycles cannot be added here, but an import can bring them in: say so, as the original does."""
-    cycles = ctx.tracker().find_cycles()
+    cycles = ctx.tracker().cycles_after_add()
     if not cycles or ctx.quiet:
         return
     paths = "\n".join("  " + " → ".join([*c, c[0]]) for c in cycles)

@@ -2,8 +2,13 @@
 
 Rules (spec §4): no self-dependencies; no cycles for any type except ``relates-to``
 (the message names the path); an epic cannot be the child of a non-epic; an issue
-cannot explicitly depend on its own hierarchical ancestor. Edges of blocking types
-mark the blocked cache stale, so it is rebuilt before the transaction commits.
+cannot explicitly depend on its own hierarchical ancestor.
+
+The blocked cache is kept exact inside each write's transaction, at the smallest cost
+that stays exact (docs/PERFORMANCE.md): a new ``blocks`` edge or an unblocked child is
+applied in place; a changed edge or a blocker's status change names *seeds* whose
+blockedness may have changed, and only they and their descendants are recomputed at
+commit (``_cache_seeds``); anything else marks the cache stale for a full rebuild.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ class GraphOps:
     store: SqliteStore
     actor: str
     _cache_stale: bool
+    _cache_seeds: set[str]
 
     if TYPE_CHECKING:  # provided by Tracker / Views; not defined at runtime so the MRO finds theirs
         def resolve_id(self, text: str) -> str: ...
@@ -76,8 +82,11 @@ class GraphOps:
             raise CycleError(f"cannot add dependency: would create a cycle ({' → '.join([src, *path])})")
         dep = {"issue_id": src, "depends_on_id": dst, "type": dep_type, "created_at": now,
                "created_by": self.actor, "metadata": metadata or "{}", "thread_id": ""}
+        acyclic = store.graph_known_acyclic()
         if not store.add_dependency(dep):
             raise Conflict(f"dependency {src} → {dst} ({dep_type}) already exists")
+        if acyclic:  # the cycle check above held: still no cycle anywhere
+            store.mark_graph_acyclic()
         store.add_event(src, "dependency_added", self.actor, now, comment=f"Added dependency: {src} {dep_type} {dst}")
         store.mark_dirty([src] if external else [src, dst], now)
         if dep_type in model.BLOCKING_DEP_TYPES:
@@ -100,7 +109,22 @@ class GraphOps:
         if dep_type == model.DEP_PARENT_CHILD and not self.store.is_blocked(dst) \
                 and not self.store.has_edges_of_type(model.DEP_WAITS_FOR):
             return
-        self._cache_stale = True
+        self._edge_changed(src, dep_type)
+
+    def _edge_changed(self, src: str, dep_type: str) -> None:
+        """An edge of ``src`` of a blocking type appeared or went: ``src`` and its descendants are
+        recomputed at commit; a changed parent-child edge also moves the children counted by gates."""
+        self._cache_seeds.add(src)
+        if dep_type == model.DEP_PARENT_CHILD and self.store.has_edges_of_type(model.DEP_WAITS_FOR):
+            self._cache_seeds.update(self.store.waits_for_sources())
+
+    def _blocker_changed(self, issue_id: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """After a status (or close reason) change: recompute only the issues it can block or release."""
+        if blocker_key(old) == blocker_key(new):
+            return  # e.g. open -> in_progress: blocks exactly as before
+        self._cache_seeds.update(self.store.blocking_dependents(issue_id))
+        if self.store.has_edges_of_type(model.DEP_WAITS_FOR) and self.store.parent_of(issue_id):
+            self._cache_seeds.update(self.store.waits_for_sources())
 
     def _cycle_path(self, start: str, goal: str) -> list[str]:
         """Shortest path start → … → goal over the edges reachable from start."""
@@ -135,8 +159,9 @@ class GraphOps:
             self.store.add_event(src, "dependency_removed", self.actor, now, comment=f"Removed dependency on {dst}")
             self._touch(src, now)
             self.store.mark_dirty([src] if dst.startswith("external:") else [src, dst], now)
-            if any(t in model.BLOCKING_DEP_TYPES for t in removed):
-                self._cache_stale = True
+            for dep_type in removed:
+                if dep_type in model.BLOCKING_DEP_TYPES:
+                    self._edge_changed(src, dep_type)
         return removed
 
     def relate(self, a: str, b: str) -> tuple[str, str]:
@@ -211,7 +236,7 @@ class GraphOps:
         if current:
             self.store.remove_dependency(issue_id, current, model.DEP_PARENT_CHILD)
             self.store.mark_dirty([issue_id, current], now)
-            self._cache_stale = True
+            self._edge_changed(issue_id, model.DEP_PARENT_CHILD)
         if parent:
             target = self.resolve_id(parent)
             self._add_dependency(issue_id, target, model.DEP_PARENT_CHILD, None, now, check_hierarchy=False)
@@ -270,6 +295,18 @@ class GraphOps:
                 cycles.append(_cycle_in(component, adjacency))
         return cycles
 
+
+    def cycles_after_add(self) -> list[list[str]]:
+        """``find_cycles`` for the warning after ``add_dependency``. An add refuses cycles, so only an
+        import can bring one in: a graph once found acyclic is not walked again (a whole-graph walk on
+        every ``dep add``) until an import adds edges."""
+        if self.store.graph_known_acyclic():
+            return []
+        cycles = self.find_cycles()
+        if not cycles:
+            with self.write():
+                self.store.mark_graph_acyclic()
+        return cycles
 
     def cycle_issues(self) -> list[list[Issue]]:
         """``find_cycles`` with each ID replaced by its issue (``bd dep cycles --json``)."""
@@ -370,3 +407,12 @@ def _cycle_in(component: list[str], adjacency: dict[str, list[str]]) -> list[str
 
 
 __all__ = ["GraphOps", "idgen"]
+
+
+def blocker_key(issue: dict[str, Any]) -> tuple[Any, ...]:
+    """What of an issue's state the blocked set depends on (as a blocker, or as a child counted by
+    a ``waits-for`` gate): equal keys before and after a write mean the cache needs nothing."""
+    status = issue.get("status")
+    closed = status == model.STATUS_CLOSED
+    return (status in model.BLOCKING_STATUSES, closed, status == model.STATUS_TOMBSTONE,
+            (issue.get("close_reason") or "") if closed else None)

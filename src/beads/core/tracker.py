@@ -59,7 +59,8 @@ class Tracker(GraphOps, Views):
         self.store = store
         self.actor = actor or default_actor(store)
         self.workspace = workspace
-        self._cache_stale = False
+        self._cache_stale = False  # rebuild the blocked cache in full at commit
+        self._cache_seeds: set[str] = set()  # or recompute these issues and their descendants
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -336,7 +337,7 @@ class Tracker(GraphOps, Views):
         if "status" in values and new_status != old["status"]:
             event = ("closed" if new_status == model.STATUS_CLOSED
                      else "reopened" if old["status"] == model.STATUS_CLOSED else "status_changed")
-            self._cache_stale = True
+            self._blocker_changed(real, old, issue)
         else:
             event = "updated"
         store.add_event(real, event, self.actor, now, old_value=_compact(model.to_wire(old)),
@@ -378,7 +379,7 @@ class Tracker(GraphOps, Views):
             self.store.add_event(real, "closed", self.actor, now, old_value=_compact({"status": old["status"]}),
                                  comment=reason)
             self.store.mark_dirty([real], now)
-            self._cache_stale = True
+            self._blocker_changed(real, old, issue)
         return self._fresh(real)
 
     def reopen(self, issue_id: str, reason: str | None = None) -> Issue:
@@ -389,11 +390,12 @@ class Tracker(GraphOps, Views):
                 raise InvalidInput(f"cannot reopen {real}: issue is deleted")
             now = timefmt.now()
             values = {"status": model.STATUS_OPEN, "closed_at": None, "close_reason": "", "updated_at": now}
+            old = dict(issue)
             issue.update(values)
             self.store.update_issue(real, values, model.content_hash(issue), issue)
             self.store.add_event(real, "reopened", self.actor, now, comment=reason)
             self.store.mark_dirty([real], now)
-            self._cache_stale = True
+            self._blocker_changed(real, old, issue)
         return self._fresh(real)
 
     # -- delete -------------------------------------------------------------------------------------
@@ -458,6 +460,9 @@ class Tracker(GraphOps, Views):
             touched: set[str] = set()
             for issue_id in plan["issues"]:
                 removed = self.store.remove_all_dependencies_of(issue_id)
+                self._cache_seeds.add(issue_id)  # its edges and its dependents' edges to it are gone
+                for dep in removed:
+                    self._edge_changed(dep["issue_id"], dep["type"])
                 neighbours = {d["issue_id"] for d in removed} | {d["depends_on_id"] for d in removed}
                 neighbours -= deleted_set
                 neighbours = {n for n in neighbours if not n.startswith("external:")}
@@ -483,7 +488,6 @@ class Tracker(GraphOps, Views):
                 touched.add(issue_id)
             if touched:
                 self.store.mark_dirty(sorted(touched), now)
-            self._cache_stale = True
         return {
             "deleted": plan["issues"],
             "deleted_count": len(plan["issues"]),
@@ -596,15 +600,20 @@ class _Write:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         tracker = self.tracker
         try:
-            if exc is None and tracker._cache_stale and tracker.store.db.depth == 1:
-                tracker.store.rebuild_blocked_cache()
+            if exc is None and tracker.store.db.depth == 1:
+                if tracker._cache_stale:
+                    tracker.store.rebuild_blocked_cache()
+                elif tracker._cache_seeds:
+                    tracker.store.refresh_blocked(sorted(tracker._cache_seeds))
                 tracker._cache_stale = False
+                tracker._cache_seeds.clear()
         except BaseException as err:
             self.tx.__exit__(type(err), err, None)
             raise
         finally:
             if exc is not None and tracker.store.db.depth == 1:
                 tracker._cache_stale = False
+                tracker._cache_seeds.clear()
         self.tx.__exit__(exc_type, exc, tb)
 
 

@@ -90,8 +90,7 @@ def _import_locked(tracker: Tracker, path: str, warn: Callable[[str], None]) -> 
     known = meta.get(exp.KEY_CONTENT_HASH) or meta.get(exp.LEGACY_HASH)
     if exp.sha256_hex(data) == known:
         if st is not None:
-            with store.transaction():
-                store.set_metadata_many({exp.KEY_STAT: exp.fingerprint(st)})
+            exp.confirm_unchanged(store, st)
         return None
     try:
         records = jsonl.parse_jsonl(jsonl.decode(data, path), path, importer.vocab_of(tracker))

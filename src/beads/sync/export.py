@@ -22,6 +22,7 @@ from beads.sync import jsonl
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, TextIO
 
     from beads.core.tracker import Tracker
@@ -35,6 +36,12 @@ KEY_FILE_HASH = "jsonl_file_hash"
 KEY_IMPORT_TIME = "last_import_time"
 KEY_STAT = "jsonl_stat"
 KEY_IN_ORDER = "jsonl_sorted"  # "1": lines are ours, sorted by plain IDs (see jsonl.replace_lines)
+# The fingerprint of the file when it was last known to be canonical (every line ours, sorted,
+# plain IDs: the flush may splice it without reading it) and when it was last known to hold
+# every issue of the database (``bd sync`` need not compare ID sets). Tied to a fingerprint,
+# each claim lapses by itself when anything else touches the file.
+KEY_CANONICAL = "jsonl_canonical_stat"
+KEY_COMPLETE = "jsonl_complete_stat"
 LEGACY_HASH = "last_import_hash"
 
 
@@ -82,17 +89,31 @@ def is_canonical(tracker: Tracker, path: str | None) -> bool:
         return os.path.abspath(path) == os.path.abspath(ws.jsonl_path)
 
 
-def record_file_state(store: SqliteStore, data: bytes, st: os.stat_result | None,
-                      ids: list[str] | None = None) -> None:
+def record_file_state(store: SqliteStore, data: bytes | None, st: os.stat_result | None,
+                      ids: list[str] | None = None, *, digest: str | None = None, canonical: bool | None = None,
+                      complete: bool = False) -> None:
     """Remember that the database now holds everything in these JSONL bytes.
 
     ``ids`` are the file's issue IDs in line order, when known: if they are sorted
-    and plain, later flushes may update the file in place by binary search.
+    and plain, later flushes may update the file in place by binary search. A caller
+    that already knows the bytes' ``digest`` and whether they are ``canonical`` (see
+    ``KEY_CANONICAL``) passes them instead of the bytes; ``complete`` says the file
+    holds every issue of the database (see ``KEY_COMPLETE``).
     """
-    digest = sha256_hex(data)
-    values = {KEY_CONTENT_HASH: digest, KEY_FILE_HASH: digest, KEY_IMPORT_TIME: timefmt.now()}
-    values[KEY_STAT] = fingerprint(st) if st is not None else ""
-    values[KEY_IN_ORDER] = "1" if ids is not None and jsonl.ids_in_order(ids) else ""
+    if digest is None:
+        assert data is not None
+        digest = sha256_hex(data)
+    # An empty digest means "not computed": nothing can match it, so a changed stat leads to
+    # an import (a no-op for a file we wrote) rather than to trusting an older hash.
+    in_order = ids is not None and jsonl.ids_in_order(ids)
+    if canonical is None:
+        canonical = in_order and data is not None and jsonl.canonical_layout(data)
+    stat = fingerprint(st) if st is not None else ""
+    values = {KEY_CONTENT_HASH: digest, KEY_FILE_HASH: digest, KEY_IMPORT_TIME: timefmt.now(), KEY_STAT: stat,
+              KEY_IN_ORDER: "1" if in_order or canonical else "", KEY_CANONICAL: stat if canonical else "",
+              KEY_COMPLETE: stat if complete else ""}
+    if not digest:
+        values[LEGACY_HASH] = ""
     with store.transaction():
         store.set_metadata_many(values)
 
@@ -156,7 +177,7 @@ class FileLock:
             os.close(held[0])  # closing the descriptor releases the flock
 
 
-def write_atomic(path: str, data: bytes, mode: int = 0o666) -> os.stat_result:
+def write_atomic(path: str, data: bytes | Callable[[int], None], mode: int = 0o666) -> os.stat_result:
     """Temp file in the same directory + fsync + rename; returns the new file's stat.
 
     Raises ``SyncError`` if the file cannot be written (the target is then untouched).
@@ -269,7 +290,7 @@ def export_jsonl(tracker: Tracker, path: str | None = None, *, force: bool = Fal
             if filt is not None:
                 exported = {r["id"] for r in records}
                 marks = {i: m for i, m in marks.items() if i in exported}
-            _record_export(store, data, st, marks, [r["id"] for r in records])
+            _record_export(store, data, st, marks, [r["id"] for r in records], complete=filt is None)
     return _stats(records, path)
 
 
@@ -286,11 +307,11 @@ def _stats(records: list[dict[str, Any]], path: str | None) -> dict[str, Any]:
 
 
 def _record_export(store: SqliteStore, data: bytes, st: os.stat_result, marks: dict[str, str],
-                   ids: list[str] | None) -> None:
+                   ids: list[str] | None, *, complete: bool = False) -> None:
     with store.transaction():
         if marks:
             store.clear_dirty_marks(marks)
-        record_file_state(store, data, st, ids)
+        record_file_state(store, data, st, ids, complete=complete)
 
 
 # -- incremental flush --------------------------------------------------------------------------
@@ -315,31 +336,41 @@ def flush(tracker: Tracker, *, full: bool = False) -> bool:
 
 def _flush_locked(tracker: Tracker, path: str, full: bool) -> bool:
     store = tracker.store
-    meta = store.get_metadata_many([KEY_STAT, KEY_FILE_HASH, KEY_CONTENT_HASH, LEGACY_HASH, KEY_IN_ORDER])
+    meta = store.get_metadata_many([KEY_STAT, KEY_FILE_HASH, KEY_CONTENT_HASH, LEGACY_HASH, KEY_IN_ORDER,
+                                    KEY_CANONICAL, KEY_COMPLETE])
     try:
         st: os.stat_result | None = os.stat(path)
     except FileNotFoundError:
         st = None
     if st is None or full:
         return _full_flush(tracker, path, missing=st is None)
+    known = meta.get(KEY_FILE_HASH) or meta.get(KEY_CONTENT_HASH) or meta.get(LEGACY_HASH)
+    fp = fingerprint(st)
+    if meta.get(KEY_STAT) == fp:  # the very file we last wrote or read: no need to read it to trust it
+        if not store.dirty_marks():
+            return False
+        if meta.get(KEY_CANONICAL) == fp:
+            done = _splice_flush(tracker, path, fp, known, complete=meta.get(KEY_COMPLETE) == fp)
+            if done is not None:
+                return done
     data: bytes | None = None
-    if not (meta.get(KEY_STAT) and meta.get(KEY_STAT) == fingerprint(st)):
+    complete = meta.get(KEY_COMPLETE) == fp
+    if meta.get(KEY_STAT) != fp:
         data, st = read_file(path)
         if data is None:
             return _full_flush(tracker, path, missing=True)
-        known = meta.get(KEY_FILE_HASH) or meta.get(KEY_CONTENT_HASH) or meta.get(LEGACY_HASH)
         if sha256_hex(data) != known:
             meta[KEY_IN_ORDER] = _import_changed(tracker, path, data, st)
+            complete = False
         elif st is not None:
-            with store.transaction():
-                store.set_metadata_many({KEY_STAT: fingerprint(st)})
+            complete = confirm_unchanged(store, st, meta) and complete
     if not store.dirty_marks():
         return False
     if data is None:
         data, st = read_file(path)
         if data is None:
             return _full_flush(tracker, path, missing=True)
-    return _incremental_flush(tracker, path, data, in_order=meta.get(KEY_IN_ORDER) == "1")
+    return _incremental_flush(tracker, path, data, in_order=meta.get(KEY_IN_ORDER) == "1", complete=complete)
 
 
 def _full_flush(tracker: Tracker, path: str, *, missing: bool) -> bool:
@@ -354,22 +385,91 @@ def _full_flush(tracker: Tracker, path: str, *, missing: bool) -> bool:
     existing, _ = read_file(path)
     check_shrink(store, existing, {r["id"] for r in records}, path)
     st = write_atomic(path, data) if existing != data else os.stat(path)
-    _record_export(store, data, st, marks, [r["id"] for r in records])
+    _record_export(store, data, st, marks, [r["id"] for r in records], complete=True)
     return existing != data
 
 
-def _incremental_flush(tracker: Tracker, path: str, data: bytes, *, in_order: bool) -> bool:
-    """Replace (or drop) the lines of dirty issues; every other line is kept byte for byte."""
-    store = tracker.store
-    _remove_stale_temps(path)
+def confirm_unchanged(store: SqliteStore, st: os.stat_result, meta: dict[str, str] | None = None) -> bool:
+    """The file was touched but its bytes are the ones recorded: move the recorded stat (and the
+    claims tied to it) to the new stat. Returns whether the file was known to be complete."""
+    if meta is None:
+        meta = store.get_metadata_many([KEY_STAT, KEY_CANONICAL, KEY_COMPLETE])
+    old, new = meta.get(KEY_STAT) or "", fingerprint(st)
+    values = {KEY_STAT: new}
+    for key in (KEY_CANONICAL, KEY_COMPLETE):
+        if old and meta.get(key) == old:
+            values[key] = new
+    with store.transaction():
+        store.set_metadata_many(values)
+    return values.get(KEY_COMPLETE) == new
+
+
+def _changes(store: SqliteStore) -> tuple[dict[str, str], dict[str, str | None]]:
+    """The dirty marks and, for each marked issue, its new line (None: the line goes)."""
     with store.read_snapshot():
         marks = store.dirty_marks()
         records = jsonl.export_records(store, marks)
     changes: dict[str, str | None] = dict.fromkeys(marks)
     for rec in records:
         changes[rec["id"]] = jsonl.issue_line(rec)
+    return marks, changes
+
+
+def _splice_flush(tracker: Tracker, path: str, fp: str, known: str | None, *, complete: bool) -> bool | None:
+    """Incremental flush of a file known to be canonical and unchanged since we recorded it.
+
+    The dirty lines are located by binary search in a read-only mapping (a few pages
+    read); the new file is then assembled from the old one's kept ranges, copied by the
+    kernel, and the new lines between them. No parse, no scan, no hash, nothing of the
+    file's size held in memory. The file's hash is recorded as unknown: the recorded stat
+    is what later commands trust, and if that ever changes the file is compared by
+    importing it (see ``record_file_state``). Returns None (nothing done) when the file
+    turns out not to be the recorded one.
+    """
+    import mmap
+
+    store = tracker.store
+    _remove_stale_temps(path)
+    marks, changes = _changes(store)
+    if any('"' in i or "\\" in i for i in changes):
+        return None  # such an ID cannot be binary-searched: the general path handles it
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        now = os.fstat(fd)
+        if fingerprint(now) != fp or now.st_size == 0:
+            return None
+        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
+            pieces, differs = jsonl.splice(mm, changes)
+        st = write_atomic(path, _assemble(fd, pieces)) if differs else now
+    finally:
+        os.close(fd)
+    with store.transaction():
+        store.clear_dirty_marks(marks)
+        record_file_state(store, None, st, digest=(known or "") if not differs else "", canonical=True, complete=complete)
+    return differs
+
+
+def _assemble(src: int, pieces: list[tuple[int, int] | bytes]) -> Callable[[int], None]:
+    def write(dst: int) -> None:
+        for piece in pieces:
+            if isinstance(piece, bytes):
+                fileio.write_all(dst, piece)
+            else:
+                fileio.copy_range(src, dst, *piece)
+    return write
+
+
+def _incremental_flush(tracker: Tracker, path: str, data: bytes, *, in_order: bool, complete: bool = False) -> bool:
+    """Replace (or drop) the lines of dirty issues; every other line is kept byte for byte."""
+    store = tracker.store
+    _remove_stale_temps(path)
+    marks, changes = _changes(store)
     new_data = jsonl.replace_lines(data, changes, in_order=in_order)
     ids: list[str] | None = None
+    canonical: bool | None = None
     if new_data is None:  # a file some other tool wrote: take it apart the slow way
         lines = dict(jsonl.split_lines(jsonl.decode(data, path), path))
         for issue_id, line in changes.items():
@@ -379,10 +479,12 @@ def _incremental_flush(tracker: Tracker, path: str, data: bytes, *, in_order: bo
                 lines[issue_id] = line
         ids = sorted(lines)
         new_data = "".join(lines[i] + "\n" for i in ids).encode("utf-8")
+    else:  # updated in place: still in order, and canonical if all changed IDs are plain
+        canonical = not any('"' in i or "\\" in i for i in changes)
     st = write_atomic(path, new_data) if new_data != data else os.stat(path)
     with store.transaction():
         store.clear_dirty_marks(marks)
-        record_file_state(store, new_data, st, ids)
+        record_file_state(store, new_data, st, ids, canonical=canonical, complete=complete)
         if ids is None:  # updated in place: still in order
             store.set_metadata_many({KEY_IN_ORDER: "1"})
     return new_data != data

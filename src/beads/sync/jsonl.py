@@ -21,7 +21,7 @@ from beads.jsonfmt import compact
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
     from typing import Any, TextIO
 
     from beads.storage.sqlite.store import SqliteStore
@@ -94,10 +94,15 @@ def parse_jsonl(text: str, name: str = "<input>", vocab: model.Vocab | None = No
     workspace's statuses and types; the built-in ones when None): one bad record
     refuses the whole file with ``CorruptJSONL`` naming its line, id and field.
     """
-    lines = text.split("\n")
-    check_conflicts(lines, name)
+    with NoGC():  # a bulk of acyclic dicts: nothing for the collector
+        return _parse_jsonl(text, name, vocab)
+
+
+def _parse_jsonl(text: str, name: str, vocab: model.Vocab | None) -> list[dict[str, Any]]:
+    if "<<<<<<<" in text or "=======" in text or ">>>>>>>" in text:
+        check_conflicts(text.split("\n"), name)
     records: list[dict[str, Any]] = []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(iter_lines(text), 1):
         if not line or line.isspace():
             continue
         try:
@@ -142,6 +147,18 @@ def bad_record_message(name: str, number: int, obj: Any, problem: str) -> str:
     shown_id = issue_id if isinstance(issue_id, str) and model.id_problem(issue_id) is None else (
         model.shown(issue_id))
     return f"{name}:{number}: {shown_id}: {problem}"
+
+
+def iter_lines(text: str) -> Iterator[str]:
+    """``text.split("\\n")`` one line at a time, so a big file is never held twice as a list."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
 
 
 def normalize_record(rec: dict[str, Any]) -> dict[str, Any]:
@@ -235,43 +252,63 @@ def replace_lines(data: bytes, changes: dict[str, str | None], *, in_order: bool
     so the cost does not grow with the number of lines. Returns None for any other
     file: the caller takes the general path.
     """
-    if not data:
+    if not in_order or not canonical_layout(data):
         return None
-    if not in_order or not data.endswith(b"\n") or (
-            data.count(b"\n" + _HEAD) + data.startswith(_HEAD) != data.count(b"\n")):
-        return None
-    view = memoryview(data)
-    pieces: list[memoryview | bytes] = []
+    pieces, _ = splice(data, changes)
+    return b"".join(data[p[0]:p[1]] if isinstance(p, tuple) else p for p in pieces)
+
+
+def splice(data: Any, changes: dict[str, str | None]) -> tuple[list[tuple[int, int] | bytes], bool]:
+    """How to build the new file: ``(start, end)`` ranges of ``data`` kept as they are, between
+    the new lines (bytes); and whether the result differs from ``data`` at all.
+
+    ``data`` is ``bytes`` or an ``mmap`` of a file known to be canonical and sorted (see
+    ``replace_lines``); only the few lines the binary searches land on are read.
+    """
+    pieces: list[tuple[int, int] | bytes] = []
     cursor = 0
+    differs = False
     for issue_id in sorted(changes):
         key = issue_id.encode("utf-8")
         start = _lower_bound(data, key, cursor)
-        pieces.append(view[cursor:start])
+        if start > cursor:
+            pieces.append((cursor, start))
         cursor = start
+        old = b""
         if start < len(data) and _id_at(data, start) == key:
-            cursor = data.index(b"\n", start) + 1
+            cursor = data.find(b"\n", start) + 1
+            old = data[start:cursor]
         line = changes[issue_id]
-        if line is not None:
-            pieces.append(line.encode("utf-8") + b"\n")
-    pieces.append(view[cursor:])
-    return b"".join(pieces)
+        new = line.encode("utf-8") + b"\n" if line is not None else b""
+        differs = differs or new != old
+        if new:
+            pieces.append(new)
+    if cursor < len(data):
+        pieces.append((cursor, len(data)))
+    return pieces, differs
 
 
-def _id_at(data: bytes, start: int) -> bytes:
-    return data[start + 7:data.index(b'"', start + 7)]
+def _id_at(data: Any, start: int) -> bytes:
+    return data[start + 7:data.find(b'"', start + 7)]
 
 
-def _lower_bound(data: bytes, key: bytes, lo: int) -> int:
+def _lower_bound(data: Any, key: bytes, lo: int) -> int:
     """Offset of the first line at or after ``lo`` whose ID is >= ``key`` (or len(data))."""
     hi = len(data)
     while lo < hi:
         mid = (lo + hi) // 2
         start = data.rfind(b"\n", lo, mid) + 1 or lo
         if _id_at(data, start) < key:
-            lo = data.index(b"\n", start) + 1
+            lo = data.find(b"\n", start) + 1
         else:
             hi = start
     return lo
+
+
+def canonical_layout(data: bytes) -> bool:
+    """Every line starts ``{"id":"`` and the file ends with a newline (what ``splice`` needs)."""
+    return bool(data) and data.endswith(b"\n") and (
+        data.count(b"\n" + _HEAD) + data.startswith(_HEAD) == data.count(b"\n"))
 
 
 def _fast_id(line: str) -> str | None:

@@ -19,6 +19,22 @@ _BLOCKING = ", ".join(f"'{s}'" for s in BLOCKING_STATUSES)
 _FAILURE = " OR ".join(f"lower(blocker.close_reason) LIKE '%{k.replace(chr(39), chr(39) * 2)}%'"
                        for k in FAILURE_KEYWORDS)
 
+# Whether the waits-for edge ``d`` holds its issue back (the fan-out gate, see docs/READY.md).
+_WAITS_GATE = """CASE WHEN json_valid(d.metadata) AND json_extract(d.metadata, '$.gate') = 'any-children'
+       THEN NOT EXISTS (
+         SELECT 1 FROM dependencies c CROSS JOIN issues ci ON ci.id = c.issue_id
+          WHERE c.type = 'parent-child' AND ci.status IN ('closed', 'tombstone')
+            AND c.depends_on_id = COALESCE(
+                  NULLIF(CASE WHEN json_valid(d.metadata) THEN json_extract(d.metadata, '$.spawner_id') END, ''),
+                  d.depends_on_id))
+       ELSE EXISTS (
+         SELECT 1 FROM dependencies c CROSS JOIN issues ci ON ci.id = c.issue_id
+          WHERE c.type = 'parent-child' AND ci.status NOT IN ('closed', 'tombstone')
+            AND c.depends_on_id = COALESCE(
+                  NULLIF(CASE WHEN json_valid(d.metadata) THEN json_extract(d.metadata, '$.spawner_id') END, ''),
+                  d.depends_on_id))
+       END"""
+
 REBUILD_CACHE_SQL = f"""
 INSERT INTO blocked_issues_cache (issue_id)
 WITH RECURSIVE
@@ -32,20 +48,7 @@ WITH RECURSIVE
     UNION
     SELECT d.issue_id FROM dependencies d
      WHERE d.type = 'waits-for' AND (
-       CASE WHEN json_valid(d.metadata) AND json_extract(d.metadata, '$.gate') = 'any-children'
-       THEN NOT EXISTS (
-         SELECT 1 FROM dependencies c JOIN issues ci ON ci.id = c.issue_id
-          WHERE c.type = 'parent-child' AND ci.status IN ('closed', 'tombstone')
-            AND c.depends_on_id = COALESCE(
-                  NULLIF(CASE WHEN json_valid(d.metadata) THEN json_extract(d.metadata, '$.spawner_id') END, ''),
-                  d.depends_on_id))
-       ELSE EXISTS (
-         SELECT 1 FROM dependencies c JOIN issues ci ON ci.id = c.issue_id
-          WHERE c.type = 'parent-child' AND ci.status NOT IN ('closed', 'tombstone')
-            AND c.depends_on_id = COALESCE(
-                  NULLIF(CASE WHEN json_valid(d.metadata) THEN json_extract(d.metadata, '$.spawner_id') END, ''),
-                  d.depends_on_id))
-       END)
+       {_WAITS_GATE})
   ),
   blocked_transitively(issue_id, depth) AS (
     SELECT issue_id, 0 FROM blocked_directly
@@ -71,6 +74,51 @@ WITH RECURSIVE subtree(issue_id, depth) AS (
 SELECT DISTINCT issue_id FROM subtree
 """
 
+# Whether issue {n} is blocked by one of its own edges (the first part of REBUILD_CACHE_SQL, per issue).
+# CROSS JOIN fixes the order: from the issue's few edges to their targets, never from every issue
+# of a status (what the planner picks without statistics, and the gate above too).
+_DIRECTLY_BLOCKED = f"""(
+  EXISTS (SELECT 1 FROM dependencies d CROSS JOIN issues blocker ON blocker.id = d.depends_on_id
+           WHERE d.issue_id = {{n}} AND d.type = 'blocks' AND blocker.status IN ({_BLOCKING}))
+  OR EXISTS (SELECT 1 FROM dependencies d CROSS JOIN issues blocker ON blocker.id = d.depends_on_id
+           WHERE d.issue_id = {{n}} AND d.type = 'conditional-blocks'
+             AND (blocker.status != 'closed' OR NOT ({_FAILURE})))
+  OR EXISTS (SELECT 1 FROM dependencies d WHERE d.issue_id = {{n}} AND d.type = 'waits-for' AND ({_WAITS_GATE}))
+)"""
+
+# The issues whose blockedness may depend on the seeds: the seeds and their parent-child
+# descendants, as deep as the rebuild propagates (50 levels).
+_AFFECTED = """
+  affected(id, depth) AS (
+    SELECT value, 0 FROM json_each(?1)
+    UNION
+    SELECT d.issue_id, a.depth + 1
+      FROM affected a JOIN dependencies d ON d.depends_on_id = a.id AND d.type = 'parent-child'
+     WHERE a.depth < 50
+  )"""
+
+REFRESH_DELETE_SQL = f"""
+WITH RECURSIVE {_AFFECTED}
+DELETE FROM blocked_issues_cache WHERE issue_id IN (SELECT id FROM affected)
+"""
+
+# An affected issue is blocked when it, or an ancestor at most 50 parent-child levels up, is
+# directly blocked: exactly the issues the rebuild's downward propagation reaches.
+REFRESH_INSERT_SQL = f"""
+INSERT OR IGNORE INTO blocked_issues_cache (issue_id)
+WITH RECURSIVE {_AFFECTED},
+  up(start, node, depth) AS (
+    SELECT id, id, 0 FROM affected
+    UNION
+    SELECT u.start, d.depends_on_id, u.depth + 1
+      FROM up u JOIN dependencies d ON d.issue_id = u.node AND d.type = 'parent-child'
+     WHERE u.depth < 50
+  )
+SELECT DISTINCT start FROM up WHERE {_DIRECTLY_BLOCKED.format(n="up.node")}
+"""
+
+_ACYCLIC_KEY = "graph_acyclic"  # metadata: "1" while the dependency graph is known to hold no cycle
+
 DEP_COLUMNS = "issue_id, depends_on_id, type, created_at, created_by, metadata, thread_id"
 _DEP_KEYS = ("issue_id", "depends_on_id", "type", "created_at", "created_by", "metadata", "thread_id")
 
@@ -89,7 +137,11 @@ class GraphMixin:
     # -- edges ---------------------------------------------------------------------
 
     def add_dependency(self, dep: dict[str, Any]) -> bool:
-        """Insert an edge; False when the same (issue, target, type) already exists."""
+        """Insert an edge; False when the same (issue, target, type) already exists.
+
+        The storage does not check for cycles, so the graph is no longer known to be acyclic
+        (``Tracker.add_dependency``, which does check, says so again)."""
+        self.db.execute("DELETE FROM metadata WHERE key = ?", (_ACYCLIC_KEY,))
         cur = self.db.execute(
             f"INSERT OR IGNORE INTO dependencies ({DEP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (dep["issue_id"], dep["depends_on_id"], dep["type"], dep["created_at"], dep.get("created_by") or "",
@@ -98,6 +150,8 @@ class GraphMixin:
         return cur.rowcount > 0
 
     def add_dependencies(self, deps: list[dict[str, Any]]) -> None:
+        """Bulk insert without the graph rules (imports): the graph may now hold a cycle."""
+        self.db.execute("DELETE FROM metadata WHERE key = ?", (_ACYCLIC_KEY,))
         self.db.executemany(
             f"INSERT OR IGNORE INTO dependencies ({DEP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(d["issue_id"], d["depends_on_id"], d["type"], d["created_at"], d.get("created_by") or "",
@@ -181,10 +235,37 @@ class GraphMixin:
         self.db.execute("DELETE FROM blocked_issues_cache")
         self.db.execute(REBUILD_CACHE_SQL)
 
+    def refresh_blocked(self, seeds: list[str]) -> None:
+        """Recompute the cache for ``seeds`` and their descendants only (what a rebuild would
+        give them), for a write that can change nothing else: a removed edge, a blocker's status."""
+        import json
+
+        arg = json.dumps(sorted(set(seeds)))
+        self.db.execute(REFRESH_DELETE_SQL, (arg,))
+        self.db.execute(REFRESH_INSERT_SQL, (arg,))
+
+    def blocking_dependents(self, issue_id: str) -> list[str]:
+        """Issues that ``issue_id``'s status can block or release (``blocks``, ``conditional-blocks``)."""
+        return [r[0] for r in self.db.all(
+            "SELECT issue_id FROM dependencies WHERE depends_on_id = ? AND type IN ('blocks', 'conditional-blocks')",
+            (issue_id,))]
+
+    def waits_for_sources(self) -> list[str]:
+        """Issues held by a ``waits-for`` gate (their gate counts children's statuses)."""
+        return [r[0] for r in self.db.all("SELECT DISTINCT issue_id FROM dependencies WHERE type = 'waits-for'")]
+
     def block_subtree_if_blocker_open(self, issue_id: str, blocker_id: str) -> None:
         """After adding ``issue_id`` blocks-on ``blocker_id``: if the blocker is open-ish, ``issue_id``
         and its parent-child descendants join the cache (what a full rebuild would add)."""
         self.db.execute(BLOCK_SUBTREE_SQL, (issue_id, blocker_id))
+
+    def graph_known_acyclic(self) -> bool:
+        """True when a cycle search found none and no edge arrived since without the cycle check."""
+        return self.db.one("SELECT 1 FROM metadata WHERE key = ? AND value = '1'", (_ACYCLIC_KEY,)) is not None
+
+    def mark_graph_acyclic(self) -> None:
+        self.db.execute("INSERT INTO metadata (key, value) VALUES (?, '1') "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (_ACYCLIC_KEY,))
 
     def has_edges_of_type(self, dep_type: str) -> bool:
         return self.db.one("SELECT 1 FROM dependencies WHERE type = ? LIMIT 1", (dep_type,)) is not None

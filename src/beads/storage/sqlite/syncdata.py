@@ -142,6 +142,22 @@ class SyncMixin:
     def add_labels(self, pairs: list[tuple[str, str]]) -> None:
         self.db.executemany("INSERT OR IGNORE INTO labels (issue_id, label) VALUES (?, ?)", pairs)
 
+    def set_cache_size(self, value: int) -> int:
+        """Set SQLite's page cache (``PRAGMA cache_size``: pages, or KiB when negative); returns
+        the previous value so a bulk import can restore it."""
+        previous = int(self.db.one("PRAGMA cache_size")[0])  # type: ignore[index]
+        self.db.execute(f"PRAGMA cache_size = {int(value)}")
+        return previous
+
+    def external_ref_owners(self, refs: list[str]) -> dict[str, str]:
+        """external_ref → issue ID for those of ``refs`` already in use (one query per 500)."""
+        out: dict[str, str] = {}
+        for i in range(0, len(refs), 500):
+            chunk = refs[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(self.db.all(f"SELECT external_ref, id FROM issues WHERE external_ref IN ({marks})", chunk))
+        return out
+
     def comment_ids_taken(self, ids: list[int]) -> set[int]:
         out: set[int] = set()
         for i in range(0, len(ids), 500):
