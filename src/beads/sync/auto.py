@@ -54,7 +54,7 @@ def _slow_path(tracker: Tracker, path: str, warn: Callable[[str], None]) -> dict
     committed since its snapshot), and a hard delete's pending mark and the file's line go
     away together, so a deleted issue cannot come back from here.
     """
-    from beads.errors import BdError
+    from beads.errors import Locked
     from beads.sync import export as exp
 
     ws = tracker.workspace
@@ -62,9 +62,11 @@ def _slow_path(tracker: Tracker, path: str, warn: Callable[[str], None]) -> dict
     try:
         with exp.FileLock(ws.beads_dir):
             stats = _import_locked(tracker, path, warn)
-    except BdError as exc:  # the lock timed out, or the file cannot be read
+    except Locked as exc:  # the command still runs on the database
         warn(f"auto-import skipped, nothing was imported: {exc.message}")
         return None
+    # A JSONL that cannot be read at all (a directory or FIFO in its place, no permission) is
+    # an error of the workspace, not of one record: it propagates, so nothing is written.
     if stats is None:
         return None
     for line in stats["warnings"]:
