@@ -290,7 +290,7 @@ class GraphOps:
         for a, b, _ in self.store.all_edges():
             adjacency.setdefault(a, []).append(b)
         cycles = []
-        for component in _strongly_connected(adjacency):
+        for component in _strongly_connected(_cyclic_core(adjacency)):
             if len(component) > 1 or component[0] in adjacency.get(component[0], []):
                 cycles.append(_cycle_in(component, adjacency))
         return cycles
@@ -340,6 +340,26 @@ def _validate_external(ref: str) -> None:
     parts = ref.split(":")
     if len(parts) != 3 or not parts[1] or not parts[2]:
         raise InvalidInput(f"invalid external reference {ref!r} (expected external:<project>:<capability>)")
+
+
+def _cyclic_core(adjacency: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``adjacency`` without the nodes that reach no cycle (peeled from the sinks up, linear time).
+
+    Such nodes are singleton components whose DFS never touches the others, so Tarjan's walk of
+    the core finds the same cyclic components in the same order, at a fraction of the cost on a
+    big graph that is (as usual) acyclic: then the core is empty."""
+    pending = {node: len(targets) for node, targets in adjacency.items()}
+    sources: dict[str, list[str]] = {}
+    for node, targets in adjacency.items():
+        for target in targets:
+            sources.setdefault(target, []).append(node)
+    sinks = [node for node in sources if node not in pending]
+    while sinks:
+        for source in sources.get(sinks.pop(), ()):
+            pending[source] -= 1
+            if not pending[source]:
+                sinks.append(source)
+    return {node: [t for t in targets if pending.get(t)] for node, targets in adjacency.items() if pending[node]}
 
 
 def _strongly_connected(adjacency: dict[str, list[str]]) -> list[list[str]]:

@@ -147,6 +147,13 @@ class Views:
             parent_id = self.resolve_id(parent_id)
         return self._blocked_chunks(parent_id)
 
+    def blocked_brief(self, parent_id: str | None = None) -> list[tuple[int, str, str, list[str]]]:
+        """``blocked`` as (priority, id, title, blocker IDs): the text listing's columns only."""
+        if parent_id:
+            parent_id = self.resolve_id(parent_id)
+        with self.store.read_snapshot():
+            return [row for chunk in self.store.blocked_brief_chunks(parent_id) for row in chunk]
+
     def _blocked_chunks(self, parent_id: str | None) -> Iterator[Rows]:
         store = self.store
         with store.read_snapshot():

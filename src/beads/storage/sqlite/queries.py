@@ -51,6 +51,12 @@ _CHILDREN = """dependencies d CROSS JOIN issues c ON c.id = d.issue_id
     WHERE d.depends_on_id = e.id AND d.type = 'parent-child'"""
 
 
+def _blocked_sql(columns: str, extra: str) -> str:
+    """The ``bd blocked`` rows (``columns`` plus the sorted-later blocker IDs), in listing order."""
+    return f"""SELECT {columns}, ({_BLOCKERS.format(what="group_concat(d.depends_on_id, ',')")}) AS blockers
+        FROM issues i WHERE {_BLOCKED_WHERE}{extra} ORDER BY i.priority ASC, i.created_at ASC, i.id"""
+
+
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -309,15 +315,16 @@ class QueryMixin:
 
     def blocked_issue_chunks(self, parent_id: str | None = None) -> Iterator[list[tuple[Issue, list[str]]]]:
         """``blocked_issues`` read from the cursor a few hundred rows at a time."""
-        params: list[Any] = []
-        extra = ""
-        if parent_id:
-            extra = " AND " + _DESCENDANTS
-            params.append(parent_id)
-        sql = f"""SELECT {SELECT_COLUMNS}, ({_BLOCKERS.format(what="group_concat(d.depends_on_id, ',')")}) AS blockers
-            FROM issues i WHERE {_BLOCKED_WHERE}{extra} ORDER BY i.priority ASC, i.created_at ASC, i.id"""
-        for rows in self.db.chunks(sql, params):
+        extra, params = (" AND " + _DESCENDANTS, [parent_id]) if parent_id else ("", [])
+        for rows in self.db.chunks(_blocked_sql(SELECT_COLUMNS, extra), params):
             yield [(row_to_issue(row), sorted(row[-1].split(",")) if row[-1] else []) for row in rows]
+
+    def blocked_brief_chunks(self, parent_id: str | None = None) -> Iterator[list[tuple[int, str, str, list[str]]]]:
+        """``blocked_issue_chunks`` as (priority, id, title, blockers) only: what the text listing
+        prints, without decoding whole rows (the costly part on 100,000 issues)."""
+        extra, params = (" AND " + _DESCENDANTS, [parent_id]) if parent_id else ("", [])
+        for rows in self.db.chunks(_blocked_sql("i.priority, i.id, i.title", extra), params):
+            yield [(r[0], r[1], r[2], sorted(r[3].split(",")) if r[3] else []) for r in rows]
 
     def count_blocked(self) -> int:
         """``len(blocked_issues())`` without reading the issues."""
