@@ -285,7 +285,12 @@ class GraphOps:
         return _keep_status(tree, status) if status else tree
 
     def find_cycles(self) -> list[list[str]]:
-        """Every cycle (as an ID path) among non-``relates-to`` edges, one per strongly connected group."""
+        """Every cycle (as an ID path) among non-``relates-to`` edges, one per strongly connected group.
+
+        None when the graph is known acyclic: the store drops that mark with every edge it adds,
+        and only a cycle check that found nothing sets it again."""
+        if self.store.graph_known_acyclic():
+            return []
         adjacency: dict[str, list[str]] = {}
         for a, b, _ in self.store.all_edges():
             adjacency.setdefault(a, []).append(b)

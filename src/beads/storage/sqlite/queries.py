@@ -43,8 +43,18 @@ _DESCENDANTS = """i.id IN (WITH RECURSIVE tree(id, depth) AS (
 _BLOCKERS = f"""SELECT {{what}} FROM dependencies d LEFT JOIN issues t ON t.id = d.depends_on_id
    WHERE d.issue_id = i.id AND d.type = 'blocks'
      AND (t.status IN ({_BLOCKING}) OR d.depends_on_id LIKE 'external:%')"""
-_BLOCKED_WHERE = f"""i.pinned = 0 AND i.status IN ('open', 'in_progress', 'blocked', 'deferred', 'hooked')
+_BLOCKED_STATUS = "i.pinned = 0 AND i.status IN ('open', 'in_progress', 'blocked', 'deferred', 'hooked')"
+_BLOCKED_WHERE = f"""{_BLOCKED_STATUS}
      AND (i.status IN ('blocked', 'deferred') OR EXISTS ({_BLOCKERS.format(what="1")}))"""
+# The same set for the whole workspace: the IDs with a live blocker are collected once (edge first,
+# its target's status from the status index alone) instead of probing the edges of every open issue
+# and reading its targets' rows, which is twice as slow on 100,000 issues.
+_BLOCKED_WHERE_ALL = f"""{_BLOCKED_STATUS}
+     AND (i.status IN ('blocked', 'deferred') OR i.id IN (
+       SELECT d.issue_id FROM dependencies d CROSS JOIN issues t ON t.id = d.depends_on_id
+        WHERE d.type = 'blocks' AND t.status IN ({_BLOCKING})
+       UNION ALL
+       SELECT issue_id FROM dependencies WHERE type = 'blocks' AND depends_on_id LIKE 'external:%'))"""
 # The parent-child children of epic ``e``: edges first (CROSS JOIN fixes the order), then each child
 # by its primary key; callers add a condition on ``+c.status`` (unary + keeps the status index out).
 _CHILDREN = """dependencies d CROSS JOIN issues c ON c.id = d.issue_id
@@ -54,7 +64,7 @@ _CHILDREN = """dependencies d CROSS JOIN issues c ON c.id = d.issue_id
 def _blocked_sql(columns: str, extra: str) -> str:
     """The ``bd blocked`` rows (``columns`` plus the sorted-later blocker IDs), in listing order."""
     return f"""SELECT {columns}, ({_BLOCKERS.format(what="group_concat(d.depends_on_id, ',')")}) AS blockers
-        FROM issues i WHERE {_BLOCKED_WHERE}{extra} ORDER BY i.priority ASC, i.created_at ASC, i.id"""
+        FROM issues i WHERE {_BLOCKED_WHERE + extra if extra else _BLOCKED_WHERE_ALL} ORDER BY i.priority ASC, i.created_at ASC, i.id"""
 
 
 def _like(text: str) -> str:
@@ -328,7 +338,7 @@ class QueryMixin:
 
     def count_blocked(self) -> int:
         """``len(blocked_issues())`` without reading the issues."""
-        return int(self.db.scalar(f"SELECT COUNT(*) FROM issues i WHERE {_BLOCKED_WHERE}") or 0)  # type: ignore
+        return int(self.db.scalar(f"SELECT COUNT(*) FROM issues i WHERE {_BLOCKED_WHERE_ALL}") or 0)  # type: ignore
 
     def count_ready(self, f: ReadyFilter) -> int:
         """``len(ready_issues(f))`` with ``f.limit`` ignored: the same conditions, counted."""
