@@ -60,6 +60,11 @@ _BLOCKED_WHERE_ALL = f"""{_BLOCKED_STATUS}
 _CHILDREN = """dependencies d CROSS JOIN issues c ON c.id = d.issue_id
     WHERE d.depends_on_id = e.id AND d.type = 'parent-child'"""
 
+# The children of epic ``i`` with a given status (callers add ``c.status = ...``), probed in the
+# (status, id) index: no child row is read.
+_CHILD_STATUS = """dependencies d CROSS JOIN issues c INDEXED BY idx_issues_status ON c.id = d.issue_id
+    WHERE d.depends_on_id = i.id AND d.type = 'parent-child'"""
+
 
 def _blocked_sql(columns: str, extra: str) -> str:
     """The ``bd blocked`` rows (``columns`` plus the sorted-later blocker IDs), in listing order."""
@@ -391,9 +396,13 @@ class QueryMixin:
         return [row_to_issue(r) for r in self.db.all(sql, params)]
 
     def epic_progress(self) -> list[tuple[Issue, int, int]]:
-        """Each non-tombstone epic with (total children, closed children)."""
+        """Each non-tombstone epic with (total children, closed children).
+
+        The children's statuses come from the (status, id) index alone, never from their rows:
+        total = edges - tombstoned children (an edge's child always exists: foreign key)."""
+        edges = "SELECT COUNT(*) FROM dependencies d WHERE d.depends_on_id = i.id AND d.type = 'parent-child'"
         sql = f"""SELECT {SELECT_COLUMNS},
-            (SELECT COUNT(*) FROM {_CHILDREN.replace("e.id", "i.id")} AND +c.status != 'tombstone'),
-            (SELECT COUNT(*) FROM {_CHILDREN.replace("e.id", "i.id")} AND +c.status = 'closed')
+            ({edges}) - (SELECT COUNT(*) FROM {_CHILD_STATUS} AND c.status = 'tombstone'),
+            (SELECT COUNT(*) FROM {_CHILD_STATUS} AND c.status = 'closed')
             FROM issues i WHERE i.issue_type = 'epic' AND i.status != 'tombstone' ORDER BY i.priority, i.id"""
         return [(row_to_issue(r), int(r[-2]), int(r[-1])) for r in self.db.all(sql)]
