@@ -195,3 +195,35 @@ def test_the_cycle_warning_walks_the_graph_again_only_after_unchecked_edges(trac
     import_records(tracker, [record], skip_prefix_validation=True)  # another clone's edge closes a cycle
     assert not tracker.store.graph_known_acyclic()
     assert [sorted(cycle) for cycle in tracker.cycles_after_add()] == [sorted([a, b, c])]
+
+
+def test_the_cycle_search_on_the_cyclic_core_finds_what_the_whole_graph_walk_finds() -> None:
+    import random
+
+    from beads.core.graph import _cyclic_core, _strongly_connected
+
+    rng = random.Random(6)
+    for _ in range(200):
+        nodes = [f"n{k}" for k in range(rng.randint(1, 30))]
+        adjacency: dict[str, list[str]] = {}
+        for _ in range(rng.randint(0, 45)):  # duplicates and self-loops included, as a database can hold
+            adjacency.setdefault(rng.choice(nodes), []).append(rng.choice(nodes))
+        whole = [c for c in _strongly_connected(adjacency) if len(c) > 1 or c[0] in adjacency.get(c[0], [])]
+        core = _cyclic_core(adjacency)
+        assert [c for c in _strongly_connected(core) if len(c) > 1 or c[0] in core.get(c[0], [])] == whole
+        assert bool(core) == bool(whole)  # an acyclic graph leaves nothing to walk
+
+
+def test_a_graph_known_acyclic_is_not_walked_and_an_unchecked_edge_makes_it_walked_again(tracker: Tracker) -> None:
+    a, b = make(tracker, "a", "b")
+    tracker.add_dependency(a, b)
+    assert tracker.cycles_after_add() == [] and tracker.store.graph_known_acyclic()
+    with tracker.store.transaction():  # an import can bring a cycle in: the mark goes with it
+        tracker.store.add_dependency({"issue_id": b, "depends_on_id": a, "type": "blocks",
+                                      "created_at": "2025-01-01T00:00:00Z"})
+    assert not tracker.store.graph_known_acyclic()
+    assert [sorted(c) for c in tracker.find_cycles()] == [sorted([a, b])]
+    assert [[i["id"] for i in c] for c in tracker.cycle_issues()] == [tracker.find_cycles()[0]]
+    with tracker.store.transaction():  # the mark is trusted (nothing walked): only a cycle check may set it
+        tracker.store.mark_graph_acyclic()
+    assert tracker.find_cycles() == []

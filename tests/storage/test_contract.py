@@ -298,10 +298,11 @@ def test_labels_are_added_once_removed_and_listed_in_order(store: SqliteStore) -
         store.add_label("t-1", "a")
         store.add_label("t-2", "a")
         store.add_label("t-3", "a")
+        store.add_label("t-3", "c")
         assert store.remove_label("t-2", "zzz") is False
     assert store.labels_of("t-1") == ["a", "b"]
     assert store.labels_for(["t-1", "t-2", "t-9"]) == {"t-1": ["a", "b"], "t-2": ["a"]}
-    assert store.all_labels() == {"t-1": ["a", "b"], "t-2": ["a"], "t-3": ["a"]}
+    assert store.all_labels() == {"t-1": ["a", "b"], "t-2": ["a"], "t-3": ["a", "c"]}
     assert store.label_counts() == [("a", 2), ("b", 1)]
     with store.transaction():
         assert store.remove_label("t-1", "b") is True
@@ -604,6 +605,8 @@ def test_blocked_issues_come_with_their_blockers(store: SqliteStore) -> None:
                                                               ("t-a", ["external:p:cap", "t-b"]),
                                                               ("t-d", [])]
     assert [item for chunk in store.blocked_issue_chunks() for item in chunk] == rows
+    brief = [item for chunk in store.blocked_brief_chunks() for item in chunk]
+    assert brief == [(i["priority"], i["id"], i["title"], blockers) for i, blockers in rows]
 
 
 def test_big_reads_come_in_chunks_of_the_same_rows(store: SqliteStore) -> None:

@@ -62,6 +62,7 @@ def reads(t: Tracker, ids: dict[str, str]) -> list[Callable[[], object]]:
         lambda: t.ready(ReadyFilter(parent_id=ids["epic"], labels=["a"])),
         lambda: t.blocked(),
         lambda: t.blocked(ids["epic"]),
+        lambda: t.blocked_brief(),
         lambda: t.stats(),
         lambda: t.assigned_stats("someone"),
         lambda: t.epic_status(),

@@ -100,15 +100,14 @@ def run_blocked(ctx: Context) -> int:
     if ctx.json:
         ctx.emit_chunks(ctx.tracker().blocked_chunks(ctx.args.parent or None))
         return 0
-    issues = ctx.tracker().blocked(ctx.args.parent or None)
-    if not issues:
+    rows = ctx.tracker().blocked_brief(ctx.args.parent or None)
+    if not rows:
         ctx.out("\n✨ No blocked issues\n")
         return 0
-    lines = [f"\n🚫 Blocked issues ({len(issues)}):\n"]
-    for issue in issues:
-        lines.append(f"[P{issue.get('priority', 0)}] {issue['id']}: {issue.get('title', '')}")
-        lines.append(f"  Blocked by {issue['blocked_by_count']} open dependencies: "
-                     f"[{' '.join(issue['blocked_by'])}]")
+    lines = [f"\n🚫 Blocked issues ({len(rows)}):\n"]
+    for priority, issue_id, title, blockers in rows:
+        lines.append(f"[P{priority}] {issue_id}: {title}")
+        lines.append(f"  Blocked by {len(blockers)} open dependencies: [{' '.join(blockers)}]")
         lines.append("")
     ctx.out("\n".join(lines))
     return 0

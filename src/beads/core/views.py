@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from beads.storage.sqlite.store import SqliteStore
 
     Rows = list[dict[str, Any]]
+    BlockedBrief = list[tuple[int, str, str, list[str]]]
     StrList = list[str]
     PairList = list[tuple[str, str]]
 
@@ -146,6 +147,13 @@ class Views:
         if parent_id:
             parent_id = self.resolve_id(parent_id)
         return self._blocked_chunks(parent_id)
+
+    def blocked_brief(self, parent_id: str | None = None) -> BlockedBrief:
+        """``blocked`` as (priority, id, title, blocker IDs): the text listing's columns only."""
+        if parent_id:
+            parent_id = self.resolve_id(parent_id)
+        with self.store.read_snapshot():
+            return [row for chunk in self.store.blocked_brief_chunks(parent_id) for row in chunk]
 
     def _blocked_chunks(self, parent_id: str | None) -> Iterator[Rows]:
         store = self.store

@@ -251,6 +251,14 @@ M006_ISSUE_TYPE_INDEX = """
 CREATE INDEX IF NOT EXISTS idx_issues_issue_type ON issues(issue_type);
 """
 
+# `stats`/`status`/`info` count ready and blocked issues and average the lead time over whole
+# status ranges: with every column those counts test in one index they read the index alone,
+# never the issue rows (descriptions included), which made them 5-7x slower on 100,000 issues.
+M007_STATUS_COVERING_INDEX = """
+CREATE INDEX IF NOT EXISTS idx_issues_status_cover ON issues(
+    status, pinned, ephemeral, is_template, issue_type, defer_until, closed_at, created_at, id);
+"""
+
 # (name, sql) in order; the position + 1 is the migration number.
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
@@ -259,6 +267,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("m004_priority_created_index", M004_PRIORITY_CREATED_INDEX),
     ("m005_status_id_index", M005_STATUS_ID_INDEX),
     ("m006_issue_type_index", M006_ISSUE_TYPE_INDEX),
+    ("m007_status_covering_index", M007_STATUS_COVERING_INDEX),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
