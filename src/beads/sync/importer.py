@@ -97,9 +97,11 @@ def import_records(tracker: Tracker, records: list[dict[str, Any]], *, dry_run: 
         raise InvalidInput(f"invalid orphan handling {orphan_handling!r} (expected one of: {', '.join(ORPHAN_MODES)})")
     stats = new_stats()
     store = tracker.store
-    if not validated:
+    if validated:  # parse_jsonl normalised them already: copies are enough (renames must not reach the caller)
+        records = _dedupe([dict(r) for r in records], stats)
+    else:
         _validate(records, vocab_of(tracker))
-    records = _dedupe([jsonl.normalize_record(dict(r)) for r in records], stats)
+        records = _dedupe([jsonl.normalize_record(dict(r)) for r in records], stats)
     _check_external_refs(records)
     # A bulk load touches index pages all over: a page cache that holds them (allocated as used)
     # halves the SQLite time of 100,000 issues.
@@ -348,8 +350,11 @@ class _Merge:
                 accepted.append(rec)
             elif verdict == _NOT_NEWER:
                 kept.append(rec)
+        # Into an empty database the indexes are built once at the end, before anything reads them.
+        ddl = store.drop_indexes_if_empty() if len(creates) > _CHUNK else []
         created = self._create(creates, local)
         self._relations(accepted, created)
+        store.restore_indexes(ddl)
         self._mark_differing(kept)
         self._child_counters(accepted + created)
         if self.mark_all:
