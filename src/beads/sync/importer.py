@@ -73,10 +73,11 @@ def import_file(tracker: Tracker, path: str, **opts: Any) -> dict[str, Any]:
     if not canonical:
         del data  # the records are all that is needed now: do not hold the file twice
         return import_records(tracker, records, validated=True, **opts)
+    ids = [r["id"] for r in records]  # the file's IDs in line order, before a rename changes them
     with tracker.store.transaction():
         stats = import_records(tracker, records, validated=True, **opts)
         if not opts.get("dry_run"):
-            exp.record_file_state(tracker.store, data, st, [r["id"] for r in records])
+            exp.record_file_state(tracker.store, data, st, ids)
     return stats
 
 
@@ -91,14 +92,15 @@ def import_records(tracker: Tracker, records: list[dict[str, Any]], *, dry_run: 
     Raises ``InvalidInput`` for a prefix mismatch (unless ``rename_on_import`` or
     ``skip_prefix_validation``), an orphan in strict mode, or an invalid record;
     the database is then unchanged. ``validated`` says the records come from
-    ``jsonl.parse_jsonl`` with this workspace's vocabularies (already checked, line by line).
+    ``jsonl.parse_jsonl`` with this workspace's vocabularies (already checked and normalised,
+    line by line); those dicts are not copied, and ``rename_on_import`` changes them in place.
     """
     if orphan_handling not in ORPHAN_MODES:
         raise InvalidInput(f"invalid orphan handling {orphan_handling!r} (expected one of: {', '.join(ORPHAN_MODES)})")
     stats = new_stats()
     store = tracker.store
-    if validated:  # parse_jsonl normalised them already: copies are enough (renames must not reach the caller)
-        records = _dedupe([dict(r) for r in records], stats)
+    if validated:  # parse_jsonl's own dicts, normalised already: used as they are (no second copy in memory)
+        records = _dedupe(records, stats)
     else:
         _validate(records, vocab_of(tracker))
         records = _dedupe([jsonl.normalize_record(dict(r)) for r in records], stats)
