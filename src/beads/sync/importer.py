@@ -67,17 +67,23 @@ def import_file(tracker: Tracker, path: str, **opts: Any) -> dict[str, Any]:
     data, st = exp.read_file(path)
     if data is None:
         raise InvalidInput(f"cannot import {path}: file not found")
-    records = jsonl.parse_jsonl(jsonl.decode(data, path), path, vocab_of(tracker))
     canonical = exp.is_canonical(tracker, path)
     opts.setdefault("mark_dirty", not canonical)
+    # What the file state needs of the bytes is taken first: then neither the bytes nor (after
+    # parsing) the text are held next to the records.
+    digest, layout = (exp.sha256_hex(data), jsonl.canonical_layout(data)) if canonical else ("", False)
+    text = jsonl.decode(data, path)
+    del data
+    records = jsonl.parse_jsonl(text, path, vocab_of(tracker))
+    del text
     if not canonical:
-        del data  # the records are all that is needed now: do not hold the file twice
         return import_records(tracker, records, validated=True, **opts)
     ids = [r["id"] for r in records]  # the file's IDs in line order, before a rename changes them
     with tracker.store.transaction():
         stats = import_records(tracker, records, validated=True, **opts)
         if not opts.get("dry_run"):
-            exp.record_file_state(tracker.store, data, st, ids)
+            exp.record_file_state(tracker.store, None, st, ids, digest=digest,
+                                  canonical=layout and jsonl.ids_in_order(ids))
     return stats
 
 
