@@ -918,3 +918,25 @@ def test_external_ref_owners_and_the_cache_size_for_bulk_imports(store: SqliteSt
     assert store.external_ref_owners(["gh-1", "gh-2"]) == {"gh-1": "t-a"}
     previous = store.set_cache_size(-4096)
     assert store.set_cache_size(previous) == -4096
+
+
+def _index_ddl(store: SqliteStore) -> list[tuple[str, str]]:
+    return sorted(store.db.all("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
+
+
+def test_secondary_indexes_are_dropped_for_a_load_into_an_empty_table_and_restored(store: SqliteStore) -> None:
+    before = _index_ddl(store)
+    with store.transaction():
+        ddl = store.drop_indexes_if_empty()
+        assert ddl and not any(name.startswith("idx_issues") for name, _ in _index_ddl(store))
+        put(store, issue("t-a", external_ref="gh-1"))
+        store.restore_indexes(ddl)
+    assert _index_ddl(store) == before and store.find_by_external_ref("gh-1") == "t-a"
+    with store.transaction():
+        assert store.drop_indexes_if_empty() == []  # the table has rows: nothing is dropped
+    assert _index_ddl(store) == before
+    with pytest.raises(RuntimeError), store.transaction():
+        store.db.execute("DELETE FROM issues")
+        assert store.drop_indexes_if_empty()
+        raise RuntimeError("the load failed")
+    assert _index_ddl(store) == before and store.all_ids() == ["t-a"]  # the rollback brought them back

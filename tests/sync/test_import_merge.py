@@ -268,3 +268,40 @@ def test_resurrect_recreates_a_missing_parent_from_the_workspace_file(t) -> None
     assert parent["status"] == "closed" and parent["description"].startswith("[RESURRECTED]")
     with pytest.raises(InvalidInput, match="cannot be resurrected"):
         import_records(t, [rec("test-9.1")], orphan_handling="resurrect")
+
+
+def _indexes(t) -> list[tuple[str, str]]:  # noqa: ANN001
+    import sqlite3
+
+    with sqlite3.connect(t.store.db.path) as conn:
+        return sorted(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
+
+
+def _bulk(n: int) -> list[dict]:
+    return [rec(f"test-{i:05}", labels=[f"l{i % 7}"], external_ref=f"gh-{i}" if i % 100 == 0 else None,
+                dependencies=[dep(f"test-{i:05}", f"test-{i - 1:05}")] if i % 3 == 0 and i else [])
+            for i in range(n)]
+
+
+def test_a_bulk_import_into_an_empty_database_keeps_every_index_and_the_file_round_trips(t, tmp_path: Path) -> None:  # noqa: ANN001
+    from beads.sync.export import flush
+
+    before = _indexes(t)
+    source = tmp_path / "big.jsonl"
+    source.write_text(jsonl_text(*_bulk(2600)), encoding="utf-8")  # over one insert chunk: the bulk path
+    stats = import_records(t, _bulk(2600), dry_run=True)
+    assert stats["created"] == 2600 and t.store.all_ids() == [] and _indexes(t) == before
+    import_file(t, str(source))
+    assert _indexes(t) == before  # dropped for the load, rebuilt inside the same transaction
+    assert t.store.is_blocked("test-00003") and t.store.find_by_external_ref("gh-100") == "test-00100"
+    assert flush(t) and Path(t.workspace.jsonl_path).read_bytes() == source.read_bytes()
+    assert t.store.dirty_ids() == [] and not flush(t)  # the streamed file is recorded as ours
+
+
+def test_a_bulk_import_that_fails_leaves_the_indexes_in_place(t) -> None:  # noqa: ANN001
+    before = _indexes(t)
+    records = _bulk(2600)
+    records[-1] = rec("test-99999.1")  # its parent exists nowhere: refused in strict mode
+    with pytest.raises(InvalidInput, match="strict"):
+        import_records(t, records, orphan_handling="strict")
+    assert t.store.all_ids() == [] and _indexes(t) == before

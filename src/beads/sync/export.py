@@ -378,6 +378,8 @@ def _full_flush(tracker: Tracker, path: str, *, missing: bool) -> bool:
     if missing and not store.dirty_marks() and not store.all_ids():
         return False  # nothing to write and no file: do not create an empty one
     _remove_stale_temps(path)
+    if missing:
+        return _stream_new_file(store, path)
     with store.read_snapshot():
         marks = store.dirty_marks()
         records = jsonl.export_records(store)
@@ -387,6 +389,46 @@ def _full_flush(tracker: Tracker, path: str, *, missing: bool) -> bool:
     st = write_atomic(path, data) if existing != data else os.stat(path)
     _record_export(store, data, st, marks, [r["id"] for r in records], complete=True)
     return existing != data
+
+
+class _HashingWriter:
+    """A text stream onto a descriptor that hashes the bytes it writes (``write_records`` target)."""
+
+    def __init__(self, fd: int) -> None:
+        import hashlib
+
+        self.fd = fd
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        data = text.encode("utf-8")
+        self.sha.update(data)
+        fileio.write_all(self.fd, data)
+        self.size += len(data)
+        return len(text)
+
+
+def _stream_new_file(store: SqliteStore, path: str) -> bool:
+    """The full export of a missing file, rendered a few hundred issues at a time straight into
+    the temp file (after a big import the whole text would cost hundreds of MB); the same bytes
+    as ``render(export_records(store))``, which are canonical by construction."""
+    writers: list[_HashingWriter] = []
+
+    def produce(fd: int) -> None:
+        writers.append(_HashingWriter(fd))
+        jsonl.write_records(writers[0], store)  # type: ignore[arg-type]
+
+    with store.read_snapshot():
+        marks = store.dirty_marks()
+        st = write_atomic(path, produce)
+    out = writers[0]
+    with store.transaction():
+        if marks:
+            store.clear_dirty_marks(marks)
+        record_file_state(store, None, st, None if out.size else [], digest=out.sha.hexdigest(), canonical=out.size > 0,
+                          complete=True)
+    return True
 
 
 def confirm_unchanged(store: SqliteStore, st: os.stat_result, meta: dict[str, str] | None = None) -> bool:

@@ -67,16 +67,23 @@ def import_file(tracker: Tracker, path: str, **opts: Any) -> dict[str, Any]:
     data, st = exp.read_file(path)
     if data is None:
         raise InvalidInput(f"cannot import {path}: file not found")
-    records = jsonl.parse_jsonl(jsonl.decode(data, path), path, vocab_of(tracker))
     canonical = exp.is_canonical(tracker, path)
     opts.setdefault("mark_dirty", not canonical)
+    # What the file state needs of the bytes is taken first: then neither the bytes nor (after
+    # parsing) the text are held next to the records.
+    digest, layout = (exp.sha256_hex(data), jsonl.canonical_layout(data)) if canonical else ("", False)
+    text = jsonl.decode(data, path)
+    del data
+    records = jsonl.parse_jsonl(text, path, vocab_of(tracker))
+    del text
     if not canonical:
-        del data  # the records are all that is needed now: do not hold the file twice
         return import_records(tracker, records, validated=True, **opts)
+    ids = [r["id"] for r in records]  # the file's IDs in line order, before a rename changes them
     with tracker.store.transaction():
         stats = import_records(tracker, records, validated=True, **opts)
         if not opts.get("dry_run"):
-            exp.record_file_state(tracker.store, data, st, [r["id"] for r in records])
+            exp.record_file_state(tracker.store, None, st, ids, digest=digest,
+                                  canonical=layout and jsonl.ids_in_order(ids))
     return stats
 
 
@@ -91,15 +98,18 @@ def import_records(tracker: Tracker, records: list[dict[str, Any]], *, dry_run: 
     Raises ``InvalidInput`` for a prefix mismatch (unless ``rename_on_import`` or
     ``skip_prefix_validation``), an orphan in strict mode, or an invalid record;
     the database is then unchanged. ``validated`` says the records come from
-    ``jsonl.parse_jsonl`` with this workspace's vocabularies (already checked, line by line).
+    ``jsonl.parse_jsonl`` with this workspace's vocabularies (already checked and normalised,
+    line by line); those dicts are not copied, and ``rename_on_import`` changes them in place.
     """
     if orphan_handling not in ORPHAN_MODES:
         raise InvalidInput(f"invalid orphan handling {orphan_handling!r} (expected one of: {', '.join(ORPHAN_MODES)})")
     stats = new_stats()
     store = tracker.store
-    if not validated:
+    if validated:  # parse_jsonl's own dicts, normalised already: used as they are (no second copy in memory)
+        records = _dedupe(records, stats)
+    else:
         _validate(records, vocab_of(tracker))
-    records = _dedupe([jsonl.normalize_record(dict(r)) for r in records], stats)
+        records = _dedupe([jsonl.normalize_record(dict(r)) for r in records], stats)
     _check_external_refs(records)
     # A bulk load touches index pages all over: a page cache that holds them (allocated as used)
     # halves the SQLite time of 100,000 issues.
@@ -348,8 +358,11 @@ class _Merge:
                 accepted.append(rec)
             elif verdict == _NOT_NEWER:
                 kept.append(rec)
+        # Into an empty database the indexes are built once at the end, before anything reads them.
+        ddl = store.drop_indexes_if_empty() if len(creates) > _CHUNK else []
         created = self._create(creates, local)
         self._relations(accepted, created)
+        store.restore_indexes(ddl)
         self._mark_differing(kept)
         self._child_counters(accepted + created)
         if self.mark_all:
