@@ -60,9 +60,3 @@ def db_state(tracker: beads.Tracker) -> tuple:
         store.all_labels(), store.all_dependencies(), store.comments_for(None),
         sorted(store.dirty_ids()), store.all_metadata(),
     )
-
-
-def jsonl_path(t: beads.Tracker) -> Path:
-    """The workspace's own issues.jsonl."""
-    assert t.workspace is not None
-    return Path(t.workspace.jsonl_path)

@@ -12,11 +12,23 @@ import time
 from pathlib import Path
 
 import pytest
-from jsonl_helpers import db_state, file_records, jsonl_path, jsonl_text, rec, workspace
+from jsonl_helpers import db_state, file_records, jsonl_text, rec, workspace
 
 from beads.errors import SyncError
 from beads.sync import auto, export, jsonl
 from beads.sync.importer import import_records
+
+
+@pytest.fixture
+def t(tmp_path: Path):  # noqa: ANN201
+    tracker = workspace(tmp_path)
+    yield tracker
+    tracker.disconnect()
+
+
+def jsonl_path(t) -> Path:  # noqa: ANN001
+    return Path(t.workspace.jsonl_path)
+
 
 # -- full export ------------------------------------------------------------------------------
 
