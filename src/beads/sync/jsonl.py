@@ -80,11 +80,15 @@ def decode(data: bytes, name: str = "<input>") -> str:
 def check_conflicts(lines: list[str], name: str = "<input>") -> None:
     for number, line in enumerate(lines, 1):
         if line and line.lstrip()[:1] in ("<", "=", ">") and conflict_marker(line):
-            raise CorruptJSONL(
-                f"{name} contains git merge conflict markers (line {number}); refusing to import any of it.\n"
-                "Resolve the conflict first (edit the file, or 'git checkout --ours/--theirs' it), "
-                f"or regenerate it from the database with 'bd export -o {name} --force'."
-            )
+            raise conflict_error(name, number)
+
+
+def conflict_error(name: str, number: int) -> CorruptJSONL:
+    return CorruptJSONL(
+        f"{name} contains git merge conflict markers (line {number}); refusing to import any of it.\n"
+        "Resolve the conflict first (edit the file, or 'git checkout --ours/--theirs' it), "
+        f"or regenerate it from the database with 'bd export -o {name} --force'."
+    )
 
 
 def parse_jsonl(text: str, name: str = "<input>", vocab: model.Vocab | None = None) -> list[dict[str, Any]]:
@@ -105,22 +109,27 @@ def _parse_jsonl(text: str, name: str, vocab: model.Vocab | None) -> list[dict[s
     for number, line in enumerate(iter_lines(text), 1):
         if not line or line.isspace():
             continue
-        try:
-            obj = _DECODE(line)
-        except ValueError as exc:
-            snippet = line.strip()
-            if len(snippet) > 80:
-                snippet = snippet[:80] + "..."
-            raise CorruptJSONL(f"{name}: line {number}: invalid JSON ({exc}); refusing to import any of it.\n"
-                               f"  {snippet}")
-        if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not obj["id"]:
-            raise CorruptJSONL(f"{name}: line {number}: not an issue object with a string \"id\"; "
-                               "refusing to import any of it")
-        problem = line_problem(obj, line, vocab)
-        if problem is not None:
-            raise CorruptJSONL(bad_record_message(name, number, obj, problem))
-        records.append(normalize_record(obj))
+        records.append(parse_line(line, number, name, vocab))
     return records
+
+
+def parse_line(line: str, number: int, name: str, vocab: model.Vocab | None) -> dict[str, Any]:
+    """One non-blank line as a validated, normalised record (``CorruptJSONL`` naming the line)."""
+    try:
+        obj = _DECODE(line)
+    except ValueError as exc:
+        snippet = line.strip()
+        if len(snippet) > 80:
+            snippet = snippet[:80] + "..."
+        raise CorruptJSONL(f"{name}: line {number}: invalid JSON ({exc}); refusing to import any of it.\n"
+                           f"  {snippet}")
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not obj["id"]:
+        raise CorruptJSONL(f"{name}: line {number}: not an issue object with a string \"id\"; "
+                           "refusing to import any of it")
+    problem = line_problem(obj, line, vocab)
+    if problem is not None:
+        raise CorruptJSONL(bad_record_message(name, number, obj, problem))
+    return normalize_record(obj)
 
 
 def line_problem(obj: Any, line: str, vocab: model.Vocab | None = None) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from beads import timefmt
 from beads.model import FIELDS, to_wire
 from beads.storage.sqlite.rows import COLUMNS, SELECT_COLUMNS, row_to_issue
 
@@ -126,6 +127,25 @@ class SyncMixin:
             marks = ",".join("?" * len(chunk))
             out.update(r[0] for r in self.db.all(f"SELECT id FROM issues WHERE id IN ({marks})", chunk))
         return out
+
+    # -- line digests (sync/linescan.py) ---------------------------------------------------
+
+    def line_digests(self) -> dict[str, str]:
+        """issue_id → digest of the JSONL line last written or absorbed for it."""
+        return dict(self.db.all("SELECT issue_id, content_hash FROM export_hashes"))
+
+    def set_line_digests(self, digests: dict[str, str], *, replace_all: bool = False) -> None:
+        """Record line digests (``replace_all``: these are the whole file's lines)."""
+        if replace_all:
+            self.db.execute("DELETE FROM export_hashes")
+        if digests:
+            now = timefmt.now()
+            self.db.executemany("INSERT INTO export_hashes (issue_id, content_hash, exported_at) VALUES (?, ?, ?) "
+                                "ON CONFLICT(issue_id) DO UPDATE SET content_hash = excluded.content_hash, "
+                                "exported_at = excluded.exported_at", [(i, d, now) for i, d in digests.items()])
+
+    def drop_line_digests(self, ids: list[str]) -> None:
+        self.db.executemany("DELETE FROM export_hashes WHERE issue_id = ?", [(i,) for i in ids])
 
     # -- metadata --------------------------------------------------------------------------
 
