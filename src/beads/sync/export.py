@@ -404,7 +404,7 @@ class _HashingWriter:
         self.fd = fd
         self.sha = hashlib.sha256()
         self.size = 0
-        self.digests: dict[str, str] = {}
+        self.digests: dict[str, bytes] = {}
 
     def write(self, text: str) -> int:
         from beads.sync import linescan

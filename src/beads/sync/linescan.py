@@ -33,33 +33,33 @@ _HEAD = b'{"id":"'
 _SHA256 = hashlib.sha256
 
 
-def digest(line: bytes) -> str:
-    """The recorded digest of one line (its bytes without the newline): 128 bits of SHA-256."""
-    return _SHA256(line).hexdigest()[:32]
+def digest(line: bytes) -> bytes:
+    """The recorded digest of one line (its bytes without the newline): SHA-256."""
+    return _SHA256(line).digest()
 
 
-def text_digest(line: str) -> str:
-    return digest(line.encode("utf-8"))
+def text_digest(line: str) -> bytes:
+    return _SHA256(line.encode("utf-8")).digest()
 
 
-def data_digests(data: bytes) -> dict[str, str]:
+def data_digests(data: bytes) -> dict[str, bytes]:
     """id → digest for every canonical line of a file's bytes (what a full write records)."""
-    out: dict[str, str] = {}
+    out: dict[str, bytes] = {}
     for line in data.split(b"\n"):
         issue_id = _line_id(line)
         if issue_id is not None:
-            out[issue_id] = digest(line)
+            out[issue_id] = _SHA256(line).digest()
     return out
 
 
-def text_digests(text: str) -> Iterator[tuple[str, str]]:
+def text_digests(text: str) -> Iterator[tuple[str, bytes]]:
     """(id, digest) for every canonical line of some JSONL text."""
     for line in text.split("\n"):
         if line:
             raw = line.encode("utf-8")
             issue_id = _line_id(raw)
             if issue_id is not None:
-                yield issue_id, digest(raw)
+                yield issue_id, _SHA256(raw).digest()
 
 
 def _line_id(line: bytes) -> str | None:
@@ -80,7 +80,7 @@ class Scan:
 
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []  # the lines that must be merged, parsed and validated
-        self.digests: dict[str, str] = {}  # their IDs (as in the file) → line digest
+        self.digests: dict[str, bytes] = {}  # their IDs (as in the file) → line digest
         self.ids: list[str] = []  # every line's ID, in file order
         self.skipped = 0  # lines whose digest was already recorded
         self.sha256 = ""
@@ -89,8 +89,10 @@ class Scan:
         self.stat: os.stat_result | None = None
 
 
-def scan_file(path: str, vocab: model.Vocab | None, known: dict[str, str]) -> Scan | None:
-    """Read ``path`` and parse the lines not in ``known`` (id → digest); None if it is absent.
+def scan_file(path: str, vocab: model.Vocab | None, known: dict[bytes, str]) -> Scan | None:
+    """Read ``path`` and parse the lines whose digest is not in ``known`` (digest → the issue ID
+    it was recorded for; a line holds its ID, so equal bytes are that issue's line); None if
+    the file is absent.
 
     Raises ``CorruptJSONL`` like ``jsonl.parse_jsonl`` (conflict markers first, then the first
     bad line) and ``SyncError`` when the file cannot be read. ``stat`` is that of exactly the
@@ -108,7 +110,10 @@ def scan_file(path: str, vocab: model.Vocab | None, known: dict[str, str]) -> Sc
             raise SyncError(f"cannot read {path}: {exc.strerror or exc}")
         if _same(before, after):
             scan.stat = after
-            return scan
+            break
+    if scan.skipped and len(set(scan.ids)) != len(scan.ids):
+        # An ID on two lines: the importer must see both to keep the newer one. Rare: no skipping.
+        return scan_file(path, vocab, {})
     return scan
 
 
@@ -124,77 +129,67 @@ def _blocks(fh: Any) -> Iterator[bytes]:
         yield block
 
 
-def _scan(blocks: Iterable[bytes], name: str, vocab: model.Vocab | None, known: dict[str, str]) -> Scan:
+def _scan(blocks: Iterable[bytes], name: str, vocab: model.Vocab | None, known: dict[bytes, str]) -> Scan:
     scan = Scan()
     sha = _SHA256()
-    state = _LineState(scan, name, vocab, known)
+    bad = _Lines(scan, name, vocab)
+    ids, sha256, head, lookup = scan.ids, _SHA256, _HEAD, known.get
     rest = b""
+    number = 0
     with jsonl.NoGC():  # a bulk of acyclic dicts: nothing for the collector
         for block in blocks:
             sha.update(block)
             scan.size += len(block)
             lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
             rest = lines.pop()
-            for line in lines:
-                state.take(line)
+            for line in lines:  # the hot loop: a known line costs one hash and one lookup
+                number += 1
+                if line.startswith(head):
+                    issue_id = lookup(sha256(line).digest())
+                    if issue_id is not None:
+                        ids.append(issue_id)
+                        continue
+                else:
+                    scan.canonical = False
+                bad.take(line, number)
         if rest:
             scan.canonical = False  # no newline at the end
-            state.take(rest)
-    state.finish()
+            bad.take(rest, number + 1)
+    if bad.error is not None:
+        raise bad.error
+    scan.skipped = len(ids) - len(scan.records)
     scan.sha256 = sha.hexdigest()
     scan.canonical = scan.canonical and scan.size > 0
-    if scan.skipped and len(set(scan.ids)) != len(scan.ids):
-        # An ID on two lines: the importer must see both to keep the newer one. Rare: no skipping.
-        return _rescan(name, vocab)
     return scan
 
 
-def _rescan(name: str, vocab: model.Vocab | None) -> Scan:
-    with fileio.open_regular(name) as fh:
-        return _scan(_blocks(fh), name, vocab, {})
+class _Lines:
+    """The lines that are not known: parsed and validated. The first bad line is remembered and
+    raised once the whole file was checked for conflict markers (reported first, as
+    ``parse_jsonl`` does)."""
 
-
-class _LineState:
-    """Per-line work of one scan; the first bad line is remembered, and raised once the whole
-    file was checked for conflict markers (which are reported first, as ``parse_jsonl`` does)."""
-
-    def __init__(self, scan: Scan, name: str, vocab: model.Vocab | None, known: dict[str, str]) -> None:
+    def __init__(self, scan: Scan, name: str, vocab: model.Vocab | None) -> None:
         self.scan = scan
         self.name = name
         self.vocab = vocab
-        self.known = known
-        self.number = 0
         self.error: CorruptJSONL | None = None
 
-    def take(self, line: bytes) -> None:
-        self.number += 1
-        scan = self.scan
-        if not line.startswith(_HEAD):
-            scan.canonical = False
-            if not line or line.isspace():
-                return
-            if line.lstrip()[:1] in (b"<", b"=", b">") and jsonl.conflict_marker(line.decode("utf-8", "replace")):
-                raise jsonl.conflict_error(self.name, self.number)
-        elif self.known:
-            issue_id = _line_id(line)
-            if issue_id is not None and self.known.get(issue_id) == digest(line):
-                scan.ids.append(issue_id)
-                scan.skipped += 1
-                return
+    def take(self, line: bytes, number: int) -> None:
+        if not line or line.isspace():
+            return
+        if line.lstrip()[:1] in (b"<", b"=", b">") and jsonl.conflict_marker(line.decode("utf-8", "replace")):
+            raise jsonl.conflict_error(self.name, number)
         if self.error is not None:
             return  # the file is refused anyway: only conflict markers are still looked for
         try:
-            rec = jsonl.parse_line(_text(line, self.number, self.name), self.number, self.name, self.vocab)
+            rec = jsonl.parse_line(_text(line, number, self.name), number, self.name, self.vocab)
         except CorruptJSONL as exc:
             self.error = exc
             return
+        scan = self.scan
         scan.ids.append(rec["id"])
-        scan.digests[rec["id"]] = digest(line)
+        scan.digests[rec["id"]] = _SHA256(line).digest()
         scan.records.append(rec)
-
-    def finish(self) -> None:
-        if self.error is not None:
-            raise self.error
 
 
 def _text(line: bytes, number: int, name: str) -> str:

@@ -130,11 +130,11 @@ class SyncMixin:
 
     # -- line digests (sync/linescan.py) ---------------------------------------------------
 
-    def line_digests(self) -> dict[str, str]:
-        """issue_id → digest of the JSONL line last written or absorbed for it."""
-        return dict(self.db.all("SELECT issue_id, content_hash FROM export_hashes"))
+    def line_digests(self) -> dict[bytes, str]:
+        """The digest of the JSONL line last written or absorbed for each issue → its ID."""
+        return dict(self.db.all("SELECT content_hash, issue_id FROM export_hashes WHERE typeof(content_hash) = 'blob'"))
 
-    def set_line_digests(self, digests: dict[str, str], *, replace_all: bool = False) -> None:
+    def set_line_digests(self, digests: dict[str, bytes], *, replace_all: bool = False) -> None:
         """Record line digests (``replace_all``: these are the whole file's lines)."""
         if replace_all:
             self.db.execute("DELETE FROM export_hashes")
