@@ -91,7 +91,7 @@ def is_canonical(tracker: Tracker, path: str | None) -> bool:
 
 def record_file_state(store: SqliteStore, data: bytes | None, st: os.stat_result | None,
                       ids: list[str] | None = None, *, digest: str | None = None, canonical: bool | None = None,
-                      complete: bool = False) -> None:
+                      complete: bool = False, in_order: bool | None = None) -> None:
     """Remember that the database now holds everything in these JSONL bytes.
 
     ``ids`` are the file's issue IDs in line order, when known: if they are sorted
@@ -105,7 +105,8 @@ def record_file_state(store: SqliteStore, data: bytes | None, st: os.stat_result
         digest = sha256_hex(data)
     # An empty digest means "not computed": nothing can match it, so a changed stat leads to
     # an import (a no-op for a file we wrote) rather than to trusting an older hash.
-    in_order = ids is not None and jsonl.ids_in_order(ids)
+    if in_order is None:
+        in_order = ids is not None and jsonl.ids_in_order(ids)
     if canonical is None:
         canonical = in_order and data is not None and jsonl.canonical_layout(data)
     stat = fingerprint(st) if st is not None else ""

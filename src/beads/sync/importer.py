@@ -101,8 +101,9 @@ def absorb_file(tracker: Tracker, path: str, *, record_state: bool = True, **opt
                 meta = store.get_metadata_many([exp.KEY_STAT, exp.KEY_CONTENT_HASH, exp.KEY_COMPLETE])
                 complete = bool(meta.get(exp.KEY_STAT)) and meta.get(exp.KEY_COMPLETE) == meta.get(exp.KEY_STAT) \
                     and meta.get(exp.KEY_CONTENT_HASH) == scan.sha256
-                exp.record_file_state(store, None, scan.stat, scan.ids, digest=scan.sha256,
-                                      canonical=scan.canonical and jsonl.ids_in_order(scan.ids), complete=complete)
+                in_order = jsonl.ids_in_order(scan.ids)
+                exp.record_file_state(store, None, scan.stat, scan.ids, digest=scan.sha256, in_order=in_order,
+                                      canonical=scan.canonical and in_order, complete=complete)
     return stats
 
 

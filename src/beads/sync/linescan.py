@@ -46,7 +46,7 @@ def data_digests(data: bytes) -> dict[str, bytes]:
     """id → digest for every canonical line of a file's bytes (what a full write records)."""
     out: dict[str, bytes] = {}
     for line in data.split(b"\n"):
-        issue_id = _line_id(line)
+        issue_id = line_id(line)
         if issue_id is not None:
             out[issue_id] = _SHA256(line).digest()
     return out
@@ -57,12 +57,12 @@ def text_digests(text: str) -> Iterator[tuple[str, bytes]]:
     for line in text.split("\n"):
         if line:
             raw = line.encode("utf-8")
-            issue_id = _line_id(raw)
+            issue_id = line_id(raw)
             if issue_id is not None:
                 yield issue_id, _SHA256(raw).digest()
 
 
-def _line_id(line: bytes) -> str | None:
+def line_id(line: bytes) -> str | None:
     """The ID of a line we write (``{"id":"<id>",...}``, no escapes in the ID), else None."""
     if not line.startswith(_HEAD):
         return None
@@ -73,6 +73,16 @@ def _line_id(line: bytes) -> str | None:
         return line[7:end].decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def digest_map(data: bytes) -> dict[bytes, str]:
+    """digest → ID for every canonical line of a file's bytes (``scan_file``'s ``known``)."""
+    out: dict[bytes, str] = {}
+    for line in data.split(b"\n"):
+        issue_id = line_id(line)
+        if issue_id is not None:
+            out[_SHA256(line).digest()] = issue_id
+    return out
 
 
 class Scan:
