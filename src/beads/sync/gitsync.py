@@ -172,8 +172,9 @@ def _counts(stats: dict[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
-def _file_changed(tracker: Tracker) -> bool:
-    """Whether the JSONL differs from what this database last read or wrote."""
+def _file_changed(tracker: Tracker, *, confirm: bool = False) -> bool:
+    """Whether the JSONL differs from what this database last read or wrote (``confirm``: a file
+    that was only touched has its new stat recorded)."""
     from beads.sync import export as exp
 
     ws = tracker.workspace
@@ -184,11 +185,14 @@ def _file_changed(tracker: Tracker) -> bool:
             return False  # the very file we last wrote or read (what auto-import trusts too)
     except FileNotFoundError:
         return False
-    data, _ = exp.read_file(ws.jsonl_path)
+    data, st = exp.read_file(ws.jsonl_path)
     if data is None:
         return False
-    digest = exp.sha256_hex(data)
-    return digest not in {v for v in known.values() if v}
+    if exp.sha256_hex(data) not in {v for v in known.values() if v}:
+        return True
+    if confirm and st is not None:  # touched, same bytes: the claims tied to the old stat hold for the new one
+        exp.confirm_unchanged(tracker.store, st)
+    return False
 
 
 def _import(tracker: Tracker, options: SyncOptions) -> dict[str, Any]:
@@ -208,7 +212,7 @@ def _import(tracker: Tracker, options: SyncOptions) -> dict[str, Any]:
 
 
 def _import_if_changed(tracker: Tracker, options: SyncOptions) -> dict[str, Any] | None:
-    return _import(tracker, options) if _file_changed(tracker) else None
+    return _import(tracker, options) if _file_changed(tracker, confirm=True) else None
 
 
 def _export(tracker: Tracker) -> bool:
@@ -227,7 +231,7 @@ def _export(tracker: Tracker) -> bool:
 
 def _file_lacks_issues(tracker: Tracker) -> bool:
     from beads.sync import export as exp
-    from beads.sync import jsonl
+    from beads.sync import jsonl, linescan
 
     ws = tracker.workspace
     assert ws is not None
@@ -239,14 +243,15 @@ def _file_lacks_issues(tracker: Tracker) -> bool:
         fp = ""
     if fp and meta.get(exp.KEY_COMPLETE) == fp:
         return False  # known to hold every issue that is not waiting in a dirty mark
-    wanted = {i["id"] for i in store.all_issues(include_ephemeral=False)}
+    wanted = store.exported_ids()
     if not wanted:
         return False
     data, st = exp.read_file(ws.jsonl_path)
     if data is None:
         return True
+    ids = linescan.file_ids(data)
     try:
-        have = set(jsonl.line_ids(data.decode("utf-8", "replace")))
+        have = set(ids if ids is not None else jsonl.line_ids(data.decode("utf-8", "replace")))
     except CorruptJSONL:
         return False  # the export's own guard will refuse and explain
     if wanted <= have:

@@ -75,6 +75,20 @@ def line_id(line: bytes) -> str | None:
         return None
 
 
+def file_ids(data: bytes) -> list[str] | None:
+    """The IDs of a file's lines when every line is one we could have written (None otherwise:
+    the caller parses the file), without decoding a line."""
+    out: list[str] = []
+    for line in data.split(b"\n"):
+        issue_id = line_id(line)
+        if issue_id is None:
+            if line.strip():
+                return None
+            continue
+        out.append(issue_id)
+    return out
+
+
 def digest_map(data: bytes) -> dict[bytes, str]:
     """digest → ID for every canonical line of a file's bytes (``scan_file``'s ``known``)."""
     out: dict[bytes, str] = {}

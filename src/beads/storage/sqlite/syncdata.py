@@ -128,6 +128,12 @@ class SyncMixin:
             out.update(r[0] for r in self.db.all(f"SELECT id FROM issues WHERE id IN ({marks})", chunk))
         return out
 
+    def exported_ids(self) -> set[str]:
+        """The IDs a full export writes (every issue but wisps), read from the indexes only."""
+        ids = {r[0] for r in self.db.all("SELECT id FROM issues")}
+        ids.difference_update(r[0] for r in self.db.all("SELECT id FROM issues WHERE ephemeral = 1"))
+        return ids
+
     # -- line digests (sync/linescan.py) ---------------------------------------------------
 
     def line_digests(self) -> dict[bytes, str]:
