@@ -456,11 +456,40 @@ def write_records(stream: TextIO, store: SqliteStore, *, filt_issues: list[dict[
     count = 0
     with NoGC(), store.read_snapshot():
         for issues in chunks:
+            if filt_issues is None:
+                stream.write(_sparse_lines(store, issues, include_comments))
+                count += len(issues)
+                continue
             records = _export_records(store, None, include_comments, issues)
-            line = _sparse_record if filt_issues is None else wire_record
-            stream.write("".join([dumps(line(r)) + "\n" for r in records]))
+            stream.write("".join([dumps(wire_record(r)) + "\n" for r in records]))
             count += len(records)
     return count
+
+
+def _sparse_lines(store: SqliteStore, issues: list[dict[str, Any]], include_comments: bool) -> str:
+    """The lines of one chunk of ``sparse_issue_chunks`` (consecutive IDs), with the relations the
+    storage hands over already in their written form (``export_relations``)."""
+    if not issues:
+        return ""
+    labels, deps, comments = store.export_relations(issues[0]["id"], issues[-1]["id"], include_comments)
+    out = []
+    for rec in issues:
+        issue_id = rec["id"]
+        rec_labels, rec_deps, rec_comments = labels.get(issue_id), deps.get(issue_id), comments.get(issue_id)
+        if rec_deps and _irregular(rec_deps) or rec_comments and _irregular(rec_comments):
+            rec_deps = sorted((dep_record(d) for d in rec_deps or ()),
+                              key=lambda d: (d["created_at"], d["depends_on_id"], d["type"]))
+            rec_comments = sorted((comment_record(c) for c in rec_comments or ()),
+                                  key=lambda c: (c["created_at"], c["id"] if isinstance(c["id"], int) else 0))
+        rec["labels"], rec["dependencies"], rec["comments"] = rec_labels, rec_deps, rec_comments
+        out.append(dumps(_sparse_record(rec)))
+    out.append("")
+    return "\n".join(out)
+
+
+def _irregular(items: list[dict[str, Any]]) -> bool:
+    """Whether a relation's time is in SQLite's form (a classic database): then rewritten and re-sorted."""
+    return any(len(at) > 19 and at[10] == " " for at in (i["created_at"] for i in items))
 
 
 _RELATION_KEYS = frozenset(("labels", "dependencies", "comments"))
@@ -476,7 +505,13 @@ def _sparse_record(rec: dict[str, Any]) -> dict[str, Any]:
         value = rec.get(key)
         if value and len(value) > 19 and value[10] == " ":
             return wire_record(rec)
-    _wire_relations(rec, rec.pop("labels", None), rec.pop("dependencies", None), rec.pop("comments", None))
+    labels, deps, comments = rec.pop("labels", None), rec.pop("dependencies", None), rec.pop("comments", None)
+    if labels:  # each list arrives in its canonical order and form (``_sparse_lines``)
+        rec["labels"] = labels
+    if deps:
+        rec["dependencies"] = deps
+    if comments:
+        rec["comments"] = comments
     return rec
 
 

@@ -83,6 +83,38 @@ class SyncMixin:
         for rows in self.db.chunks(f"SELECT {SELECT_COLUMNS} FROM issues i WHERE i.ephemeral = 0 ORDER BY i.id"):
             yield [row_to_sparse(r) for r in rows]
 
+    def export_relations(self, first: str, last: str, comments: bool = True) -> tuple[
+            dict[str, list[str]], dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
+        """Labels, dependency edges and comments of the issues ``first`` <= id <= ``last`` (a chunk
+        of ``sparse_issue_chunks``), already in their JSONL form: keys in the written order, empty
+        ones omitted, each list in its canonical order (``jsonl._wire_relations``). Range scans of
+        the issue_id indexes: no list of IDs to bind, no intermediate dicts."""
+        between = "WHERE issue_id >= ? AND issue_id <= ?"
+        labels: dict[str, list[str]] = {}
+        for issue_id, label in self.db.all(f"SELECT issue_id, label FROM labels {between} ORDER BY issue_id, label",
+                                           (first, last)):
+            labels.setdefault(issue_id, []).append(label)
+        deps: dict[str, list[dict[str, Any]]] = {}
+        for src, dst, kind, at, by, meta, thread in self.db.all(
+                "SELECT issue_id, depends_on_id, type, created_at, created_by, metadata, thread_id FROM dependencies "
+                f"{between} ORDER BY issue_id, created_at, depends_on_id, type", (first, last)):
+            dep = {"issue_id": src, "depends_on_id": dst, "type": kind or "blocks", "created_at": at or ""}
+            if by:
+                dep["created_by"] = by
+            if meta and meta != "{}":
+                dep["metadata"] = meta
+            if thread:
+                dep["thread_id"] = thread
+            deps.setdefault(src, []).append(dep)
+        notes: dict[str, list[dict[str, Any]]] = {}
+        if comments:
+            for cid, issue_id, author, text, at in self.db.all(
+                    f"SELECT id, issue_id, author, text, created_at FROM comments {between} "
+                    "ORDER BY issue_id, created_at, id", (first, last)):
+                notes.setdefault(issue_id, []).append({"id": cid, "issue_id": issue_id, "author": author, "text": text,
+                                                       "created_at": at or ""})
+        return labels, deps, notes
+
     # -- consistent reads -------------------------------------------------------------
 
     def read_snapshot(self) -> Any:
