@@ -118,6 +118,12 @@ def import_only(tracker: Tracker, options: SyncOptions, say: Callable[[str], Non
         report["would_import"] = _file_changed(tracker)
         say("→ [DRY RUN] Would import the JSONL" if report["would_import"] else "→ [DRY RUN] JSONL unchanged")
         return report
+    if not options.merged_from and not _file_changed(tracker, confirm=True):
+        # the very file this database last wrote or read: importing it would change nothing
+        stats = {"created": 0, "updated": 0, "unchanged": _line_count(ws.jsonl_path), "skipped": 0, "tombstoned": 0}
+        report["imported"] = stats
+        say("→ Imported: 0 created, 0 updated")
+        return report
     removed = _removals_since(tracker, options.merged_from) if options.merged_from else 0
     stats = _import(tracker, options)
     counts = _counts(stats) or {}
@@ -126,6 +132,14 @@ def import_only(tracker: Tracker, options: SyncOptions, say: Callable[[str], Non
     report["imported"] = counts
     say(f"→ Imported: {stats['created']} created, {stats['updated']} updated")
     return report
+
+
+def _line_count(path: str) -> int:
+    count = 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            count += block.count(b"\n")
+    return count
 
 
 def sha256_hex(data: bytes) -> str:
