@@ -268,3 +268,29 @@ def test_scan_reads_a_file_bigger_than_one_block(tmp_path: Path) -> None:
     del known[hashlib.sha256(data.split(b"\n")[4321]).digest()]
     scan = linescan.scan_file(str(path), None, known)
     assert scan is not None and [r["id"] for r in scan.records] == ["test-04321"]
+
+
+def test_sync_import_only_reads_a_file_it_wrote_itself_no_further(t, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from beads.sync import gitsync
+
+    for n in range(3):
+        t.create(f"issue {n}")
+    export.flush(t)
+    imported: list[str] = []
+    real = importer.absorb_file
+
+    def spy(tracker, path, **opts):  # noqa: ANN001, ANN003, ANN202
+        imported.append(path)
+        return real(tracker, path, **opts)
+
+    monkeypatch.setattr(importer, "absorb_file", spy)
+    report = gitsync.import_only(t, gitsync.SyncOptions(import_only=True), lambda text: None)
+    assert imported == [] and report["imported"]["unchanged"] == 3
+    os.utime(path_of(t), ns=(1, 1))  # touched, same bytes: still nothing to read
+    gitsync.import_only(t, gitsync.SyncOptions(import_only=True), lambda text: None)
+    assert imported == []
+    line = json.loads(path_of(t).read_text(encoding="utf-8").splitlines()[0])
+    line.update(title="edited", updated_at=timefmt.now())
+    path_of(t).write_text(jsonl.dumps(line) + "\n" + "\n".join(path_of(t).read_text().splitlines()[1:]) + "\n")
+    report = gitsync.import_only(t, gitsync.SyncOptions(import_only=True), lambda text: None)
+    assert len(imported) == 1 and report["imported"]["updated"] == 1
