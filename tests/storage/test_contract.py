@@ -367,6 +367,39 @@ def test_export_hashes_are_cleared(store: SqliteStore) -> None:
     assert conn.execute("SELECT COUNT(*) FROM export_hashes").fetchone()[0] == 0
 
 
+def test_line_digests_are_recorded_replaced_dropped_and_never_taken_from_a_text_hash(store: SqliteStore) -> None:
+    put(store, issue("t-1"))
+    put(store, issue("t-2"))
+    with store.transaction():
+        store.set_line_digests({"t-1": b"\x01" * 32, "t-2": b"\x02" * 32})
+        store.set_line_digests({"t-1": b"\x03" * 32})
+    assert store.line_digests() == {b"\x03" * 32: "t-1", b"\x02" * 32: "t-2"}
+    with store.transaction():
+        store.drop_line_digests(["t-2"])
+        store.connection.execute("UPDATE export_hashes SET content_hash = 'abc'")  # a classic text hash
+    assert store.line_digests() == {}
+    with store.transaction():
+        store.set_line_digests({"t-2": b"\x04" * 32}, replace_all=True)
+    assert store.line_digests() == {b"\x04" * 32: "t-2"}
+
+
+def test_exported_ids_and_relations_in_their_written_form(store: SqliteStore) -> None:
+    for n in (1, 2, 3):
+        put(store, issue(f"t-{n}"))
+    put(store, issue("t-w", ephemeral=True))
+    with store.transaction():
+        store.add_label("t-2", "b")
+        store.add_label("t-2", "a")
+        store.add_dependency(dep("t-2", "t-1"))
+        store.add_comment("t-3", "me", "hi", "2025-01-01T00:00:00Z")
+    assert store.exported_ids() == {"t-1", "t-2", "t-3"}
+    labels, deps, comments = store.export_relations("t-2", "t-3")
+    assert labels == {"t-2": ["a", "b"]}
+    assert [list(d) for d in deps["t-2"]] == [["issue_id", "depends_on_id", "type", "created_at", "created_by"]]
+    assert comments["t-3"][0]["text"] == "hi" and store.export_relations("t-1", "t-1") == ({}, {}, {})
+    assert store.export_relations("t-2", "t-3", comments=False)[2] == {}
+
+
 # -- child counters --------------------------------------------------------------------------------
 
 

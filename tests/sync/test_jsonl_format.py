@@ -215,6 +215,46 @@ def test_export_import_export_is_byte_identical(records: list[dict]) -> None:
     assert [json.loads(x)["id"] for x in lines] == sorted(r["id"] for r in records)
 
 
+def _loaded(text: str) -> SqliteStore:
+    from beads.core.tracker import Tracker
+
+    store = SqliteStore.in_memory()
+    store.set_config("issue_prefix", "t")
+    import_records(Tracker(store, actor="tester"), jsonl.read_jsonl(text), mark_dirty=False)
+    return store
+
+
+def _streamed(store: SqliteStore) -> str:
+    import io
+
+    out = io.StringIO()
+    jsonl.write_records(out, store)
+    return out.getvalue()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workspaces())
+def test_the_streamed_export_equals_the_rendered_one(records: list[dict]) -> None:
+    store = _loaded(jsonl.render(records))
+    assert _streamed(store) == jsonl.render(jsonl.export_records(store))
+
+
+def test_the_streamed_export_rewrites_a_classic_databases_times_and_orders_them_again() -> None:
+    store = _loaded(jsonl.render([rec("t-1"), rec("t-2"), rec("t-3")]))
+    db = store.db
+    with store.transaction():  # what a classic beads.db may hold: SQLite-style times, NULL fields
+        for n, at in enumerate(["2026-01-02 03:04:05.5-08:00", "2026-01-02T00:00:00Z", "2026-01-01 23:00:00+00:00"]):
+            db.execute("INSERT INTO dependencies (issue_id, depends_on_id, type, created_at, created_by, metadata, "
+                       "thread_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       ("t-1", f"t-{n + 2}" if n < 2 else "ext", "blocks" if n else "related", at,
+                        "" if n else "me", '{"k":1}' if n == 1 else None, "th" if n == 2 else None))
+            db.execute("INSERT INTO comments (issue_id, author, text, created_at) VALUES (?, ?, ?, ?)",
+                       ("t-2", "b" if n == 1 else "a", f"c{n}", at))
+        db.execute("INSERT INTO labels (issue_id, label) VALUES ('t-3', 'b'), ('t-3', 'a'), ('t-3', 'É')")
+    assert _streamed(store) == jsonl.render(jsonl.export_records(store))
+    assert '"created_at":"2026-01-02T03:04:05.5-08:00"' in _streamed(store)
+
+
 _values = st.one_of(st.none(), st.just(""), st.just(0), st.just(False), st.just(True), st.just([]), st.just({}),
                     st.text(max_size=3), st.integers(-2, 2), st.lists(st.integers(), max_size=2))
 

@@ -78,36 +78,34 @@ def _slow_path(tracker: Tracker, path: str, warn: Callable[[str], None]) -> dict
 
 
 def _import_locked(tracker: Tracker, path: str, warn: Callable[[str], None]) -> dict | None:
-    from beads.errors import BdError, CorruptJSONL
+    from beads.errors import BdError, CorruptJSONL, SyncError
     from beads.sync import export as exp
-    from beads.sync import importer, jsonl
+    from beads.sync import importer
 
     store = tracker.store
-    data, st = exp.read_file(path)
-    if data is None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
         return None
     meta = store.get_metadata_many([exp.KEY_STAT, exp.KEY_CONTENT_HASH, exp.LEGACY_HASH])
-    if st is not None and meta.get(exp.KEY_STAT) == exp.fingerprint(st):
+    if meta.get(exp.KEY_STAT) == exp.fingerprint(st):
         return None  # the flush we waited for has recorded this very file
     known = meta.get(exp.KEY_CONTENT_HASH) or meta.get(exp.LEGACY_HASH)
-    if exp.sha256_hex(data) == known:
-        if st is not None:
-            exp.confirm_unchanged(store, st)
-        return None
-    try:
-        records = jsonl.parse_jsonl(jsonl.decode(data, path), path, importer.vocab_of(tracker))
+    if known:  # touched, or checked out again, with the very bytes recorded: nothing to import
+        data, st2 = exp.read_file(path)
+        if data is not None and st2 is not None and exp.sha256_hex(data) == known:
+            exp.confirm_unchanged(store, st2)
+            return None
+        del data
+    try:  # only the lines whose digest is not recorded are parsed (sync/linescan.py)
+        return importer.absorb_file(tracker, path, skip_prefix_validation=True, mark_dirty=False)
     except CorruptJSONL as exc:
         warn(f"auto-import skipped, nothing was imported: {exc.message}")
-        return None
-    try:
-        with store.transaction():
-            stats = importer.import_records(tracker, records, skip_prefix_validation=True, mark_dirty=False,
-                                           validated=True)
-            exp.record_file_state(store, data, st, [r["id"] for r in records])
+    except SyncError:
+        raise  # the file cannot be read at all: an error of the workspace (see _slow_path)
     except BdError as exc:
         warn(f"auto-import failed, nothing was imported: {exc.message}")
-        return None
-    return stats
+    return None
 
 
 def after_command(tracker: Tracker, warn: Callable[[str], None] | None = None) -> bool:

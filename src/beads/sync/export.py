@@ -91,7 +91,7 @@ def is_canonical(tracker: Tracker, path: str | None) -> bool:
 
 def record_file_state(store: SqliteStore, data: bytes | None, st: os.stat_result | None,
                       ids: list[str] | None = None, *, digest: str | None = None, canonical: bool | None = None,
-                      complete: bool = False) -> None:
+                      complete: bool = False, in_order: bool | None = None) -> None:
     """Remember that the database now holds everything in these JSONL bytes.
 
     ``ids`` are the file's issue IDs in line order, when known: if they are sorted
@@ -105,7 +105,8 @@ def record_file_state(store: SqliteStore, data: bytes | None, st: os.stat_result
         digest = sha256_hex(data)
     # An empty digest means "not computed": nothing can match it, so a changed stat leads to
     # an import (a no-op for a file we wrote) rather than to trusting an older hash.
-    in_order = ids is not None and jsonl.ids_in_order(ids)
+    if in_order is None:
+        in_order = ids is not None and jsonl.ids_in_order(ids)
     if canonical is None:
         canonical = in_order and data is not None and jsonl.canonical_layout(data)
     stat = fingerprint(st) if st is not None else ""
@@ -308,10 +309,13 @@ def _stats(records: list[dict[str, Any]], path: str | None) -> dict[str, Any]:
 
 def _record_export(store: SqliteStore, data: bytes, st: os.stat_result, marks: dict[str, str],
                    ids: list[str] | None, *, complete: bool = False) -> None:
+    from beads.sync import linescan
+
     with store.transaction():
         if marks:
             store.clear_dirty_marks(marks)
         record_file_state(store, data, st, ids, complete=complete)
+        store.set_line_digests(linescan.data_digests(data), replace_all=True)
 
 
 # -- incremental flush --------------------------------------------------------------------------
@@ -360,7 +364,7 @@ def _flush_locked(tracker: Tracker, path: str, full: bool) -> bool:
         if data is None:
             return _full_flush(tracker, path, missing=True)
         if sha256_hex(data) != known:
-            meta[KEY_IN_ORDER] = _import_changed(tracker, path, data, st)
+            meta[KEY_IN_ORDER] = _import_changed(tracker, path)
             complete = False
         elif st is not None:
             complete = confirm_unchanged(store, st, meta) and complete
@@ -392,7 +396,8 @@ def _full_flush(tracker: Tracker, path: str, *, missing: bool) -> bool:
 
 
 class _HashingWriter:
-    """A text stream onto a descriptor that hashes the bytes it writes (``write_records`` target)."""
+    """A text stream onto a descriptor that hashes the bytes it writes (``write_records`` target),
+    and each line (the line digests the next import matches against)."""
 
     def __init__(self, fd: int) -> None:
         import hashlib
@@ -400,12 +405,16 @@ class _HashingWriter:
         self.fd = fd
         self.sha = hashlib.sha256()
         self.size = 0
+        self.digests: dict[str, bytes] = {}
 
     def write(self, text: str) -> int:
+        from beads.sync import linescan
+
         data = text.encode("utf-8")
         self.sha.update(data)
         fileio.write_all(self.fd, data)
         self.size += len(data)
+        self.digests.update(linescan.text_digests(text))
         return len(text)
 
 
@@ -428,6 +437,7 @@ def _stream_new_file(store: SqliteStore, path: str) -> bool:
             store.clear_dirty_marks(marks)
         record_file_state(store, None, st, None if out.size else [], digest=out.sha.hexdigest(), canonical=out.size > 0,
                           complete=True)
+        store.set_line_digests(out.digests, replace_all=True)
     return True
 
 
@@ -455,6 +465,16 @@ def _changes(store: SqliteStore) -> tuple[dict[str, str], dict[str, str | None]]
     for rec in records:
         changes[rec["id"]] = jsonl.issue_line(rec)
     return marks, changes
+
+
+def _record_changed_lines(store: SqliteStore, changes: dict[str, str | None]) -> None:
+    """The line digests of a flush that replaced these lines (None: the line went)."""
+    from beads.sync import linescan
+
+    store.set_line_digests({i: linescan.text_digest(line) for i, line in changes.items() if line is not None})
+    gone = [i for i, line in changes.items() if line is None]
+    if gone:
+        store.drop_line_digests(gone)
 
 
 def _splice_flush(tracker: Tracker, path: str, fp: str, known: str | None, *, complete: bool) -> bool | None:
@@ -491,6 +511,7 @@ def _splice_flush(tracker: Tracker, path: str, fp: str, known: str | None, *, co
     with store.transaction():
         store.clear_dirty_marks(marks)
         record_file_state(store, None, st, digest=(known or "") if not differs else "", canonical=True, complete=complete)
+        _record_changed_lines(store, changes)
     return differs
 
 
@@ -527,25 +548,23 @@ def _incremental_flush(tracker: Tracker, path: str, data: bytes, *, in_order: bo
     with store.transaction():
         store.clear_dirty_marks(marks)
         record_file_state(store, new_data, st, ids, canonical=canonical, complete=complete)
+        _record_changed_lines(store, changes)
         if ids is None:  # updated in place: still in order
             store.set_metadata_many({KEY_IN_ORDER: "1"})
     return new_data != data
 
 
-def _import_changed(tracker: Tracker, path: str, data: bytes, st: os.stat_result | None) -> str:
-    """The file changed behind our back: merge it in before writing over it."""
+def _import_changed(tracker: Tracker, path: str) -> str:
+    """The file changed behind our back: merge it in before writing over it. Returns the
+    recorded ``KEY_IN_ORDER`` of the file just read."""
     from beads.sync import importer
 
     try:
-        records = jsonl.parse_jsonl(jsonl.decode(data, path), path, importer.vocab_of(tracker))
+        importer.absorb_file(tracker, path, skip_prefix_validation=True, mark_dirty=False)
     except CorruptJSONL as exc:
         raise SyncError(f"{os.path.basename(path)} was not updated (the change is saved in the database): "
                         f"{exc.message}")
-    ids = [r["id"] for r in records]
-    with tracker.store.transaction():
-        importer.import_records(tracker, records, skip_prefix_validation=True, mark_dirty=False, validated=True)
-        record_file_state(tracker.store, data, st, ids)
-    return "1" if jsonl.ids_in_order(ids) else ""
+    return tracker.store.get_metadata(KEY_IN_ORDER) or ""
 
 
 def flush_quietly(tracker: Tracker, warn: Any) -> bool:

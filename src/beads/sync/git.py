@@ -296,6 +296,10 @@ class Git:
             raise GitError(f"cannot run git in {self.root}: {exc.strerror or exc}")
         return proc.stdout if proc.returncode == 0 else None
 
+    def is_ancestor(self, a: str, b: str) -> bool:
+        """Whether commit ``a`` is ``b`` or one of its ancestors (merging it would change nothing)."""
+        return self.run("merge-base", "--is-ancestor", a, b, check=False).returncode == 0
+
     def merge_base(self, a: str, b: str) -> str | None:
         proc = self.run("merge-base", a, b, check=False)
         return proc.stdout.strip() or None if proc.returncode == 0 else None

@@ -34,7 +34,6 @@ import sys
 import time
 
 from beads.errors import BdError, CorruptJSONL, GitError, SyncError
-from beads.sync.removals import apply_removals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -43,6 +42,7 @@ if TYPE_CHECKING:
 
     from beads.core.tracker import Tracker
     from beads.sync.git import Git
+    from beads.sync.linescan import Scan
     from beads.sync.synclock import SyncLock
 
 SYNC_FILES = ("deletions.jsonl", "interactions.jsonl", "metadata.json")
@@ -118,6 +118,12 @@ def import_only(tracker: Tracker, options: SyncOptions, say: Callable[[str], Non
         report["would_import"] = _file_changed(tracker)
         say("→ [DRY RUN] Would import the JSONL" if report["would_import"] else "→ [DRY RUN] JSONL unchanged")
         return report
+    if not options.merged_from and not _file_changed(tracker, confirm=True):
+        # the very file this database last wrote or read: importing it would change nothing
+        stats = {"created": 0, "updated": 0, "unchanged": _line_count(ws.jsonl_path), "skipped": 0, "tombstoned": 0}
+        report["imported"] = stats
+        say("→ Imported: 0 created, 0 updated")
+        return report
     removed = _removals_since(tracker, options.merged_from) if options.merged_from else 0
     stats = _import(tracker, options)
     counts = _counts(stats) or {}
@@ -128,11 +134,24 @@ def import_only(tracker: Tracker, options: SyncOptions, say: Callable[[str], Non
     return report
 
 
+def _line_count(path: str) -> int:
+    count = 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            count += block.count(b"\n")
+    return count
+
+
+def sha256_hex(data: bytes) -> str:
+    from beads.sync.export import sha256_hex as digest
+
+    return digest(data)
+
+
 def _removals_since(tracker: Tracker, rev: str) -> int:
     """Apply the removals between the JSONL at ``rev`` (before a merge) and the merged file."""
-    from beads.sync import jsonl
     from beads.sync.git import find_git
-    from beads.sync.merge import parse_records
+    from beads.sync.removals import changed_lines, removals_after_merge
 
     ws = tracker.workspace
     assert ws is not None
@@ -145,13 +164,13 @@ def _removals_since(tracker: Tracker, rev: str) -> int:
     from beads.sync.importer import vocab_of
 
     try:
-        with open(ws.jsonl_path, "rb") as fh:
-            merged = jsonl.parse_jsonl(fh.read().decode("utf-8"), ws.jsonl_path, vocab_of(tracker))
-    except (OSError, UnicodeDecodeError, CorruptJSONL):
+        merged = changed_lines(before, ws.jsonl_path, vocab_of(tracker))
+    except (SyncError, CorruptJSONL):
         return 0  # the import below reports the problem
-    left, _ = parse_records(before, "left")
+    if merged is None:
+        return 0
     # Issues changed here and not yet flushed were not part of that commit: leave them be.
-    return apply_removals(tracker, left, merged, skip=set(tracker.store.dirty_ids()))
+    return removals_after_merge(tracker, before, merged, skip=set(tracker.store.dirty_ids()))
 
 
 # -- helpers over the JSONL layer ---------------------------------------------------------------------
@@ -167,8 +186,9 @@ def _counts(stats: dict[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
-def _file_changed(tracker: Tracker) -> bool:
-    """Whether the JSONL differs from what this database last read or wrote."""
+def _file_changed(tracker: Tracker, *, confirm: bool = False) -> bool:
+    """Whether the JSONL differs from what this database last read or wrote (``confirm``: a file
+    that was only touched has its new stat recorded)."""
     from beads.sync import export as exp
 
     ws = tracker.workspace
@@ -179,11 +199,14 @@ def _file_changed(tracker: Tracker) -> bool:
             return False  # the very file we last wrote or read (what auto-import trusts too)
     except FileNotFoundError:
         return False
-    data, _ = exp.read_file(ws.jsonl_path)
+    data, st = exp.read_file(ws.jsonl_path)
     if data is None:
         return False
-    digest = exp.sha256_hex(data)
-    return digest not in {v for v in known.values() if v}
+    if exp.sha256_hex(data) not in {v for v in known.values() if v}:
+        return True
+    if confirm and st is not None:  # touched, same bytes: the claims tied to the old stat hold for the new one
+        exp.confirm_unchanged(tracker.store, st)
+    return False
 
 
 def _import(tracker: Tracker, options: SyncOptions) -> dict[str, Any]:
@@ -203,7 +226,7 @@ def _import(tracker: Tracker, options: SyncOptions) -> dict[str, Any]:
 
 
 def _import_if_changed(tracker: Tracker, options: SyncOptions) -> dict[str, Any] | None:
-    return _import(tracker, options) if _file_changed(tracker) else None
+    return _import(tracker, options) if _file_changed(tracker, confirm=True) else None
 
 
 def _export(tracker: Tracker) -> bool:
@@ -222,7 +245,7 @@ def _export(tracker: Tracker) -> bool:
 
 def _file_lacks_issues(tracker: Tracker) -> bool:
     from beads.sync import export as exp
-    from beads.sync import jsonl
+    from beads.sync import jsonl, linescan
 
     ws = tracker.workspace
     assert ws is not None
@@ -234,14 +257,15 @@ def _file_lacks_issues(tracker: Tracker) -> bool:
         fp = ""
     if fp and meta.get(exp.KEY_COMPLETE) == fp:
         return False  # known to hold every issue that is not waiting in a dirty mark
-    wanted = {i["id"] for i in store.all_issues(include_ephemeral=False)}
+    wanted = store.exported_ids()
     if not wanted:
         return False
     data, st = exp.read_file(ws.jsonl_path)
     if data is None:
         return True
+    ids = linescan.file_ids(data)
     try:
-        have = set(jsonl.line_ids(data.decode("utf-8", "replace")))
+        have = set(ids if ids is not None else jsonl.line_ids(data.decode("utf-8", "replace")))
     except CorruptJSONL:
         return False  # the export's own guard will refuse and explain
     if wanted <= have:
@@ -335,19 +359,23 @@ class _Sync:
                 _backoff(attempt)
                 target = self._fetch(upstream) if pull else None
             last = not pull or attempt == PUSH_ATTEMPTS - 1
+            if target is not None:
+                self._import_and_export()  # what agents wrote since, then the tree equals HEAD
+                self._commit_files(again=True)
+                if self.git.is_ancestor(target, "HEAD"):  # the remote has nothing this clone lacks
+                    self.report["pulled"] = True
+                    target = None
             if target is None:
                 if self.options.no_push or self._push(upstream, last=last):
                     return
             else:
-                self._import_and_export()  # what agents wrote since, then the tree equals HEAD
                 left = self._read()
-                self._commit_files(again=True)
                 self._merge(upstream, target, left)
-                self._merged_records(self._read())  # never push a file we cannot read
+                merged = self._merged_changes(left)  # never push a file we cannot read
                 try:
                     pushed = self.options.no_push or self._push(upstream, last=last)
                 finally:
-                    reexported = self._absorb_merge(left)
+                    reexported = self._absorb_merge(left, merged)
                 if pushed and not (reexported and repush and not self.options.no_push and not last):
                     return
                 repush = repush and not pushed
@@ -500,11 +528,10 @@ class _Sync:
                 raise SyncError(f"git pull failed: {detail}", hint=self.retry_hint(" once the problem is fixed"))
         self.report["pulled"] = True
 
-    def _absorb_merge(self, left: bytes) -> bool:
+    def _absorb_merge(self, left: bytes, merged: Scan) -> bool:
         """Import what the merge brought; True when the database then had more to commit."""
-        merged = self._read()
         committed = False
-        if merged != left:
+        if merged.sha256 != sha256_hex(left):
             self._absorb(left, merged)
             committed = self._reexport_if_needed()
         self.lock.record(step="merged")
@@ -533,8 +560,8 @@ class _Sync:
             git.add(resolved, env=self.env)
         others = [p for p in unmerged if os.path.join(git.root, p) not in resolved]
         if others:
-            merged = self._read()
-            if merged != left:
+            merged = self._merged_changes(left)
+            if merged.sha256 != sha256_hex(left):
                 self._absorb(left, merged)
             listing = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
             self.lock.record(step="handed-over")  # the user's to conclude, not ours to undo
@@ -574,24 +601,23 @@ class _Sync:
 
     # -- after the pull -------------------------------------------------------------------------------
 
-    def _merged_records(self, merged: bytes) -> list[dict[str, Any]]:
-        """The merged file's records; ``SyncError`` (before any import or push) when it cannot be read."""
-        from beads.sync import jsonl
+    def _merged_changes(self, left: bytes) -> Scan:
+        """The merged file's lines that ``left`` lacks, parsed and validated: a pulled record the CLI
+        would refuse undoes the pull (``SyncError``, before any import or push)."""
         from beads.sync.importer import vocab_of
+        from beads.sync.linescan import Scan
+        from beads.sync.removals import changed_lines
 
-        try:  # the validation step: a pulled record the CLI would refuse undoes the pull (before any push)
-            return jsonl.parse_jsonl(jsonl.decode(merged, self.path), self.path, vocab_of(self.tracker))
+        try:
+            return changed_lines(left, self.path, vocab_of(self.tracker)) or Scan()
         except CorruptJSONL as exc:
             self._undo_pull(exc.message)
 
-    def _absorb(self, left: bytes, merged: bytes) -> None:
+    def _absorb(self, left: bytes, merged: Scan) -> None:
         """Make the database hold what the merged file holds (see module docstring, step 6)."""
-        from beads.sync.merge import parse_records
+        from beads.sync.removals import removals_after_merge
 
-        merged_records = self._merged_records(merged)
-        left_records, _ = parse_records(left, "left")
-        removed = apply_removals(self.tracker, left_records, merged_records,
-                                 skip=set(self.tracker.store.dirty_ids()))
+        removed = removals_after_merge(self.tracker, left, merged, skip=set(self.tracker.store.dirty_ids()))
         self.say("→ Importing the merged JSONL...")
         stats = _import(self.tracker, self.options)
         counts = _counts(stats) or {}

@@ -46,6 +46,7 @@ _TEXT_FIELDS = ("title", "description", "design", "acceptance_criteria", "notes"
 _CHUNK = 2000  # rows built and inserted at a time by a bulk import
 _BULK_CACHE_KIB = 64 * 1024
 _SMALL_IMPORT = 500  # up to this many records: per-record work beats whole-table work
+_DIGESTS_FROM = 256 * 1024  # a file bigger than this is matched against the recorded line digests
 
 
 class _DryRun(Exception):
@@ -64,33 +65,52 @@ def import_file(tracker: Tracker, path: str, **opts: Any) -> dict[str, Any]:
     recorded (so auto-import will not import it again) and issues are not marked dirty."""
     from beads.sync import export as exp
 
-    data, st = exp.read_file(path)
-    if data is None:
-        raise InvalidInput(f"cannot import {path}: file not found")
     canonical = exp.is_canonical(tracker, path)
     opts.setdefault("mark_dirty", not canonical)
-    # What the file state needs of the bytes is taken first: then neither the bytes nor (after
-    # parsing) the text are held next to the records.
-    digest, layout = (exp.sha256_hex(data), jsonl.canonical_layout(data)) if canonical else ("", False)
-    text = jsonl.decode(data, path)
-    del data
-    records = jsonl.parse_jsonl(text, path, vocab_of(tracker))
-    del text
-    if not canonical:
-        return import_records(tracker, records, validated=True, **opts)
-    ids = [r["id"] for r in records]  # the file's IDs in line order, before a rename changes them
-    with tracker.store.transaction():
-        stats = import_records(tracker, records, validated=True, **opts)
+    stats = absorb_file(tracker, path, record_state=canonical, **opts)
+    if stats is None:
+        raise InvalidInput(f"cannot import {path}: file not found")
+    return stats
+
+
+def absorb_file(tracker: Tracker, path: str, *, record_state: bool = True, **opts: Any) -> dict[str, Any] | None:
+    """Import ``path`` (None when it does not exist), skipping every line whose digest is the one
+    recorded for its issue (``sync/linescan.py``: such a line brings nothing), and record the
+    digests of the lines taken in. ``record_state`` records the file's hash and stat too (the
+    workspace's own JSONL: auto-import will not read it again). One transaction."""
+    from beads.sync import export as exp
+    from beads.sync import linescan
+
+    store = tracker.store
+    try:
+        big = os.stat(path).st_size > _DIGESTS_FROM
+    except OSError:
+        big = False
+    scan = linescan.scan_file(path, vocab_of(tracker), store.line_digests() if big else {})
+    if scan is None:
+        return None
+    absorbed: set[str] = set()
+    with store.transaction():
+        stats = import_records(tracker, scan.records, validated=True, absorbed=absorbed, **opts)
+        stats["unchanged"] += scan.skipped
         if not opts.get("dry_run"):
-            exp.record_file_state(tracker.store, None, st, ids, digest=digest,
-                                  canonical=layout and jsonl.ids_in_order(ids))
+            store.set_line_digests({i: d for i, d in scan.digests.items() if i in absorbed})
+            if record_state:
+                # the very bytes recorded before (a touch, a checkout of the same content): a file
+                # known to hold every issue still does
+                meta = store.get_metadata_many([exp.KEY_STAT, exp.KEY_CONTENT_HASH, exp.KEY_COMPLETE])
+                complete = bool(meta.get(exp.KEY_STAT)) and meta.get(exp.KEY_COMPLETE) == meta.get(exp.KEY_STAT) \
+                    and meta.get(exp.KEY_CONTENT_HASH) == scan.sha256
+                in_order = jsonl.ids_in_order(scan.ids)
+                exp.record_file_state(store, None, scan.stat, scan.ids, digest=scan.sha256, in_order=in_order,
+                                      canonical=scan.canonical and in_order, complete=complete)
     return stats
 
 
 def import_records(tracker: Tracker, records: list[dict[str, Any]], *, dry_run: bool = False,
                    skip_existing: bool = False, rename_on_import: bool = False, orphan_handling: str = "allow",
                    skip_prefix_validation: bool = False, mark_dirty: bool = True,
-                   validated: bool = False) -> dict[str, Any]:
+                   validated: bool = False, absorbed: set[str] | None = None) -> dict[str, Any]:
     """Merge ``records`` (parsed JSONL objects) into the database; returns the counters.
 
     ``mark_dirty`` marks created/updated issues for the next JSONL flush (pass False
@@ -100,6 +120,8 @@ def import_records(tracker: Tracker, records: list[dict[str, Any]], *, dry_run: 
     the database is then unchanged. ``validated`` says the records come from
     ``jsonl.parse_jsonl`` with this workspace's vocabularies (already checked and normalised,
     line by line); those dicts are not copied, and ``rename_on_import`` changes them in place.
+    ``absorbed`` receives the IDs of the records the database now holds at least as new
+    (created, applied, or not newer than the local issue): importing them again changes nothing.
     """
     if orphan_handling not in ORPHAN_MODES:
         raise InvalidInput(f"invalid orphan handling {orphan_handling!r} (expected one of: {', '.join(ORPHAN_MODES)})")
@@ -118,7 +140,7 @@ def import_records(tracker: Tracker, records: list[dict[str, Any]], *, dry_run: 
         with store.transaction(), jsonl.NoGC():  # a bulk of acyclic dicts: nothing for the collector
             records = _check_prefixes(store, records, stats, rename_on_import, skip_prefix_validation or dry_run)
             _Merge(tracker, stats, skip_existing=skip_existing, orphan_handling=orphan_handling,
-                   mark_dirty=mark_dirty).run(records)
+                   mark_dirty=mark_dirty, absorbed=absorbed).run(records)
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -318,8 +340,9 @@ class _Merge:
     """One import's merge state, run inside the import transaction."""
 
     def __init__(self, tracker: Tracker, stats: dict[str, Any], *, skip_existing: bool, orphan_handling: str,
-                 mark_dirty: bool) -> None:
+                 mark_dirty: bool, absorbed: set[str] | None = None) -> None:
         self.tracker = tracker
+        self.absorbed = absorbed if absorbed is not None else set()
         self.store = tracker.store
         self.stats = stats
         self.skip_existing = skip_existing
@@ -364,6 +387,7 @@ class _Merge:
         self._relations(accepted, created)
         store.restore_indexes(ddl)
         self._mark_differing(kept)
+        self.absorbed.update(r["id"] for part in (created, accepted, kept) for r in part)
         self._child_counters(accepted + created)
         if self.mark_all:
             self.dirty.update(r["id"] for r in created)

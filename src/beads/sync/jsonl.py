@@ -80,11 +80,15 @@ def decode(data: bytes, name: str = "<input>") -> str:
 def check_conflicts(lines: list[str], name: str = "<input>") -> None:
     for number, line in enumerate(lines, 1):
         if line and line.lstrip()[:1] in ("<", "=", ">") and conflict_marker(line):
-            raise CorruptJSONL(
-                f"{name} contains git merge conflict markers (line {number}); refusing to import any of it.\n"
-                "Resolve the conflict first (edit the file, or 'git checkout --ours/--theirs' it), "
-                f"or regenerate it from the database with 'bd export -o {name} --force'."
-            )
+            raise conflict_error(name, number)
+
+
+def conflict_error(name: str, number: int) -> CorruptJSONL:
+    return CorruptJSONL(
+        f"{name} contains git merge conflict markers (line {number}); refusing to import any of it.\n"
+        "Resolve the conflict first (edit the file, or 'git checkout --ours/--theirs' it), "
+        f"or regenerate it from the database with 'bd export -o {name} --force'."
+    )
 
 
 def parse_jsonl(text: str, name: str = "<input>", vocab: model.Vocab | None = None) -> list[dict[str, Any]]:
@@ -105,22 +109,27 @@ def _parse_jsonl(text: str, name: str, vocab: model.Vocab | None) -> list[dict[s
     for number, line in enumerate(iter_lines(text), 1):
         if not line or line.isspace():
             continue
-        try:
-            obj = _DECODE(line)
-        except ValueError as exc:
-            snippet = line.strip()
-            if len(snippet) > 80:
-                snippet = snippet[:80] + "..."
-            raise CorruptJSONL(f"{name}: line {number}: invalid JSON ({exc}); refusing to import any of it.\n"
-                               f"  {snippet}")
-        if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not obj["id"]:
-            raise CorruptJSONL(f"{name}: line {number}: not an issue object with a string \"id\"; "
-                               "refusing to import any of it")
-        problem = line_problem(obj, line, vocab)
-        if problem is not None:
-            raise CorruptJSONL(bad_record_message(name, number, obj, problem))
-        records.append(normalize_record(obj))
+        records.append(parse_line(line, number, name, vocab))
     return records
+
+
+def parse_line(line: str, number: int, name: str, vocab: model.Vocab | None) -> dict[str, Any]:
+    """One non-blank line as a validated, normalised record (``CorruptJSONL`` naming the line)."""
+    try:
+        obj = _DECODE(line)
+    except ValueError as exc:
+        snippet = line.strip()
+        if len(snippet) > 80:
+            snippet = snippet[:80] + "..."
+        raise CorruptJSONL(f"{name}: line {number}: invalid JSON ({exc}); refusing to import any of it.\n"
+                           f"  {snippet}")
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not obj["id"]:
+        raise CorruptJSONL(f"{name}: line {number}: not an issue object with a string \"id\"; "
+                           "refusing to import any of it")
+    problem = line_problem(obj, line, vocab)
+    if problem is not None:
+        raise CorruptJSONL(bad_record_message(name, number, obj, problem))
+    return normalize_record(obj)
 
 
 def line_problem(obj: Any, line: str, vocab: model.Vocab | None = None) -> str | None:
@@ -235,9 +244,8 @@ def split_lines(text: str, name: str = "<input>") -> list[tuple[str, str]]:
 def ids_in_order(ids: list[str]) -> bool:
     """True when IDs are strictly increasing and plain (no quote or backslash): a file with
     such lines can be updated in place by ``replace_lines``' binary search."""
-    from itertools import pairwise
-
-    return all(a < b for a, b in pairwise(ids)) and not any('"' in i or "\\" in i for i in ids)
+    joined = "\n".join(ids)  # C-speed checks: this runs over every line of big files
+    return '"' not in joined and "\\" not in joined and ids == sorted(ids) and len(set(ids)) == len(ids)
 
 
 _HEAD = b'{"id":"'
@@ -448,11 +456,40 @@ def write_records(stream: TextIO, store: SqliteStore, *, filt_issues: list[dict[
     count = 0
     with NoGC(), store.read_snapshot():
         for issues in chunks:
+            if filt_issues is None:
+                stream.write(_sparse_lines(store, issues, include_comments))
+                count += len(issues)
+                continue
             records = _export_records(store, None, include_comments, issues)
-            line = _sparse_record if filt_issues is None else wire_record
-            stream.write("".join([dumps(line(r)) + "\n" for r in records]))
+            stream.write("".join([dumps(wire_record(r)) + "\n" for r in records]))
             count += len(records)
     return count
+
+
+def _sparse_lines(store: SqliteStore, issues: list[dict[str, Any]], include_comments: bool) -> str:
+    """The lines of one chunk of ``sparse_issue_chunks`` (consecutive IDs), with the relations the
+    storage hands over already in their written form (``export_relations``)."""
+    if not issues:
+        return ""
+    labels, deps, comments = store.export_relations(issues[0]["id"], issues[-1]["id"], include_comments)
+    out = []
+    for rec in issues:
+        issue_id = rec["id"]
+        rec_labels, rec_deps, rec_comments = labels.get(issue_id), deps.get(issue_id), comments.get(issue_id)
+        if rec_deps and _irregular(rec_deps) or rec_comments and _irregular(rec_comments):
+            rec_deps = sorted((dep_record(d) for d in rec_deps or ()),
+                              key=lambda d: (d["created_at"], d["depends_on_id"], d["type"]))
+            rec_comments = sorted((comment_record(c) for c in rec_comments or ()),
+                                  key=lambda c: (c["created_at"], c["id"] if isinstance(c["id"], int) else 0))
+        rec["labels"], rec["dependencies"], rec["comments"] = rec_labels, rec_deps, rec_comments
+        out.append(dumps(_sparse_record(rec)))
+    out.append("")
+    return "\n".join(out)
+
+
+def _irregular(items: list[dict[str, Any]]) -> bool:
+    """Whether a relation's time is in SQLite's form (a classic database): then rewritten and re-sorted."""
+    return any(len(at) > 19 and at[10] == " " for at in (i["created_at"] for i in items))
 
 
 _RELATION_KEYS = frozenset(("labels", "dependencies", "comments"))
@@ -468,7 +505,13 @@ def _sparse_record(rec: dict[str, Any]) -> dict[str, Any]:
         value = rec.get(key)
         if value and len(value) > 19 and value[10] == " ":
             return wire_record(rec)
-    _wire_relations(rec, rec.pop("labels", None), rec.pop("dependencies", None), rec.pop("comments", None))
+    labels, deps, comments = rec.pop("labels", None), rec.pop("dependencies", None), rec.pop("comments", None)
+    if labels:  # each list arrives in its canonical order and form (``_sparse_lines``)
+        rec["labels"] = labels
+    if deps:
+        rec["dependencies"] = deps
+    if comments:
+        rec["comments"] = comments
     return rec
 
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from beads.core.tracker import Tracker
+    from beads.sync.linescan import Scan
 
 
 def apply_removals(tracker: Tracker, left: list[dict[str, Any]], merged: list[dict[str, Any]], *,
@@ -87,3 +88,35 @@ def _dep_keys(rec: dict[str, Any]) -> set[tuple[str, str]]:
         if isinstance(dep, dict) and dep.get("depends_on_id"):
             out.add((dep["depends_on_id"], dep.get("type") or "blocks"))
     return out
+
+
+# -- after a merge: only the lines that changed ----------------------------------------------------
+
+
+def changed_lines(left: bytes, path: str, vocab: Any) -> Scan | None:
+    """The merged file at ``path`` read against ``left`` (this clone's file before the merge):
+    only the lines that are not byte-identical to one of ``left``'s are parsed and validated
+    (``CorruptJSONL`` for a bad one, naming its line in the merged file). None if it is absent.
+
+    A line both files share brings no removal and no record the clone did not have, so a pull
+    that changed three lines of a 100,000-line file parses three records, not 100,000.
+    """
+    from beads.sync import linescan
+
+    return linescan.scan_file(path, vocab, linescan.digest_map(left))
+
+
+def removals_after_merge(tracker: Tracker, left: bytes, merged: Scan, *,
+                         skip: set[str] | frozenset[str] = frozenset()) -> int:
+    """``apply_removals`` for the issues whose line the merge changed (``changed_lines``)."""
+    from beads.sync import linescan
+    from beads.sync.merge import parse_records
+
+    changed = {r["id"] for r in merged.records}
+    if not changed:
+        return 0
+    # our lines for those issues (and any line whose ID cannot be read without parsing it)
+    wanted = [line for line in left.split(b"\n") if line.strip()
+              and (linescan.line_id(line) is None or linescan.line_id(line) in changed)]
+    left_records, _ = parse_records(b"\n".join(wanted), "left")
+    return apply_removals(tracker, left_records, merged.records, skip=skip)

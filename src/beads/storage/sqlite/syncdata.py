@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from beads import timefmt
 from beads.model import FIELDS, to_wire
 from beads.storage.sqlite.rows import COLUMNS, SELECT_COLUMNS, row_to_issue
 
@@ -82,6 +83,38 @@ class SyncMixin:
         for rows in self.db.chunks(f"SELECT {SELECT_COLUMNS} FROM issues i WHERE i.ephemeral = 0 ORDER BY i.id"):
             yield [row_to_sparse(r) for r in rows]
 
+    def export_relations(self, first: str, last: str, comments: bool = True) -> tuple[
+            dict[str, list[str]], dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
+        """Labels, dependency edges and comments of the issues ``first`` <= id <= ``last`` (a chunk
+        of ``sparse_issue_chunks``), already in their JSONL form: keys in the written order, empty
+        ones omitted, each list in its canonical order (``jsonl._wire_relations``). Range scans of
+        the issue_id indexes: no list of IDs to bind, no intermediate dicts."""
+        between = "WHERE issue_id >= ? AND issue_id <= ?"
+        labels: dict[str, list[str]] = {}
+        for issue_id, label in self.db.all(f"SELECT issue_id, label FROM labels {between} ORDER BY issue_id, label",
+                                           (first, last)):
+            labels.setdefault(issue_id, []).append(label)
+        deps: dict[str, list[dict[str, Any]]] = {}
+        for src, dst, kind, at, by, meta, thread in self.db.all(
+                "SELECT issue_id, depends_on_id, type, created_at, created_by, metadata, thread_id FROM dependencies "
+                f"{between} ORDER BY issue_id, created_at, depends_on_id, type", (first, last)):
+            dep = {"issue_id": src, "depends_on_id": dst, "type": kind or "blocks", "created_at": at or ""}
+            if by:
+                dep["created_by"] = by
+            if meta and meta != "{}":
+                dep["metadata"] = meta
+            if thread:
+                dep["thread_id"] = thread
+            deps.setdefault(src, []).append(dep)
+        notes: dict[str, list[dict[str, Any]]] = {}
+        if comments:
+            for cid, issue_id, author, text, at in self.db.all(
+                    f"SELECT id, issue_id, author, text, created_at FROM comments {between} "
+                    "ORDER BY issue_id, created_at, id", (first, last)):
+                notes.setdefault(issue_id, []).append({"id": cid, "issue_id": issue_id, "author": author, "text": text,
+                                                       "created_at": at or ""})
+        return labels, deps, notes
+
     # -- consistent reads -------------------------------------------------------------
 
     def read_snapshot(self) -> Any:
@@ -126,6 +159,31 @@ class SyncMixin:
             marks = ",".join("?" * len(chunk))
             out.update(r[0] for r in self.db.all(f"SELECT id FROM issues WHERE id IN ({marks})", chunk))
         return out
+
+    def exported_ids(self) -> set[str]:
+        """The IDs a full export writes (every issue but wisps), read from the indexes only."""
+        ids = {r[0] for r in self.db.all("SELECT id FROM issues")}
+        ids.difference_update(r[0] for r in self.db.all("SELECT id FROM issues WHERE ephemeral = 1"))
+        return ids
+
+    # -- line digests (sync/linescan.py) ---------------------------------------------------
+
+    def line_digests(self) -> dict[bytes, str]:
+        """The digest of the JSONL line last written or absorbed for each issue → its ID."""
+        return dict(self.db.all("SELECT content_hash, issue_id FROM export_hashes WHERE typeof(content_hash) = 'blob'"))
+
+    def set_line_digests(self, digests: dict[str, bytes], *, replace_all: bool = False) -> None:
+        """Record line digests (``replace_all``: these are the whole file's lines)."""
+        if replace_all:
+            self.db.execute("DELETE FROM export_hashes")
+        if digests:
+            now = timefmt.now()
+            self.db.executemany("INSERT INTO export_hashes (issue_id, content_hash, exported_at) VALUES (?, ?, ?) "
+                                "ON CONFLICT(issue_id) DO UPDATE SET content_hash = excluded.content_hash, "
+                                "exported_at = excluded.exported_at", [(i, d, now) for i, d in digests.items()])
+
+    def drop_line_digests(self, ids: list[str]) -> None:
+        self.db.executemany("DELETE FROM export_hashes WHERE issue_id = ?", [(i,) for i in ids])
 
     # -- metadata --------------------------------------------------------------------------
 
