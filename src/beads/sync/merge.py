@@ -533,26 +533,33 @@ def parse_records(data: bytes, side: str, vocab: model.Vocab | None = None) -> t
     ``model.record_problem`` refuses (checked against ``vocab``; the built-in
     vocabularies when None): such a record never reaches the merged file as an issue.
     """
-    from beads.sync.jsonl import bad_record_message, line_problem
-
     records: list[Record] = []
     problems: list[Problem] = []
     for no, raw in enumerate(data.split(b"\n"), 1):
-        text = raw.decode("utf-8", "surrogateescape").rstrip("\r")
-        if not text.strip():
-            continue
-        try:
-            raw.decode("utf-8")
-            value = json.loads(text)
-        except ValueError as exc:  # UnicodeDecodeError included
-            problems.append(Problem(side, no, text, f"invalid JSON ({exc})"))
-            continue
-        bad = line_problem(value, text, vocab)
-        if bad is not None:
-            problems.append(Problem(side, no, text, bad_record_message(side, no, value, bad).partition(": ")[2]))
-            continue
-        records.append(value)
+        parsed = parse_line(raw, side, no, vocab)
+        if isinstance(parsed, Problem):
+            problems.append(parsed)
+        elif parsed is not None:
+            records.append(parsed)
     return records, problems
+
+
+def parse_line(raw: bytes, side: str, no: int, vocab: model.Vocab | None = None) -> Record | Problem | None:
+    """One line of ``parse_records``: the record, the ``Problem`` with it, or None for a blank line."""
+    from beads.sync.jsonl import bad_record_message, line_problem
+
+    text = raw.decode("utf-8", "surrogateescape").rstrip("\r")
+    if not text.strip():
+        return None
+    try:
+        raw.decode("utf-8")
+        value = json.loads(text)
+    except ValueError as exc:  # UnicodeDecodeError included
+        return Problem(side, no, text, f"invalid JSON ({exc})")
+    bad = line_problem(value, text, vocab)
+    if bad is not None:
+        return Problem(side, no, text, bad_record_message(side, no, value, bad).partition(": ")[2])
+    return value  # type: ignore[no-any-return]
 
 
 def format_line(record: Record) -> str:
@@ -595,7 +602,7 @@ def merge_bytes(base: bytes, left: bytes, right: bytes, *, now_ns: int | None = 
     right_records, right_problems = parse_records(right, "right", vocab)
     merged, conflicts = merge3(base_records, left_records, right_records, now_ns=now_ns, renamed=renamed)
     side_problems = left_problems + right_problems
-    conflicts = conflicts + [Conflict(None, f"bad line {p.line_no} in {p.side}: {p.error}") for p in side_problems]
+    conflicts = conflicts + [_bad_line(p) for p in side_problems]
     return render(merged, conflicts, side_problems), conflicts, base_problems
 
 
@@ -605,8 +612,20 @@ def merge_files(output: str, base: str, left: str, right: str, *, now_ns: int | 
     """Merge three JSONL files into ``output`` (written atomically, even with conflicts).
 
     A missing or empty ``base`` is an empty file; a missing ``left``/``right`` raises
-    ``OSError``. Returns (conflicts, base problems) as ``merge_bytes``.
+    ``OSError``. Returns (conflicts, base problems) as ``merge_bytes``. Sorted canonical
+    files (ours) are merged as streams in constant memory (``merge_stream``); any other
+    input is read whole and merged by ``merge_bytes``.
     """
+    from beads.sync.merge_stream import Unstreamable, merge_streams
+
+    now = time.time_ns() if now_ns is None else now_ns
+    try:
+        done = merge_streams(output, base, left, right, now_ns=now, vocab=vocab)
+    except Unstreamable:
+        pass
+    else:
+        side_problems = done.left_problems + done.right_problems
+        return [_bad_line(p) for p in side_problems], done.base_problems
     try:
         with open(base, "rb") as fh:
             base_data = fh.read()
@@ -616,10 +635,14 @@ def merge_files(output: str, base: str, left: str, right: str, *, now_ns: int | 
         left_data = fh.read()
     with open(right, "rb") as fh:
         right_data = fh.read()
-    text, conflicts, base_problems = merge_bytes(base_data, left_data, right_data, now_ns=now_ns, renamed=renamed,
+    text, conflicts, base_problems = merge_bytes(base_data, left_data, right_data, now_ns=now, renamed=renamed,
                                                  vocab=vocab)
     atomic_write(output, text)
     return conflicts, base_problems
+
+
+def _bad_line(problem: Problem) -> Conflict:
+    return Conflict(None, f"bad line {problem.line_no} in {problem.side}: {problem.error}")
 
 
 def atomic_write(path: str, text: str) -> None:
