@@ -7,15 +7,15 @@ by id and written canonically (``jsonl.issue_line``), so the three files are rea
 side in bounded buffers and merged id by id:
 
 * a stretch of lines byte-identical at the heads of all three files is copied to the
-  output as it is, checked only for the canonical prefix ``{"id":"…"`` and strictly
-  increasing ids (a few C-level scans per megabyte, no JSON parsing);
+  output as it is, checked only for the canonical prefix ``{"id":"…"``, strictly
+  increasing ids and no carriage return (a few C-level scans, no JSON parsing);
 * every other id (changed on one side or both, added, deleted) has its versions parsed,
   validated by ``model.record_problem`` like any other read, and merged by
   ``merge.merge_issue``, exactly as the in-memory path does it.
 
 Anything this path cannot reproduce byte for byte raises ``Unstreamable`` and the caller
 falls back to the in-memory merge (``merge.merge_bytes``): a line without the canonical
-prefix, ids out of order or duplicated, an id that two clones gave to different issues
+prefix or with a carriage return, ids out of order or duplicated, an id that two clones gave to different issues
 (the renames need every record), a parsed id that is not the one in the prefix. The one
 deliberate difference: a line identical in all three versions is kept byte for byte and
 is not validated (the in-memory path re-renders it, and puts an invalid one between
@@ -117,8 +117,12 @@ class _Side:
 
 
 def line_key(line: bytes) -> bytes | None:
-    """The id of a canonical line (``{"id":"<id>",…}``), or None."""
-    if line.startswith(_HEAD) and line.endswith(b"}"):
+    """The id of a line that starts canonically (``{"id":"<id>"``, no escape in the id), or None.
+
+    A carriage return (a CRLF file: never ours, JSON escapes it in strings) makes the whole
+    merge take the in-memory path, which normalises every line, rather than keep some.
+    """
+    if line.startswith(_HEAD) and b"\r" not in line:
         end = line.find(b'"', 7)
         if end > 7 and b"\\" not in line[7:end]:
             return line[7:end]
@@ -220,8 +224,9 @@ class StreamMerge:
         start, end = lft.pos, lft.pos + n
         ids = _IDS.findall(lft.buf, start - 1, end - 1)  # b"" (smallest) fails the order check below
         lines = len(ids)
-        if ids[0] <= max(s.last for s in sides) or not all(map(bytes.__lt__, ids, ids[1:])):
-            # not a plain run (a blank or foreign line, ids out of order): id by id instead
+        if (ids[0] <= max(s.last for s in sides) or not all(map(bytes.__lt__, ids, ids[1:]))
+                or lft.buf.find(b"\r", start, end) >= 0):
+            # not a plain run (a blank or foreign line, ids out of order, a CR): id by id instead
             target = lft.line_no + lines
             while lft.line_no < target:
                 self._step(out)
