@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sync_helpers import run_bd
+from sync_helpers import bd_ok, git, run_bd
 from test_merge_driver import NOW, scenario
 
 from beads.sync import merge_stream
@@ -215,6 +215,25 @@ def test_bd_merge_streams_and_exits_2_on_a_bad_record(tmp_path: Path) -> None:
     assert proc.returncode == 2
     (line,) = proc.stderr.splitlines()
     assert line.startswith("Error: bd merge: bad line 2 in left: t-001: ") and "status" in line
+
+
+def test_bd_merge_reads_the_workspace_vocabulary_when_a_record_needs_it(tmp_path: Path) -> None:
+    """The vocabulary is read lazily (only when a changed line is validated), but it is read."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    git(ws, "init", "-q", "-b", "main")
+    bd_ok("init", "--prefix", "test", "--quiet", cwd=ws)
+    bd_ok("config", "set", "status.custom", "review", cwd=ws)
+    base = many()
+    files = {n: tmp_path / n for n in ("base", "ours", "theirs")}
+    for cwd, code in ((ws, 0), (tmp_path, 2)):  # in the workspace "review" is a status; elsewhere not
+        files["base"].write_bytes(canonical(base))
+        files["ours"].write_bytes(canonical(edit(base, "t-001", status="review", updated_at=ts(2))))
+        files["theirs"].write_bytes(canonical(edit(base, "t-002", title="fine", updated_at=ts(2))))
+        proc = run_bd("merge", str(files["ours"]), str(files["base"]), str(files["ours"]), str(files["theirs"]),
+                      cwd=cwd)
+        assert proc.returncode == code, proc.stderr
+    assert b'"status":"review"' in files["ours"].read_bytes()
 
 
 # -- falling back to the in-memory merge ----------------------------------------------------------

@@ -36,6 +36,7 @@ from beads import model, timefmt
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, NamedTuple
 
     Record = dict[str, Any]
@@ -608,13 +609,15 @@ def merge_bytes(base: bytes, left: bytes, right: bytes, *, now_ns: int | None = 
 
 def merge_files(output: str, base: str, left: str, right: str, *, now_ns: int | None = None,
                 renamed: dict[str, str] | None = None,
-                vocab: model.Vocab | None = None) -> tuple[list[Conflict], list[Problem]]:
+                vocab: model.Vocab | Callable[[], model.Vocab | None] | None = None,
+                ) -> tuple[list[Conflict], list[Problem]]:
     """Merge three JSONL files into ``output`` (written atomically, even with conflicts).
 
     A missing or empty ``base`` is an empty file; a missing ``left``/``right`` raises
     ``OSError``. Returns (conflicts, base problems) as ``merge_bytes``. Sorted canonical
     files (ours) are merged as streams in constant memory (``merge_stream``); any other
-    input is read whole and merged by ``merge_bytes``.
+    input is read whole and merged by ``merge_bytes``. ``vocab`` may be a function: it is
+    called only when a record has to be validated (reading it can cost more than a merge).
     """
     from beads.sync.merge_stream import Unstreamable, merge_streams
 
@@ -622,7 +625,8 @@ def merge_files(output: str, base: str, left: str, right: str, *, now_ns: int | 
     try:
         done = merge_streams(output, base, left, right, now_ns=now, vocab=vocab)
     except Unstreamable:
-        pass
+        if callable(vocab):
+            vocab = vocab()
     else:
         side_problems = done.left_problems + done.right_problems
         return [_bad_line(p) for p in side_problems], done.base_problems

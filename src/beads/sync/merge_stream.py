@@ -32,6 +32,7 @@ from beads.sync.merge import DEFAULT_TOMBSTONE_TTL_NS, Problem, collides, format
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, BinaryIO
 
     from beads import model
@@ -163,7 +164,7 @@ class StreamMerge:
     """
 
     def __init__(self, base: BinaryIO | None, left: BinaryIO, right: BinaryIO, *, now_ns: int,
-                 vocab: model.Vocab | None = None) -> None:
+                 vocab: model.Vocab | Callable[[], model.Vocab | None] | None = None) -> None:
         self.base, self.left, self.right = _Side("base", base), _Side("left", left), _Side("right", right)
         self.now_ns = now_ns
         self.vocab = vocab
@@ -259,10 +260,12 @@ class StreamMerge:
 
     def _merge_one(self, key: bytes, lines: list[bytes | None]) -> Record | None:
         """Parse, validate and merge one id's versions (those that are present)."""
+        vocab = self.vocab() if callable(self.vocab) else self.vocab
+        self.vocab = vocab  # read once, when the first record needs validating
         parsed: list[Record | None] = []
         for side, line, problems in zip((self.base, self.left, self.right), lines,
                                         (self.base_problems, self.left_problems, self.right_problems), strict=True):
-            value = None if line is None else parse_line(line, side.name, side.line_no, self.vocab)
+            value = None if line is None else parse_line(line, side.name, side.line_no, vocab)
             if isinstance(value, Problem):
                 problems.append(value)
                 value = None
@@ -276,7 +279,7 @@ class StreamMerge:
 
 
 def merge_streams(output: str, base: str, left: str, right: str, *, now_ns: int,
-                  vocab: model.Vocab | None = None) -> StreamMerge:
+                  vocab: model.Vocab | Callable[[], model.Vocab | None] | None = None) -> StreamMerge:
     """Merge three JSONL files into ``output`` through a temp file and a rename (see the module).
 
     Raises ``Unstreamable`` (``output`` untouched) when the in-memory merge must do it, and
