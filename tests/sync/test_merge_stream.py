@@ -23,7 +23,7 @@ from sync_helpers import bd_ok, git, run_bd
 from test_merge_driver import NOW, scenario
 
 from beads.sync import merge_stream
-from beads.sync.merge import collides, format_line, merge_bytes, merge_files
+from beads.sync.merge import collides, format_line, merge_bytes, merge_files, merge_in_memory
 from beads.sync.merge_stream import Unstreamable, merge_streams
 
 T0 = "2026-01-01T00:00:00Z"
@@ -80,7 +80,7 @@ def streamed(base: bytes | None, left: bytes, right: bytes, chunk: int = 256) ->
 
 
 def in_memory(base: bytes | None, left: bytes, right: bytes) -> tuple[bytes, list[str], list[str]]:
-    text, conflicts, base_problems = merge_bytes(base or b"", left, right, now_ns=NOW)
+    text, conflicts, base_problems = merge_in_memory(base or b"", left, right, now_ns=NOW)
     return text.encode("utf-8", "surrogateescape"), [c.reason for c in conflicts], [str(p) for p in base_problems]
 
 
@@ -88,6 +88,8 @@ def assert_same(base: bytes | None, left: bytes, right: bytes, chunk: int = 256)
     fast = streamed(base, left, right, chunk)
     full = in_memory(base, left, right)
     assert fast[:2] == full[:2]
+    text, conflicts, _ = merge_bytes(base or b"", left, right, now_ns=NOW)  # bd sync's merge: streamed too
+    assert (text.encode("utf-8", "surrogateescape"), [c.reason for c in conflicts]) == full[:2]
     return fast[0]
 
 
@@ -258,6 +260,7 @@ def test_files_the_stream_cannot_merge_fall_back_to_the_in_memory_merge(tmp_path
     out = tmp_path / "out"
     merge_files(str(out), str(files["base"]), str(files["left"]), str(files["right"]), now_ns=NOW)
     assert out.read_bytes() == in_memory(canonical(base), left, right)[0]
+    assert merge_bytes(canonical(base), left, right, now_ns=NOW)[0].encode() == out.read_bytes()
     assert b"left" in out.read_bytes() and b"right" in out.read_bytes()
 
 

@@ -131,19 +131,19 @@ def line_key(line: bytes) -> bytes | None:
 
 
 class _Output:
-    """Bytes for the output descriptor, written a megabyte at a time."""
+    """The merged bytes, handed to ``sink`` a megabyte at a time (long identical stretches directly)."""
 
-    __slots__ = ("fd", "parts", "size")
+    __slots__ = ("sink", "parts", "size")
 
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
+    def __init__(self, sink: Callable[[bytes | memoryview], object]) -> None:
+        self.sink = sink
         self.parts: list[bytes | memoryview] = []
         self.size = 0
 
     def write(self, data: bytes | memoryview) -> None:
         if len(data) >= CHUNK // 2:  # a long stretch of identical lines: straight out, no copy
             self.flush()
-            fileio.write_all(self.fd, data)
+            self.sink(data)
             return
         self.parts.append(data)
         self.size += len(data)
@@ -152,7 +152,7 @@ class _Output:
 
     def flush(self) -> None:
         if self.parts:
-            fileio.write_all(self.fd, b"".join(self.parts))
+            self.sink(b"".join(self.parts))
             self.parts, self.size = [], 0
 
 
@@ -172,10 +172,11 @@ class StreamMerge:
         self.right_problems: list[Problem] = []
         self.base_problems: list[Problem] = []
 
-    def run(self, fd: int) -> None:
+    def run(self, sink: Callable[[bytes | memoryview], object]) -> None:
+        """Merge, handing the output bytes to ``sink`` in order (the buffers are never reused)."""
         from beads.sync.jsonl import NoGC
 
-        out = _Output(fd)
+        out = _Output(sink)
         with NoGC():  # the records parsed here are acyclic
             while True:
                 for side in (self.base, self.left, self.right):
@@ -292,9 +293,23 @@ def merge_streams(output: str, base: str, left: str, right: str, *, now_ns: int,
     try:
         with fileio.open_regular(left) as left_fh, fileio.open_regular(right) as right_fh:
             merge = StreamMerge(base_fh, left_fh, right_fh, now_ns=now_ns, vocab=vocab)
-            fileio.write_atomic(output, merge.run)
+            fileio.write_atomic(output, lambda fd: merge.run(lambda data: fileio.write_all(fd, data)))
     finally:
         if base_fh is not None:
             base_fh.close()
     return merge
 
+
+def merge_buffers(base: bytes, left: bytes, right: bytes, *, now_ns: int,
+                  vocab: model.Vocab | None = None) -> tuple[bytes, StreamMerge]:
+    """``merge_streams`` for texts already in memory (``bd sync``'s git stages): the merged bytes.
+
+    Raises ``Unstreamable`` as ``merge_streams``.
+    """
+    import io
+
+    merge = StreamMerge(io.BytesIO(base) if base else None, io.BytesIO(left), io.BytesIO(right), now_ns=now_ns,
+                        vocab=vocab)
+    parts: list[bytes | memoryview] = []
+    merge.run(parts.append)
+    return b"".join(parts), merge
