@@ -14,13 +14,13 @@ side in bounded buffers and merged id by id:
   ``merge.merge_issue``, exactly as the in-memory path does it.
 
 Anything this path cannot reproduce byte for byte raises ``Unstreamable`` and the caller
-falls back to the in-memory merge (``merge.merge_bytes``): a line without the canonical
-prefix or with a carriage return, ids out of order or duplicated, an id that two clones gave to different issues
-(the renames need every record), a parsed id that is not the one in the prefix. The one
-deliberate difference: a line identical in all three versions is kept byte for byte and
-is not validated (the in-memory path re-renders it, and puts an invalid one between
-conflict markers); no side changed it, and the import that follows a merge validates
-every record anyway (see docs/SYNC.md, "The merge driver").
+falls back to the in-memory merge (``merge.merge_in_memory``): a line without the
+canonical prefix or with a carriage return, ids out of order or duplicated, an id that two
+clones gave to different issues (the renames need every record), a parsed id that is not
+the one in the prefix. The one deliberate difference: a line identical in all three
+versions is kept byte for byte and is not validated (the in-memory path re-renders it,
+and puts an invalid one between conflict markers); no side changed it, and the import
+that follows a merge validates every record anyway (docs/SYNC.md, "Big files").
 """
 
 from __future__ import annotations
