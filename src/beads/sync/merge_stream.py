@@ -57,7 +57,7 @@ class _Side:
     def __init__(self, name: str, fh: BinaryIO | None) -> None:
         self.name = name
         self.fh = fh
-        self.buf = b"\n"
+        self.buf: bytes | bytearray = b"\n"
         self.pos = 1
         self.eof = fh is None
         self.line_no = 0  # lines consumed so far
@@ -69,14 +69,25 @@ class _Side:
             self.read_more()
 
     def read_more(self) -> None:
+        """Read a CHUNK more into a new buffer that starts with the unconsumed rest of this one.
+
+        The file is read straight into the new buffer (no second copy); a buffer is never
+        changed once in use, so the output may keep views of it.
+        """
         assert self.fh is not None
-        data = self.fh.read(CHUNK)
-        self.buf = self.buf[self.pos - 1:] + data  # drop what was consumed, keep the newline before pos
-        self.pos = 1
-        if not data:
+        start = self.pos - 1  # keep the newline before pos
+        rest = len(self.buf) - start
+        buf = bytearray(rest + CHUNK)
+        buf[:rest] = memoryview(self.buf)[start:]
+        with memoryview(buf) as view:
+            n = self.fh.readinto(view[rest:])  # type: ignore[attr-defined]  # (typing.BinaryIO omits it)
+        del buf[rest + n:]
+        if not n:
             self.eof = True
-            if not self.buf.endswith(b"\n"):
-                self.buf += b"\n"  # a last line without a newline is still a line
+            if not buf.endswith(b"\n"):
+                buf += b"\n"  # a last line without a newline is still a line
+        self.buf = buf
+        self.pos = 1
 
     def line_end(self) -> int:
         """Offset of the newline ending the line at ``pos`` (reading on until it is buffered)."""
@@ -110,14 +121,14 @@ class _Side:
     def take(self, key: bytes) -> bytes:
         """Consume the next line (whose id ``key`` returned) and return it without its newline."""
         end = self.buf.find(b"\n", self.pos)
-        line = self.buf[self.pos:end]
+        line = bytes(self.buf[self.pos:end])
         self.pos = end + 1
         self.line_no += 1
         self.last = key
         return line
 
 
-def line_key(line: bytes) -> bytes | None:
+def line_key(line: bytes | bytearray) -> bytes | None:
     """The id of a line that starts canonically (``{"id":"<id>"``, no escape in the id), or None.
 
     A carriage return (a CRLF file: never ours, JSON escapes it in strings) makes the whole
@@ -126,7 +137,7 @@ def line_key(line: bytes) -> bytes | None:
     if line.startswith(_HEAD) and b"\r" not in line:
         end = line.find(b'"', 7)
         if end > 7 and b"\\" not in line[7:end]:
-            return line[7:end]
+            return bytes(line[7:end])
     return None
 
 
