@@ -97,7 +97,7 @@ def write_atomic(path: str, data: bytes | str | Callable[[int], Any], mode: int 
     return os.stat(path)
 
 
-def write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]

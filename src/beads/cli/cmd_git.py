@@ -96,7 +96,7 @@ def run_merge(ctx: Context) -> int:
     renamed: dict[str, str] = {}
     try:
         conflicts, base_problems = merge_files(args.output, args.base, args.left, args.right, renamed=renamed,
-                                               vocab=_merge_vocab(ctx))
+                                               vocab=lambda: _merge_vocab(ctx))
     except OSError as exc:
         ctx.err(f"Error: bd merge: {exc.filename or ''}: {exc.strerror or exc}")
         return 2

@@ -18,7 +18,7 @@ Records are plain dicts as read from the file. Rules, per issue id:
 * present in base and missing on one side → dropped only when the other side left
   it untouched; an issue modified on the other side is kept;
 * otherwise every key is merged 3-way: take the side that changed; when both
-  changed, per-field rules decide (see ``_merge_fields``).
+  changed, per-field rules decide (``merge_rules``).
 
 When the merged record differs from a side whose ``updated_at`` is already the
 newest, ``updated_at`` is moved 1 ms past it: the merge is a new revision, and the
@@ -33,9 +33,12 @@ import re
 import time
 
 from beads import model, timefmt
+from beads.sync.merge_rules import NOTES_SEPARATOR as NOTES_SEPARATOR
+from beads.sync.merge_rules import _comment_key, _dumps, _ts, merge_fields
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, NamedTuple
 
     Record = dict[str, Any]
@@ -46,11 +49,7 @@ DAY_NS = 86_400 * 1_000_000_000
 HOUR_NS = 3_600 * 1_000_000_000
 DEFAULT_TOMBSTONE_TTL_NS = 30 * DAY_NS
 CLOCK_SKEW_GRACE_NS = HOUR_NS
-NOTES_SEPARATOR = "\n\n---\n\n"
 REVISION_BUMP_NS = 1_000_000  # 1 ms: survives readers that keep only millisecond precision
-
-_MISSING: Any = object()
-
 
 class Conflict(NamedTuple):
     """Something the merge could not resolve on its own."""
@@ -266,7 +265,7 @@ def _merge_both(base: Record | None, left: Record, right: Record, now_ns: int, t
     if lt or rt:
         tomb, live = (left, right) if lt else (right, left)
         return dict(live if is_expired_tombstone(tomb, now_ns, ttl_ns) else tomb)
-    return _merge_fields(base or {}, left, right)
+    return merge_fields(base or {}, left, right)
 
 
 def _settle(merged: Record, left: Record, right: Record) -> Record:
@@ -282,200 +281,7 @@ def _settle(merged: Record, left: Record, right: Record) -> Record:
     return merged
 
 
-# -- field level -----------------------------------------------------------------------------
-
-
-def _merge_fields(base: Record, left: Record, right: Record) -> Record:
-    """Merge every key of a live issue present on both sides.
-
-    Rules compare values with absent known fields read as empty, but a result equal
-    to one side's value is taken from that side as it was (present or absent).
-    """
-    later_left = _ts(left.get("updated_at")) >= _ts(right.get("updated_at"))
-    keys = list(dict.fromkeys([*left, *right, *base]))
-    out: Record = {}
-    for key in keys:
-        bv, lv, rv = _get(base, key), _get(left, key), _get(right, key)
-        rule = _RULES.get(key, _three_way)
-        value = rule(bv, lv, rv, later_left)
-        if _same(value, lv):
-            value = left.get(key, _MISSING)
-        elif _same(value, rv):
-            value = right.get(key, _MISSING)
-        if value is not _MISSING:
-            out[key] = value
-    _fix_closed_at(out, left, right)
-    return out
-
-
-def _get(record: Record, key: str) -> Any:
-    """A field's value; for known fields an absent key is the field's empty value."""
-    if key in record:
-        return record[key]
-    kind = model.FIELD_KIND.get(key)
-    return _MISSING if kind is None else model.default_for(kind)
-
-
-def _three_way(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
-    """Take the side that changed; when both changed differently, the later side."""
-    if _same(lv, rv) or _same(rv, bv):
-        return lv
-    if _same(lv, bv):
-        return rv
-    return lv if later_left else rv
-
-
-def _changed_both(bv: Any, lv: Any, rv: Any) -> bool:
-    return not (_same(lv, rv) or _same(lv, bv) or _same(rv, bv))
-
-
-def _rule_notes(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
-    """Both changed: left's paragraphs then right's new ones, minus those either side removed.
-
-    A paragraph is a part between separators, so a side that is itself an earlier join
-    does not bring back the text the other side replaced, nor repeat what both hold.
-    """
-    if not _changed_both(bv, lv, rv):
-        return _three_way(bv, lv, rv, later_left)
-    if not isinstance(lv, str) or not isinstance(rv, str):
-        return lv if later_left else rv
-    base = set(_note_parts(bv)) if isinstance(bv, str) else set()
-    left, right = _note_parts(lv), _note_parts(rv)
-    removed = (base - set(left)) | (base - set(right))
-    return NOTES_SEPARATOR.join(dict.fromkeys(p for p in left + right if p not in removed))
-
-
-def _note_parts(text: str) -> list[str]:
-    return [p for p in text.split(NOTES_SEPARATOR) if p]
-
-
-def _rule_status(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
-    if not _changed_both(bv, lv, rv):
-        return _three_way(bv, lv, rv, later_left)
-    for winner in (model.STATUS_TOMBSTONE, model.STATUS_CLOSED):
-        if winner in (lv, rv):
-            return winner
-    return lv if later_left else rv
-
-
-def _rule_priority(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
-    if not _changed_both(bv, lv, rv):
-        return _three_way(bv, lv, rv, later_left)
-    if not isinstance(lv, int) or not isinstance(rv, int):
-        return lv if later_left else rv
-    if lv == 0 or rv == 0:
-        return lv or rv  # an explicitly set priority beats an unset (zero) one
-    return min(lv, rv)
-
-
-def _rule_updated_at(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
-    if not lv:
-        return rv
-    if not rv:
-        return lv
-    return lv if _ts(lv) >= _ts(rv) else rv
-
-
-def _rule_created_at(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
-    if not _changed_both(bv, lv, rv):
-        return _three_way(bv, lv, rv, later_left)
-    return lv if _ts(lv, default=1 << 62) <= _ts(rv, default=1 << 62) else rv
-
-
-def _rule_labels(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
-    if not all(isinstance(v, list) for v in (lv, rv)):
-        return _three_way(bv, lv, rv, later_left)
-    base = set(_hashable(bv if isinstance(bv, list) else []))
-    lset, rset = set(_hashable(lv)), set(_hashable(rv))
-    removed = (base - lset) | (base - rset)
-    keep = (lset | rset) - removed
-    values = {_hashable([v])[0]: v for v in [*rv, *lv]}
-    return [values[k] for k in sorted(keep, key=str)]
-
-
-def _dep_key(dep: Any) -> Any:
-    if isinstance(dep, dict):
-        return ("dep", dep.get("issue_id"), dep.get("depends_on_id"), dep.get("type") or model.DEP_BLOCKS)
-    return ("raw", _dumps(dep))
-
-
-def _comment_key(comment: Any) -> Any:
-    if isinstance(comment, dict):
-        return ("comment", comment.get("author"), comment.get("text"), _ts(comment.get("created_at")))
-    return ("raw", _dumps(comment))
-
-
-def _set_merge(bv: Any, lv: Any, rv: Any, key: Any, removals: bool) -> list[Any]:
-    """Union of both sides by ``key``; with ``removals``, minus what either side removed from base."""
-    base_keys = {key(x) for x in bv} if isinstance(bv, list) else set()
-    lkeys = {key(x) for x in lv}
-    rkeys = {key(x) for x in rv}
-    dropped = ((base_keys - lkeys) | (base_keys - rkeys)) if removals else set()
-    out: dict[Any, Any] = {}
-    for item in [*lv, *rv]:  # left's copy of an item present on both sides wins
-        k = key(item)
-        if k not in dropped and k not in out:
-            out[k] = item
-    items = list(out.values())
-    items.sort(key=lambda x: _ts(x.get("created_at"), default=0) if isinstance(x, dict) else 0)
-    return items
-
-
-def _rule_dependencies(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
-    if not all(isinstance(v, list) for v in (lv, rv)):
-        return _three_way(bv, lv, rv, later_left)
-    return _set_merge(bv, lv, rv, _dep_key, removals=True)
-
-
-def _rule_comments(bv: Any, lv: Any, rv: Any, later_left: bool) -> Any:
-    if not all(isinstance(v, list) for v in (lv, rv)):
-        return _three_way(bv, lv, rv, later_left)
-    return _set_merge(bv, lv, rv, _comment_key, removals=False)
-
-
-_RULES = {
-    "title": _three_way,  # both changed: the later update (as every field without its own rule)
-    "description": _three_way,
-    "notes": _rule_notes,
-    "status": _rule_status,
-    "priority": _rule_priority,
-    "updated_at": _rule_updated_at,
-    "created_at": _rule_created_at,
-    "labels": _rule_labels,
-    "dependencies": _rule_dependencies,
-    "comments": _rule_comments,
-}
-
-
-def _fix_closed_at(out: Record, left: Record, right: Record) -> None:
-    """closed ⇔ closed_at: the later close time when closed, absent otherwise."""
-    if out.get("status") == model.STATUS_CLOSED:
-        times = [t for t in (left.get("closed_at"), right.get("closed_at")) if t]
-        if times:
-            out["closed_at"] = max(times, key=lambda t: _ts(t))
-    else:
-        out.pop("closed_at", None)
-
-
 # -- comparison helpers ------------------------------------------------------------------------
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
-        return type(a) is type(b) and _dumps(a) == _dumps(b)
-    return type(a) is type(b) and a == b
-
-
-def _dumps(value: Any) -> str:
-    if value is _MISSING:
-        return "\0missing"
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def _hashable(values: Any) -> list[Any]:
-    return [v if isinstance(v, (str, int, float, bool)) or v is None else _dumps(v) for v in values]
 
 
 def _fingerprint(record: Record) -> str:
@@ -489,13 +295,6 @@ def _fingerprint(record: Record) -> str:
         # Comment ids are each clone's own autoincrement numbers: not content.
         wire["comments"] = sorted(_dumps(_comment_key(c)) for c in wire["comments"])
     return _dumps(wire)
-
-
-def _ts(text: Any, default: int = -1) -> int:
-    if not isinstance(text, str):
-        return default
-    ns = timefmt.to_ns(text)
-    return default if ns is None else ns
 
 
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
@@ -533,26 +332,33 @@ def parse_records(data: bytes, side: str, vocab: model.Vocab | None = None) -> t
     ``model.record_problem`` refuses (checked against ``vocab``; the built-in
     vocabularies when None): such a record never reaches the merged file as an issue.
     """
-    from beads.sync.jsonl import bad_record_message, line_problem
-
     records: list[Record] = []
     problems: list[Problem] = []
     for no, raw in enumerate(data.split(b"\n"), 1):
-        text = raw.decode("utf-8", "surrogateescape").rstrip("\r")
-        if not text.strip():
-            continue
-        try:
-            raw.decode("utf-8")
-            value = json.loads(text)
-        except ValueError as exc:  # UnicodeDecodeError included
-            problems.append(Problem(side, no, text, f"invalid JSON ({exc})"))
-            continue
-        bad = line_problem(value, text, vocab)
-        if bad is not None:
-            problems.append(Problem(side, no, text, bad_record_message(side, no, value, bad).partition(": ")[2]))
-            continue
-        records.append(value)
+        parsed = parse_line(raw, side, no, vocab)
+        if isinstance(parsed, Problem):
+            problems.append(parsed)
+        elif parsed is not None:
+            records.append(parsed)
     return records, problems
+
+
+def parse_line(raw: bytes, side: str, no: int, vocab: model.Vocab | None = None) -> Record | Problem | None:
+    """One line of ``parse_records``: the record, the ``Problem`` with it, or None for a blank line."""
+    from beads.sync.jsonl import bad_record_message, line_problem
+
+    text = raw.decode("utf-8", "surrogateescape").rstrip("\r")
+    if not text.strip():
+        return None
+    try:
+        raw.decode("utf-8")
+        value = json.loads(text)
+    except ValueError as exc:  # UnicodeDecodeError included
+        return Problem(side, no, text, f"invalid JSON ({exc})")
+    bad = line_problem(value, text, vocab)
+    if bad is not None:
+        return Problem(side, no, text, bad_record_message(side, no, value, bad).partition(": ")[2])
+    return value  # type: ignore[no-any-return]
 
 
 def format_line(record: Record) -> str:
@@ -589,24 +395,57 @@ def merge_bytes(base: bytes, left: bytes, right: bytes, *, now_ns: int | None = 
     Conflicts include every unparsable or invalid line of ``left`` or ``right`` (kept
     in the output inside conflict markers, never merged as an issue); bad base lines
     only weaken deletion detection, so they are returned separately, as warnings.
+    Sorted canonical texts are merged by the streaming path (``merge_stream``), any
+    other by ``merge_in_memory``.
     """
+    from beads.sync.merge_stream import Unstreamable, merge_buffers
+
+    now = time.time_ns() if now_ns is None else now_ns
+    try:
+        data, done = merge_buffers(base, left, right, now_ns=now, vocab=vocab)
+    except Unstreamable:
+        return merge_in_memory(base, left, right, now_ns=now, renamed=renamed, vocab=vocab)
+    side_problems = done.left_problems + done.right_problems
+    return data.decode("utf-8", "surrogateescape"), [_bad_line(p) for p in side_problems], done.base_problems
+
+
+def merge_in_memory(base: bytes, left: bytes, right: bytes, *, now_ns: int | None = None,
+                    renamed: dict[str, str] | None = None,
+                    vocab: model.Vocab | None = None) -> tuple[str, list[Conflict], list[Problem]]:
+    """``merge_bytes`` by parsing every line of the three texts: any input, any order."""
+    now = time.time_ns() if now_ns is None else now_ns
     base_records, base_problems = parse_records(base, "base", vocab)
     left_records, left_problems = parse_records(left, "left", vocab)
     right_records, right_problems = parse_records(right, "right", vocab)
-    merged, conflicts = merge3(base_records, left_records, right_records, now_ns=now_ns, renamed=renamed)
+    merged, conflicts = merge3(base_records, left_records, right_records, now_ns=now, renamed=renamed)
     side_problems = left_problems + right_problems
-    conflicts = conflicts + [Conflict(None, f"bad line {p.line_no} in {p.side}: {p.error}") for p in side_problems]
+    conflicts = conflicts + [_bad_line(p) for p in side_problems]
     return render(merged, conflicts, side_problems), conflicts, base_problems
 
 
 def merge_files(output: str, base: str, left: str, right: str, *, now_ns: int | None = None,
                 renamed: dict[str, str] | None = None,
-                vocab: model.Vocab | None = None) -> tuple[list[Conflict], list[Problem]]:
+                vocab: model.Vocab | Callable[[], model.Vocab | None] | None = None,
+                ) -> tuple[list[Conflict], list[Problem]]:
     """Merge three JSONL files into ``output`` (written atomically, even with conflicts).
 
     A missing or empty ``base`` is an empty file; a missing ``left``/``right`` raises
-    ``OSError``. Returns (conflicts, base problems) as ``merge_bytes``.
+    ``OSError``. Returns (conflicts, base problems) as ``merge_bytes``. Sorted canonical
+    files (ours) are merged as streams in constant memory (``merge_stream``); any other
+    input is read whole and merged by ``merge_bytes``. ``vocab`` may be a function: it is
+    called only when a record has to be validated (reading it can cost more than a merge).
     """
+    from beads.sync.merge_stream import Unstreamable, merge_streams
+
+    now = time.time_ns() if now_ns is None else now_ns
+    try:
+        done = merge_streams(output, base, left, right, now_ns=now, vocab=vocab)
+    except Unstreamable:
+        if callable(vocab):
+            vocab = vocab()
+    else:
+        side_problems = done.left_problems + done.right_problems
+        return [_bad_line(p) for p in side_problems], done.base_problems
     try:
         with open(base, "rb") as fh:
             base_data = fh.read()
@@ -616,10 +455,14 @@ def merge_files(output: str, base: str, left: str, right: str, *, now_ns: int | 
         left_data = fh.read()
     with open(right, "rb") as fh:
         right_data = fh.read()
-    text, conflicts, base_problems = merge_bytes(base_data, left_data, right_data, now_ns=now_ns, renamed=renamed,
-                                                 vocab=vocab)
+    text, conflicts, base_problems = merge_in_memory(base_data, left_data, right_data, now_ns=now, renamed=renamed,
+                                                     vocab=vocab)
     atomic_write(output, text)
     return conflicts, base_problems
+
+
+def _bad_line(problem: Problem) -> Conflict:
+    return Conflict(None, f"bad line {problem.line_no} in {problem.side}: {problem.error}")
 
 
 def atomic_write(path: str, text: str) -> None:
