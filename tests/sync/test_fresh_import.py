@@ -151,7 +151,8 @@ def test_a_chunked_import_gives_what_the_general_path_gives(tmp_path: Path, monk
         _shuffled_text(records) if layout == "shuffled" else _canonical_text(records))
     source = tmp_path / "in.jsonl"
     source.write_text(text, encoding="utf-8")
-    monkeypatch.setattr("beads.sync.importer._CHUNK", 97)  # many chunks, and the index drop/rebuild
+    monkeypatch.setattr("beads.sync.importer._CHUNK", 97)  # the general path drops and rebuilds the indexes too
+    monkeypatch.setattr(freshimport, "_CHUNK", 89)  # many chunks
     existing = layout == "existing file"
     fast = _import(tmp_path, "fast", source, fresh=True, monkeypatch=monkeypatch, existing_file=existing)
     general = _import(tmp_path, "general", source, fresh=False, monkeypatch=monkeypatch, existing_file=existing)
@@ -215,7 +216,7 @@ def test_what_the_general_path_treats_specially_is_left_to_it(tmp_path: Path, mo
         data += b'{"id":"test-9996","title":"\xff"}\n'
     source = tmp_path / "in.jsonl"
     source.write_bytes(data)
-    monkeypatch.setattr("beads.sync.importer._CHUNK", 50)  # the second use lands in a later chunk
+    monkeypatch.setattr(freshimport, "_CHUNK", 50)  # the second use lands in a later chunk
     fast = _import(tmp_path, "fast", source, fresh=True, monkeypatch=monkeypatch, **opts)
     general = _import(tmp_path, "general", source, fresh=False, monkeypatch=monkeypatch, **opts)
     for side in (fast, general):

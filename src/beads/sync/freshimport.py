@@ -45,10 +45,12 @@ if TYPE_CHECKING:
     _Chunk = tuple[list[dict[str, Any]], list[str], dict[str, bytes], list[tuple[str, str]] | None]
 
 MIN_BYTES = 1 << 20  # smaller files take the general path: its per-record work is cheap there
-_BLOCK = 1 << 22  # bytes read at a time
-# Page cache for the inserts and index builds (allocated as used): with the indexes dropped the
-# inserts append, and 64 MiB saved little over this (~0.2 s at 100,000) for 50 MB more memory.
-_CACHE_KIB = 16 * 1024
+_BLOCK = 1 << 21  # bytes read at a time
+_CHUNK = 1000  # records per chunk: what is in flight at once (one chunk in each process, one in the pipe)
+# Page cache for the inserts and index builds (allocated as used; the index sorts spill beyond it):
+# with the indexes dropped the inserts append, and 64 MiB saved little over this for 55 MB more
+# memory at 100,000 issues.
+_CACHE_KIB = 8 * 1024
 
 
 class _Fallback(Exception):
@@ -139,9 +141,9 @@ class _Load:
         # The general path inserts (and numbers) the events parents first, chunk after chunk.
         for level in sorted(set(self.ids.values())):
             order = sorted(i for i, d in self.ids.items() if d == level)
-            for k in range(0, len(order), 10 * importer._CHUNK):
+            for k in range(0, len(order), 10 * _CHUNK):
                 store.add_events([(i, "created", importer.IMPORT_ACTOR, "imported", self.now)
-                                  for i in order[k:k + 10 * importer._CHUNK]])
+                                  for i in order[k:k + 10 * _CHUNK]])
         store.restore_indexes(ddl)
         importer.bump_child_counters(store, self.ids)
         if mark_dirty():
@@ -338,7 +340,7 @@ def _parsed(path: str, vocab: model.Vocab, with_lines: bool) -> Iterator[_Chunk]
                 lines = None
         records.append(rec)
         digests.append(linescan.text_digest(line))
-        if len(records) >= importer._CHUNK:
+        if len(records) >= _CHUNK:
             yield _chunk(records, digests, lines)
             records, digests = [], []
             lines = [] if lines is not None else None
