@@ -31,7 +31,7 @@ import os
 
 from beads import ids as idgen
 from beads import model, timefmt
-from beads.errors import Conflict, CorruptJSONL
+from beads.errors import BdError, Conflict, CorruptJSONL
 from beads.sync import export, importer, jsonl, linescan
 
 TYPE_CHECKING = False
@@ -96,7 +96,11 @@ def import_new(tracker: Tracker, path: str, *, dry_run: bool = False, skip_exist
         if isinstance(exc, _Fallback):
             return None
         raise
-    if reader.new_file is not None and not reader.install(store, load.wisps):
+    try:
+        installed = reader.new_file is None or reader.install(store, load.wisps)
+    except BdError:  # committed: the import stands, and the usual flush writes the file (or says why not)
+        installed = False
+    if not installed:
         with store.transaction():  # the file cannot come from the lines read: the usual flush writes it
             store.mark_dirty(sorted(load.ids), load.now)
     reader.close()
@@ -215,7 +219,11 @@ class _Reader:
 
     @classmethod
     def start(cls, path: str, vocab: model.Vocab, target: str | None) -> _Reader:
-        reader = cls(path, vocab, export.NewFile(target) if target else None)
+        try:
+            new_file = export.NewFile(target) if target else None
+        except BdError:
+            new_file = None  # no temp file here: the flush writes the file (or says why it cannot)
+        reader = cls(path, vocab, new_file)
         if not hasattr(os, "fork"):
             return reader
         rfd, wfd = os.pipe()
