@@ -272,3 +272,30 @@ def test_lines_the_database_would_write_differently_are_not_canonical(line: str)
 def test_a_canonical_line_is_recognised() -> None:
     line = jsonl.issue_line(rec("test-1", labels=["a", "b"], dependencies=[dep("test-1", "test-2")]))
     assert jsonl.is_canonical_line(jsonl.parse_line(line, 1, "x", None), line)
+
+
+def test_a_file_another_process_wrote_meanwhile_is_kept_and_gets_the_issues(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = [{k: v for k, v in r.items() if k != "x_newer_tool"} for r in _records(200) if not r.get("ephemeral")]
+    source = tmp_path / "in.jsonl"
+    source.write_text(_canonical_text(plain), encoding="utf-8")
+    monkeypatch.setattr(freshimport, "MIN_BYTES", 0)
+    t = workspace(tmp_path)
+    path = Path(t.workspace.jsonl_path)
+    original = freshimport._Reader.install
+
+    def late_writer(self: Any, *args: Any) -> bool:
+        path.write_text("")  # another process's flush, between our commit and our rename
+        return original(self, *args)
+
+    monkeypatch.setattr(freshimport._Reader, "install", late_writer)
+    try:
+        stats = import_file(t, str(source))
+        assert stats["created"] == len(plain)
+        assert path.read_text() == "" and len(t.store.dirty_marks()) == len(plain)
+        assert not list(path.parent.glob("issues.jsonl.tmp.*"))
+        export.flush(t)
+        assert path.read_bytes() == source.read_bytes()
+        assert not t.store.dirty_marks()
+    finally:
+        t.disconnect()
