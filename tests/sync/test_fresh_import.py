@@ -299,3 +299,15 @@ def test_a_file_another_process_wrote_meanwhile_is_kept_and_gets_the_issues(tmp_
         assert not t.store.dirty_marks()
     finally:
         t.disconnect()
+
+
+def test_without_fork_the_same_work_runs_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = _records(300, unknown_keys=False)
+    source = tmp_path / "in.jsonl"
+    source.write_text(_canonical_text(records), encoding="utf-8")
+    monkeypatch.setattr(freshimport, "_CHUNK", 70)
+    forked = _import(tmp_path, "forked", source, fresh=True, monkeypatch=monkeypatch)
+    monkeypatch.delattr(freshimport.os, "fork")
+    here = _import(tmp_path, "here", source, fresh=True, monkeypatch=monkeypatch)
+    assert here[2]["fresh path taken"] == [(True,)] and here[2]["file written by the import"] == [(True,)]
+    assert forked == here
