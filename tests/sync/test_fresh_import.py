@@ -17,6 +17,7 @@ from sync_helpers import run_bd
 from beads.errors import BdError
 from beads.sync import export, freshimport, jsonl
 from beads.sync.importer import import_file
+from conftest import shared_data_file
 
 # metadata that names this file or this moment, not the data
 _VOLATILE_META = {"clone_id", "repo_id", "last_import_time", "jsonl_stat", "jsonl_canonical_stat", "jsonl_complete_stat"}
@@ -105,7 +106,7 @@ def _dump(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _import(tmp_path: Path, name: str, source: Path, *, fresh: bool, monkeypatch: pytest.MonkeyPatch,
-            existing_file: bool = False, **opts: Any) -> tuple[Any, bytes | None, dict[str, Any]]:
+            existing_file: bool = False, prefix: str = "test", **opts: Any) -> tuple[Any, bytes | None, dict[str, Any]]:
     """Import ``source`` into a new workspace by one path, then flush as a command's end does."""
     monkeypatch.setattr(freshimport, "MIN_BYTES", 0 if fresh else 1 << 60)
     taken: list[bool] = []
@@ -117,7 +118,7 @@ def _import(tmp_path: Path, name: str, source: Path, *, fresh: bool, monkeypatch
         return result
 
     monkeypatch.setattr(freshimport, "import_new", spy)
-    t = workspace(tmp_path, name)
+    t = workspace(tmp_path, name, prefix)
     jsonl_path = Path(t.workspace.jsonl_path)
     if existing_file:
         jsonl_path.write_text("")
@@ -311,3 +312,20 @@ def test_without_fork_the_same_work_runs_in_process(tmp_path: Path, monkeypatch:
     here = _import(tmp_path, "here", source, fresh=True, monkeypatch=monkeypatch)
     assert here[2]["fresh path taken"] == [(True,)] and here[2]["file written by the import"] == [(True,)]
     assert forked == here
+
+
+def test_the_original_tools_file_takes_the_streamed_path_with_the_same_result(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 1.9 MB issues.jsonl written by the original bd: its lines are canonical, so the new file is
+    the lines read; the database is the general path's (but for the sampled planner statistics)."""
+    source = shared_data_file("beads-v0.47.0-issues.jsonl")
+    prefix = jsonl.line_ids(source.read_text(encoding="utf-8"))[0].rpartition("-")[0]
+    fast = _import(tmp_path, "fast", source, fresh=True, monkeypatch=monkeypatch, prefix=prefix)
+    general = _import(tmp_path, "general", source, fresh=False, monkeypatch=monkeypatch, prefix=prefix)
+    assert fast[2].pop("fresh path taken") == [(True,)] and fast[2].pop("file written by the import") == [(True,)]
+    general[2].pop("fresh path taken")
+    general[2].pop("file written by the import")
+    for side in (fast, general):
+        side[2].pop("sqlite_stat1", None)  # ANALYZE's sampled estimates depend on the page layout
+    assert fast == general
+    assert fast[1] == source.read_bytes()
