@@ -400,6 +400,43 @@ def test_exported_ids_and_relations_in_their_written_form(store: SqliteStore) ->
     assert store.export_relations("t-2", "t-3", comments=False)[2] == {}
 
 
+def test_new_issues_from_partial_records_read_back_as_full_inserts_would(store: SqliteStore) -> None:
+    partial = {"id": "t-1", "title": "partial", "status": "open", "priority": 1, "issue_type": "bug",
+               "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z", "pinned": True,
+               "assignee": None, "x_newer_tool": {"kept": 1}, "labels": ["not a column"]}
+    full = {**model.new_issue(), **{k: v for k, v in partial.items() if k != "labels"}, "id": "t-2"}
+    full["assignee"] = ""
+    with store.transaction():
+        store.insert_new_issues([partial], [model.content_hash(partial)])
+        store.insert_issue(full, model.content_hash(full))
+    one, two = store.get_issue("t-1"), store.get_issue("t-2")
+    assert one is not None and two is not None
+    assert {**one, "id": "t-2"} == two and one["x_newer_tool"] == {"kept": 1}
+
+
+def test_a_fresh_target_has_no_issue_and_no_dirty_mark(store: SqliteStore) -> None:
+    assert store.is_fresh_target() and not store.in_transaction()
+    with store.transaction():
+        assert store.in_transaction()
+        store.mark_dirty(["t-9"], timefmt.now())
+    assert not store.is_fresh_target()
+    with store.transaction():
+        store.clear_dirty_marks(store.dirty_marks())
+    put(store, issue("t-1"))
+    assert not store.is_fresh_target()
+
+
+def test_foreign_key_checks_can_be_switched_off_for_a_bulk_load(store: SqliteStore) -> None:
+    store.set_foreign_keys(False)
+    try:
+        with store.transaction():
+            store.add_labels([("t-nobody", "x")])  # no issue: accepted while the checks are off
+    finally:
+        store.set_foreign_keys(True)
+    with pytest.raises(InvalidInput), store.transaction():
+        store.add_labels([("t-nobody-either", "x")])
+
+
 # -- child counters --------------------------------------------------------------------------------
 
 

@@ -441,6 +441,83 @@ def _stream_new_file(store: SqliteStore, path: str) -> bool:
     return True
 
 
+class NewFile:
+    """The workspace's missing ``issues.jsonl``, written from the lines a bulk import read while it
+    runs (``freshimport``), so nothing has to be read back from the database afterwards.
+
+    ``write_lines`` appends canonical lines in ID order to a temp file next to the target (named
+    like ``write_atomic``'s, so a killed process's leftover is cleaned up by the next writer);
+    after the import commits, ``install`` renames it into place under the JSONL lock and records
+    it as the database's complete, canonical file. The bytes are those ``_stream_new_file``
+    would write (the caller only passes lines ``jsonl.is_canonical_line`` vouches for).
+    """
+
+    def __init__(self, path: str) -> None:
+        import hashlib
+
+        self.path = path
+        self.tmp = f"{path}.tmp.{os.getpid()}"
+        try:
+            os.unlink(self.tmp)
+        except OSError:
+            pass
+        try:
+            self.fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            raise SyncError(f"cannot write {path}: {exc.strerror or exc}")
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write_lines(self, lines: list[tuple[str, str]]) -> None:
+        """Append ``(issue id, line)`` pairs (lines without their newline), in ID order."""
+        data = "".join([line + "\n" for _, line in lines]).encode("utf-8")
+        self.sha.update(data)
+        try:
+            fileio.write_all(self.fd, data)
+        except OSError as exc:
+            self.discard()
+            raise SyncError(f"cannot write {self.path}: {exc.strerror or exc}")
+        self.size += len(data)
+
+    def discard(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+
+    def install(self, store: SqliteStore, *, drop_digests: list[str] | None = None) -> bool:
+        """Put the file in place if the workspace still has none (else discard it: the caller then
+        leaves dirty marks for the usual flush); True when installed. The caller recorded the
+        line digests of the lines written; ``drop_digests`` are IDs with a digest but no line."""
+        with FileLock(os.path.dirname(os.path.abspath(self.path))):
+            if self.fd < 0 or os.path.lexists(self.path):
+                self.discard()
+                return False
+            try:
+                os.fsync(self.fd)
+                os.close(self.fd)
+                self.fd = -1
+                os.replace(self.tmp, self.path)
+                dfd = os.open(os.path.dirname(os.path.abspath(self.path)), os.O_RDONLY)
+                try:
+                    os.fsync(dfd)  # the rename itself survives a crash
+                finally:
+                    os.close(dfd)
+                st = os.stat(self.path)
+            except OSError as exc:
+                self.discard()
+                raise SyncError(f"cannot write {self.path}: {exc.strerror or exc}")
+            with store.transaction():
+                record_file_state(store, None, st, None if self.size else [], digest=self.sha.hexdigest(),
+                                  canonical=self.size > 0, complete=True)
+                if drop_digests:
+                    store.drop_line_digests(drop_digests)
+        return True
+
+
 def confirm_unchanged(store: SqliteStore, st: os.stat_result, meta: dict[str, str] | None = None) -> bool:
     """The file was touched but its bytes are the ones recorded: move the recorded stat (and the
     claims tied to it) to the new stat. Returns whether the file was known to be complete."""

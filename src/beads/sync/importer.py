@@ -34,6 +34,7 @@ from beads.sync import jsonl
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
     from beads.core.tracker import Tracker
@@ -67,6 +68,12 @@ def import_file(tracker: Tracker, path: str, **opts: Any) -> dict[str, Any]:
 
     canonical = exp.is_canonical(tracker, path)
     opts.setdefault("mark_dirty", not canonical)
+    if not canonical and not tracker.store.in_transaction():
+        from beads.sync import freshimport
+
+        fresh = freshimport.import_new(tracker, path, **opts)
+        if fresh is not None:
+            return fresh
     stats = absorb_file(tracker, path, record_state=canonical, **opts)
     if stats is None:
         raise InvalidInput(f"cannot import {path}: file not found")
@@ -388,7 +395,7 @@ class _Merge:
         store.restore_indexes(ddl)
         self._mark_differing(kept)
         self.absorbed.update(r["id"] for part in (created, accepted, kept) for r in part)
-        self._child_counters(accepted + created)
+        bump_child_counters(store, [r["id"] for r in accepted + created])
         if self.mark_all:
             self.dirty.update(r["id"] for r in created)
         mapping = self.stats["id_mapping"]
@@ -635,45 +642,16 @@ class _Merge:
         round trip writes it back; such an edge blocks nothing (docs/READY.md).
         """
         store = self.store
-        existing_ids = [r["id"] for r in accepted]
-        have = _Relations(store, existing_ids)
-        label_rows: list[tuple[str, str]] = []
-        dep_rows: list[dict[str, Any]] = []
-        comment_rows: list[tuple[int | None, str, str, str, str]] = []
+        have = _Relations(store, [r["id"] for r in accepted])
+        rows = RelationRows(self.now)
         used_comment_ids = self._free_comment_ids(accepted + created)
         for rec in accepted + created:
             issue_id = rec["id"]
-            mine, theirs = have.labels(issue_id), _labels(rec)
-            label_rows.extend((issue_id, label) for label in sorted(theirs - mine))
-            extra = bool(mine - theirs)
-            added = bool(theirs - mine)
-            mine_deps = have.deps(issue_id)
-            for key, dep in _deps(rec).items():
-                if key not in mine_deps:
-                    dep_rows.append({**dep, "issue_id": issue_id, "created_at": dep.get("created_at") or self.now})
-                    added = True
-            extra |= bool(mine_deps - set(_deps(rec)))
-            mine_c, their_c = have.comments(issue_id), _comments(rec)
-            for key, comment in their_c.items():
-                if key in mine_c:
-                    continue
-                cid = comment.get("id")
-                keep = cid if isinstance(cid, int) and cid in used_comment_ids else None
-                if keep is not None:
-                    used_comment_ids.discard(keep)
-                comment_rows.append((keep, issue_id, key[0], comment.get("text") or "",
-                                     comment.get("created_at") or timefmt.now_utc()))
-                added = True
-            extra |= bool(mine_c - set(their_c))
+            added, extra = rows.add(issue_id, rec, have.labels(issue_id), have.deps(issue_id),
+                                    have.comments(issue_id), used_comment_ids)
             if extra or (added and self.mark_all):
                 self.dirty.add(issue_id)
-        if label_rows:
-            store.add_labels(label_rows)
-        if dep_rows:
-            store.add_dependencies(dep_rows)
-            self.changed_graph = True
-        if comment_rows:
-            store.insert_comments(comment_rows)
+        self.changed_graph = rows.insert(store) or self.changed_graph
 
     def _mark_differing(self, kept: list[dict[str, Any]]) -> None:
         """A stale record whose relations differ from ours: the file must get our copy."""
@@ -700,19 +678,72 @@ class _Merge:
             return set()
         return seen - self.store.comment_ids_taken(wanted)
 
-    def _child_counters(self, records: list[dict[str, Any]]) -> None:
-        bumps: dict[str, int] = {}
-        for rec in records:
-            parent = idgen.parent_of(rec["id"])
-            if parent:
-                number = int(rec["id"].rpartition(".")[2])
-                bumps[parent] = max(bumps.get(parent, 0), number)
-        if not bumps:
-            return
-        present = self.store.existing_ids(sorted(bumps))
-        for parent, number in sorted(bumps.items()):
-            if parent in present:
-                self.store.bump_child_counter(parent, number)
+class RelationRows:
+    """The label, edge and comment rows that new and newer records add (additive), for one insert."""
+
+    def __init__(self, now: str) -> None:
+        self.now = now
+        self.labels: list[tuple[str, str]] = []
+        self.deps: list[dict[str, Any]] = []
+        self.comments: list[tuple[int | None, str, str, str, str]] = []
+
+    def add(self, issue_id: str, rec: dict[str, Any], mine: set[str], mine_deps: set[tuple[str, str]],
+            mine_c: set[tuple[str, str]], used_comment_ids: set[int]) -> tuple[bool, bool]:
+        """Rows for what ``rec`` has and the local issue (``mine``…) lacks: (added any, local has more).
+        A comment ID from the file is kept while it is in ``used_comment_ids`` (then taken)."""
+        added = extra = False
+        if mine or rec.get("labels"):  # (most records of a big import lack one relation or another)
+            theirs = _labels(rec)
+            self.labels.extend((issue_id, label) for label in sorted(theirs - mine))
+            extra = bool(mine - theirs)
+            added = bool(theirs - mine)
+        if mine_deps or rec.get("dependencies"):
+            their_deps = _deps(rec)
+            for key, dep in their_deps.items():
+                if key not in mine_deps:
+                    self.deps.append({**dep, "issue_id": issue_id, "created_at": dep.get("created_at") or self.now})
+                    added = True
+            extra |= bool(mine_deps - set(their_deps))
+        if mine_c or rec.get("comments"):
+            their_c = _comments(rec)
+            for key, comment in their_c.items():
+                if key in mine_c:
+                    continue
+                cid = comment.get("id")
+                keep = cid if isinstance(cid, int) and cid in used_comment_ids else None
+                if keep is not None:
+                    used_comment_ids.discard(keep)
+                self.comments.append((keep, issue_id, key[0], comment.get("text") or "",
+                                      comment.get("created_at") or timefmt.now_utc()))
+                added = True
+            extra |= bool(mine_c - set(their_c))
+        return added, extra
+
+    def insert(self, store: SqliteStore) -> bool:
+        """Insert the rows; True when edges were added (the graph changed)."""
+        if self.labels:
+            store.add_labels(self.labels)
+        if self.deps:
+            store.add_dependencies(self.deps)
+        if self.comments:
+            store.insert_comments(self.comments)
+        return bool(self.deps)
+
+
+def bump_child_counters(store: SqliteStore, ids: Iterable[str]) -> None:
+    """Explicit child IDs (``parent.N``) raise their parent's counter, so new children never reuse N."""
+    bumps: dict[str, int] = {}
+    for issue_id in ids:
+        parent = idgen.parent_of(issue_id)
+        if parent:
+            number = int(issue_id.rpartition(".")[2])
+            bumps[parent] = max(bumps.get(parent, 0), number)
+    if not bumps:
+        return
+    present = store.existing_ids(sorted(bumps))
+    for parent, number in sorted(bumps.items()):
+        if parent in present:
+            store.bump_child_counter(parent, number)
 
 
 class _Relations:

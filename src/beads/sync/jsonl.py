@@ -530,6 +530,59 @@ def _wire_relations(rec: dict[str, Any], labels: list[str] | None, deps: list[di
         rec["comments"] = wired_c
 
 
+_KNOWN_KEYS: dict[tuple[str, ...], bool] = {}
+
+
+def is_canonical_line(rec: dict[str, Any], line: str) -> bool:
+    """True when ``line`` is byte for byte what ``issue_line`` writes for ``rec`` once it is stored
+    (``rec`` from ``parse_line``: validated and normalised). False means "not known": such a
+    line must be written from the database. A bulk import uses this to write the new
+    ``issues.jsonl`` from the lines it read instead of reading every row back.
+
+    Rendering ``rec`` is what makes the line canonical; the rest is what storing it would
+    change: labels and edges are sets there, comments are deduplicated and take the issue's ID,
+    missing times become "now", and unknown keys (kept, but in ``extra_json``) are left to the
+    database's rendering rather than reasoned about here.
+    """
+    keys = tuple(rec)
+    known = _KNOWN_KEYS.get(keys)
+    if known is None:
+        known = _KNOWN_KEYS[keys] = all(k in model.FIELD_KIND for k in keys)
+    if not known or "\\u0000" in line:
+        return False
+    issue_id = rec["id"]
+    labels = rec.get("labels")
+    if labels and ("" in labels or len(set(labels)) != len(labels)):
+        return False
+    deps = rec.get("dependencies")
+    if deps:
+        seen = set()
+        for dep in deps:
+            if dep["issue_id"] != issue_id or not dep.get("created_at"):
+                return False
+            seen.add((dep["depends_on_id"], dep["type"]))
+        if len(seen) != len(deps):
+            return False
+    comments = rec.get("comments")
+    if comments and not _plain_comments(comments, issue_id):
+        return False
+    return issue_line(rec) == line
+
+
+def _plain_comments(comments: list[Any], issue_id: str) -> bool:
+    """Comments the database stores as they are: numbered, this issue's, no duplicate (author, text)."""
+    keys = set()
+    for c in comments:
+        if not isinstance(c, dict):
+            return False
+        cid, author, text = c.get("id"), c.get("author"), c.get("text")
+        if (cid.__class__ is not int or cid <= 0 or c.get("issue_id") != issue_id or author.__class__ is not str
+                or text.__class__ is not str or not c.get("created_at")):
+            return False
+        keys.add((author, text.strip()))
+    return len(keys) == len(comments)
+
+
 def render(records: list[dict[str, Any]]) -> str:
     """The file text for records (one line each, ``\\n``-terminated), sorted by ID."""
     with NoGC():

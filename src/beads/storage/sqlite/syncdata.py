@@ -9,8 +9,16 @@ from __future__ import annotations
 import json
 
 from beads import timefmt
-from beads.model import FIELDS, to_wire
-from beads.storage.sqlite.rows import COLUMNS, SELECT_COLUMNS, row_to_issue
+from beads.model import FIELDS, default_for, to_wire
+from beads.storage.sqlite.rows import (
+    COLUMNS,
+    INSERT_SQL,
+    RELATION_KEYS,
+    SELECT_COLUMNS,
+    extra_of,
+    insert_values,
+    row_to_issue,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -68,6 +76,40 @@ def row_to_sparse(row: tuple[Any, ...]) -> dict[str, Any]:
     if row[_EXTRA_INDEX]:
         return to_wire(row_to_issue(row))
     return _SPARSE(row)  # type: ignore[no-any-return]
+
+
+# ``insert_values`` of an issue with every field at its default, and where each column's field goes:
+# a new issue's row is this template with the record's own fields put in (no full dict per issue).
+_ROW_TEMPLATE = insert_values({name: default_for(kind) for name, kind in FIELDS}, "")[:len(COLUMNS)]
+_ROW_SLOT = {key: (i, conv) for i, (key, _, conv) in enumerate(COLUMNS)}
+_PLAIN_KEYS = frozenset(_ROW_SLOT) | RELATION_KEYS  # a record with only these has no extra_json
+
+
+def new_issue_values(rec: dict[str, Any], content_hash: str) -> list[Any]:
+    """``insert_values`` of the record with every missing field at its default (what the importer's
+    full issue dict gives), built from the record's own keys only: this runs for every issue of a
+    bulk import."""
+    row = _ROW_TEMPLATE.copy()
+    slot = _ROW_SLOT.get
+    for key, value in rec.items():
+        spec = slot(key)
+        if spec is None:
+            continue
+        i, conv = spec
+        if conv is None:
+            row[i] = value
+        elif conv == "a":
+            row[i] = "" if value is None else value
+        elif conv == "i":
+            row[i] = 0 if value is None else value
+        elif conv == "b":
+            row[i] = 1 if value else 0
+        else:
+            row[i] = json.dumps(value) if value else ""
+    row.append("" if rec.keys() <= _PLAIN_KEYS else extra_of(rec))
+    row.append(content_hash)
+    row.append("")
+    return row
 
 
 class SyncMixin:
@@ -196,6 +238,25 @@ class SyncMixin:
         return dict(self.db.all(f"SELECT key, value FROM metadata WHERE key IN ({marks})", keys))
 
     # -- bulk import -----------------------------------------------------------------------
+
+    def is_fresh_target(self) -> bool:
+        """No issue rows and no dirty marks: a bulk import may create every record as it is.
+        Outside a transaction it says whether one may start; inside, whether it still holds."""
+        return (self.db.one("SELECT 1 FROM issues LIMIT 1") is None
+                and self.db.one("SELECT 1 FROM dirty_issues LIMIT 1") is None)
+
+    def set_foreign_keys(self, on: bool) -> None:
+        """Foreign-key checks on or off (outside a transaction only; on is how connections open).
+        A bulk load whose relation rows all point at issues it inserted first skips the lookups."""
+        self.db.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+
+    def in_transaction(self) -> bool:
+        return self.db.depth > 0
+
+    def insert_new_issues(self, records: list[dict[str, Any]], hashes: list[str]) -> None:
+        """``insert_issues`` for normalised import records (missing fields take their defaults)."""
+        self.db.executemany(INSERT_SQL, [new_issue_values(r, h) for r, h in zip(records, hashes, strict=True)])
+        self.db.on_commit(self.refresh_statistics, once=True)  # type: ignore[attr-defined]
 
     def add_labels(self, pairs: list[tuple[str, str]]) -> None:
         self.db.executemany("INSERT OR IGNORE INTO labels (issue_id, label) VALUES (?, ?)", pairs)
