@@ -329,3 +329,26 @@ def test_the_original_tools_file_takes_the_streamed_path_with_the_same_result(tm
         side[2].pop("sqlite_stat1", None)  # ANALYZE's sampled estimates depend on the page layout
     assert fast == general
     assert fast[1] == source.read_bytes()
+
+
+def test_a_process_with_other_threads_never_forks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    records = _records(300, unknown_keys=False)
+    source = tmp_path / "in.jsonl"
+    source.write_text(_canonical_text(records), encoding="utf-8")
+    monkeypatch.setattr(freshimport, "_CHUNK", 70)
+
+    def no_fork() -> int:
+        raise AssertionError("forked with other threads running")
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        monkeypatch.setattr(freshimport.os, "fork", no_fork)
+        here = _import(tmp_path, "threaded", source, fresh=True, monkeypatch=monkeypatch)
+    finally:
+        stop.set()
+        other.join(timeout=10)
+    assert here[2]["fresh path taken"] == [(True,)]

@@ -203,6 +203,14 @@ class _Load:
             raise _Fallback from None  # a comment ID an earlier chunk used (the table's key says so)
 
 
+def _threaded() -> bool:
+    """Whether other threads run here (a long-lived host: the daemon, an MCP server): forking
+    such a process copies locks other threads may hold, so the reader then runs in-process."""
+    import threading
+
+    return threading.active_count() > 1
+
+
 class _Reader:
     """The records of the file, parsed, validated and hashed a chunk at a time: in a forked child
     when the platform can fork (it never touches the database and leaves with ``_exit``), else here.
@@ -224,7 +232,7 @@ class _Reader:
         except BdError:
             new_file = None  # no temp file here: the flush writes the file (or says why it cannot)
         reader = cls(path, vocab, new_file)
-        if not hasattr(os, "fork"):
+        if not hasattr(os, "fork") or _threaded():
             return reader
         rfd, wfd = os.pipe()
         try:
