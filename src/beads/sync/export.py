@@ -43,6 +43,11 @@ KEY_IN_ORDER = "jsonl_sorted"  # "1": lines are ours, sorted by plain IDs (see j
 KEY_CANONICAL = "jsonl_canonical_stat"
 KEY_COMPLETE = "jsonl_complete_stat"
 LEGACY_HASH = "last_import_hash"
+# The splice flush keeps the previous version of a big JSONL as ``issues.jsonl.db-spare`` and
+# writes the next version over it (see ``_replace``); the name matches ``*.db?*`` of .gitignore.
+SPARE_SUFFIX = ".db-spare"
+SPARE_IGNORE_LINE = "*.db?*"
+SPARE_MIN_BYTES = 1 << 20
 
 
 # -- file helpers -------------------------------------------------------------------------------
@@ -505,7 +510,7 @@ def _splice_flush(tracker: Tracker, path: str, fp: str, known: str | None, *, co
             return None
         with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
             pieces, differs = jsonl.splice(mm, changes)
-        st = write_atomic(path, _assemble(fd, pieces)) if differs else now
+        st = _replace(path, now, _assemble(fd, pieces)) if differs else now
     finally:
         os.close(fd)
     with store.transaction():
@@ -513,6 +518,27 @@ def _splice_flush(tracker: Tracker, path: str, fp: str, known: str | None, *, co
         record_file_state(store, None, st, digest=(known or "") if not differs else "", canonical=True, complete=complete)
         _record_changed_lines(store, changes)
     return differs
+
+
+def _replace(path: str, now: os.stat_result, produce: Callable[[int], None]) -> os.stat_result:
+    """The splice's ``write_atomic``: a big file is written over the spare copy of an earlier
+    version and the replaced one is kept as the next spare, so no flush frees or allocates
+    tens of MB (``fileio.replace_reusing``). The spare is kept only where the workspace's
+    ``.gitignore`` hides it (its name matches the ``*.db?*`` line every ``bd init`` writes)."""
+    keep = now.st_size >= SPARE_MIN_BYTES and _ignored_by_git(os.path.dirname(os.path.abspath(path)))
+    try:
+        return fileio.replace_reusing(path, path + SPARE_SUFFIX, produce, keep_spare=keep)
+    except OSError as exc:
+        raise SyncError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def _ignored_by_git(directory: str) -> bool:
+    try:
+        with fileio.open_regular(os.path.join(directory, ".gitignore")) as fh:
+            lines = fh.read(65536).decode("utf-8", "replace").splitlines()
+    except OSError:
+        return False
+    return SPARE_IGNORE_LINE in (line.strip() for line in lines)
 
 
 def _assemble(src: int, pieces: list[tuple[int, int] | bytes]) -> Callable[[int], None]:
