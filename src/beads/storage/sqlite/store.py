@@ -210,10 +210,10 @@ class SqliteStore(GraphMixin, QueryMixin, SyncMixin):
         start = prefix + "-"
         # every ID in [prefix-, prefix.) starts with "prefix-": unless the prefix has a dot
         # itself, any dot marks a child, and a plain instr() costs a third of instr(substr())
+        params: tuple[str | int, ...] = (start, prefix + ".", limit)
+        cond = "instr(id, '.') = 0"
         if "." in prefix:
             cond, params = "instr(substr(id, ?), '.') = 0", (start, prefix + ".", len(start) + 1, limit)
-        else:
-            cond, params = "instr(id, '.') = 0", (start, prefix + ".", limit)
         n = self.db.scalar(f"SELECT COUNT(*) FROM (SELECT 1 FROM issues WHERE id >= ? AND id < ? AND {cond} LIMIT ?)",
                            params)
         return int(n or 0)  # type: ignore[call-overload]
