@@ -90,7 +90,8 @@ def write_atomic(path: str, data: bytes | str | Callable[[int], Any], mode: int 
     return os.stat(path)
 
 
-def replace_reusing(path: str, spare: str, produce: Callable[[int], Any], *, keep_spare: bool) -> os.stat_result:
+def replace_reusing(path: str, spare: str, produce: Callable[[int, os.stat_result | None], Any], *,
+                    keep_spare: bool) -> os.stat_result:
     """``write_atomic`` for a big file that is rewritten often, without freeing or allocating it.
 
     Replacing a file of tens of MB costs, besides writing it, allocating the new file's blocks
@@ -99,6 +100,10 @@ def replace_reusing(path: str, spare: str, produce: Callable[[int], Any], *, kee
     know, and the version it replaces becomes the next spare (``keep_spare``) instead of being
     freed. The guarantees of ``write_atomic`` hold: the new content goes to a private temp
     name, is fsynced, then renamed over ``path``; the directory is fsynced.
+
+    ``produce(fd, previous)`` writes the content; ``previous`` is the spare's stat from before
+    it was taken (its bytes are still in ``fd``, which ``produce`` may leave where they already
+    match), or None for a new, empty file. It leaves the offset at the content's end.
 
     A spare is written over only when nothing else can see it: one name (a user's hard link
     makes it two), not the target's inode, ours, and open nowhere (a reader that opened
@@ -113,13 +118,13 @@ def replace_reusing(path: str, spare: str, produce: Callable[[int], Any], *, kee
         os.unlink(tmp)
     except OSError:
         pass
-    fd = _take_spare(spare, tmp, target)
+    fd, previous = _take_spare(spare, tmp, target)
     if fd < 0:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, stat.S_IMODE(target.st_mode))
     linked = False
     try:
         try:
-            produce(fd)
+            produce(fd, previous)
             os.ftruncate(fd, os.lseek(fd, 0, os.SEEK_CUR))  # a reused spare may have been longer
             os.fchmod(fd, stat.S_IMODE(target.st_mode))
             os.fsync(fd)
@@ -139,18 +144,20 @@ def replace_reusing(path: str, spare: str, produce: Callable[[int], Any], *, kee
     return os.stat(path)
 
 
-def _take_spare(spare: str, tmp: str, target: os.stat_result) -> int:
-    """A descriptor open for writing on ``spare``, moved to ``tmp``; -1 if it is absent or unsafe."""
+def _take_spare(spare: str, tmp: str, target: os.stat_result) -> tuple[int, os.stat_result | None]:
+    """A descriptor open for writing on ``spare``, moved to ``tmp``, and the spare's stat from
+    before the move; (-1, None) if it is absent or unsafe to write over."""
     try:
         import fcntl
         import signal
 
         lease = fcntl.F_SETLEASE  # Linux only
-        if not stat.S_ISREG(os.lstat(spare).st_mode):
-            return -1
+        before = os.lstat(spare)
+        if not stat.S_ISREG(before.st_mode):
+            return -1, None
         os.rename(spare, tmp)
     except (ImportError, AttributeError, OSError):
-        return -1
+        return -1, None
     fd = -1
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
@@ -163,7 +170,7 @@ def _take_spare(spare: str, tmp: str, target: os.stat_result) -> int:
             fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGWINCH)
             fcntl.fcntl(fd, lease, fcntl.F_WRLCK)
             fcntl.fcntl(fd, lease, fcntl.F_UNLCK)
-            return fd
+            return fd, before
     except OSError:
         pass
     if fd >= 0:
@@ -172,7 +179,7 @@ def _take_spare(spare: str, tmp: str, target: os.stat_result) -> int:
         os.unlink(tmp)  # unsafe to reuse: only its name goes, whoever holds it keeps its bytes
     except OSError:
         pass
-    return -1
+    return -1, None
 
 
 def _link_quietly(path: str, spare: str) -> bool:
@@ -200,8 +207,16 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[os.write(fd, view):]
 
 
-def copy_range(src: int, dst: int, start: int, end: int) -> None:
-    """Append bytes ``[start, end)`` of descriptor ``src`` to ``dst`` (at its current offset).
+def write_all_at(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view, offset = view[n:], offset + n
+
+
+def copy_range(src: int, dst: int, start: int, end: int, at: int | None = None) -> None:
+    """Copy bytes ``[start, end)`` of descriptor ``src`` to ``dst`` at offset ``at`` (None: at
+    its current offset, which advances).
 
     ``copy_file_range`` lets the kernel copy between the page caches (nothing passes
     through this process); where it is missing or refused, a small buffer does it.
@@ -209,15 +224,19 @@ def copy_range(src: int, dst: int, start: int, end: int) -> None:
     pos = start
     fast = hasattr(os, "copy_file_range")
     while pos < end:
+        out = None if at is None else at + pos - start
         if fast:
             try:
-                n = os.copy_file_range(src, dst, end - pos, pos)
+                n = os.copy_file_range(src, dst, end - pos, pos, out)
             except OSError:
                 fast = False
                 continue
         else:
             chunk = os.pread(src, min(end - pos, 1 << 20), pos)
-            write_all(dst, chunk)
+            if out is None:
+                write_all(dst, chunk)
+            else:
+                write_all_at(dst, chunk, out)
             n = len(chunk)
         if n == 0:
             raise OSError(f"source ended at byte {pos} of {end}")

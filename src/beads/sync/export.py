@@ -43,11 +43,7 @@ KEY_IN_ORDER = "jsonl_sorted"  # "1": lines are ours, sorted by plain IDs (see j
 KEY_CANONICAL = "jsonl_canonical_stat"
 KEY_COMPLETE = "jsonl_complete_stat"
 LEGACY_HASH = "last_import_hash"
-# The splice flush keeps the previous version of a big JSONL as ``issues.jsonl.db-spare`` and
-# writes the next version over it (see ``_replace``); the name matches ``*.db?*`` of .gitignore.
-SPARE_SUFFIX = ".db-spare"
-SPARE_IGNORE_LINE = "*.db?*"
-SPARE_MIN_BYTES = 1 << 20
+KEY_SPARE_MAP = "jsonl_spare_map"  # how the file maps onto its spare copy (see sync/spare.py)
 
 
 # -- file helpers -------------------------------------------------------------------------------
@@ -487,13 +483,16 @@ def _splice_flush(tracker: Tracker, path: str, fp: str, known: str | None, *, co
 
     The dirty lines are located by binary search in a read-only mapping (a few pages
     read); the new file is then assembled from the old one's kept ranges, copied by the
-    kernel, and the new lines between them. No parse, no scan, no hash, nothing of the
-    file's size held in memory. The file's hash is recorded as unknown: the recorded stat
+    kernel, and the new lines between them, over a spare copy of an earlier version where
+    one is safe to use, skipping what it already holds in place (``sync/spare.py``). No
+    parse, no scan, no hash, nothing of the file's size held in memory. The file's hash is recorded as unknown: the recorded stat
     is what later commands trust, and if that ever changes the file is compared by
     importing it (see ``record_file_state``). Returns None (nothing done) when the file
     turns out not to be the recorded one.
     """
     import mmap
+
+    from beads.sync import spare
 
     store = tracker.store
     _remove_stale_temps(path)
@@ -510,45 +509,18 @@ def _splice_flush(tracker: Tracker, path: str, fp: str, known: str | None, *, co
             return None
         with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
             pieces, differs = jsonl.splice(mm, changes)
-        st = _replace(path, now, _assemble(fd, pieces)) if differs else now
+        st, spare_map = now, None
+        if differs:  # written over the spare copy of the version before (sync/spare.py)
+            st, spare_map = spare.write(path, fd, now, pieces, store.get_metadata(KEY_SPARE_MAP) or "")
     finally:
         os.close(fd)
     with store.transaction():
+        if spare_map is not None:
+            store.set_metadata_many({KEY_SPARE_MAP: spare_map})
         store.clear_dirty_marks(marks)
         record_file_state(store, None, st, digest=(known or "") if not differs else "", canonical=True, complete=complete)
         _record_changed_lines(store, changes)
     return differs
-
-
-def _replace(path: str, now: os.stat_result, produce: Callable[[int], None]) -> os.stat_result:
-    """The splice's ``write_atomic``: a big file is written over the spare copy of an earlier
-    version and the replaced one is kept as the next spare, so no flush frees or allocates
-    tens of MB (``fileio.replace_reusing``). The spare is kept only where the workspace's
-    ``.gitignore`` hides it (its name matches the ``*.db?*`` line every ``bd init`` writes)."""
-    keep = now.st_size >= SPARE_MIN_BYTES and _ignored_by_git(os.path.dirname(os.path.abspath(path)))
-    try:
-        return fileio.replace_reusing(path, path + SPARE_SUFFIX, produce, keep_spare=keep)
-    except OSError as exc:
-        raise SyncError(f"cannot write {path}: {exc.strerror or exc}")
-
-
-def _ignored_by_git(directory: str) -> bool:
-    try:
-        with fileio.open_regular(os.path.join(directory, ".gitignore")) as fh:
-            lines = fh.read(65536).decode("utf-8", "replace").splitlines()
-    except OSError:
-        return False
-    return SPARE_IGNORE_LINE in (line.strip() for line in lines)
-
-
-def _assemble(src: int, pieces: list[tuple[int, int] | bytes]) -> Callable[[int], None]:
-    def write(dst: int) -> None:
-        for piece in pieces:
-            if isinstance(piece, bytes):
-                fileio.write_all(dst, piece)
-            else:
-                fileio.copy_range(src, dst, *piece)
-    return write
 
 
 def _incremental_flush(tracker: Tracker, path: str, data: bytes, *, in_order: bool, complete: bool = False) -> bool:
