@@ -485,10 +485,10 @@ def _splice_flush(tracker: Tracker, path: str, fp: str, known: str | None, *, co
     read); the new file is then assembled from the old one's kept ranges, copied by the
     kernel, and the new lines between them, over a spare copy of an earlier version where
     one is safe to use, skipping what it already holds in place (``sync/spare.py``). No
-    parse, no scan, no hash, nothing of the file's size held in memory. The file's hash is recorded as unknown: the recorded stat
-    is what later commands trust, and if that ever changes the file is compared by
-    importing it (see ``record_file_state``). Returns None (nothing done) when the file
-    turns out not to be the recorded one.
+    parse, no scan, no hash, nothing of the file's size held in memory. The file's hash is
+    recorded as unknown: the recorded stat is what later commands trust, and if that ever
+    changes the file is compared by importing it (see ``record_file_state``). Returns None
+    (nothing done) when the file turns out not to be the recorded one.
     """
     import mmap
 
