@@ -206,3 +206,32 @@ def test_random_splices_over_the_spare_always_write_what_a_full_export_writes(t)
         export.flush(t)
         assert live(t).read_text() == full_export(t), f"step {step}: {action}"
     assert spare_of(t).exists()
+
+
+def test_the_file_view_reads_like_the_bytes_it_stands_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    from beads.sync import jsonl
+
+    monkeypatch.setattr(spare.FileView, "BLOCK", 7)  # many block edges in a small file
+    rng = random.Random(3)
+    data = bytes(rng.choice(b'ab"\n') for _ in range(300))
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        view = spare.FileView(fd, len(data))
+        assert len(view) == len(data)
+        for _ in range(500):
+            a, b = rng.randint(-5, 310), rng.randint(-5, 310)
+            sub = rng.choice([b"\n", b'"'])
+            assert view[a:b] == data[a:b]
+            assert view.find(sub, a) == data.find(sub, max(a, 0))
+            assert view.rfind(sub, max(a, 0), b if b >= 0 else 0) == data.rfind(sub, max(a, 0), b if b >= 0 else 0)
+        lines = b"".join(b'{"id":"t-%03d","x":%d}\n' % (k, k) for k in range(0, 200, 3))
+        path.write_bytes(lines)
+        view = spare.FileView(fd, len(lines))
+        changes = {"t-003": None, "t-004": '{"id":"t-004"}', "t-150": '{"id":"t-150","x":0}', "t-999": "{}"}
+        assert jsonl.splice(view, changes) == jsonl.splice(lines, changes)
+    finally:
+        os.close(fd)

@@ -481,8 +481,7 @@ def _record_changed_lines(store: SqliteStore, changes: dict[str, str | None]) ->
 def _splice_flush(tracker: Tracker, path: str, fp: str, known: str | None, *, complete: bool) -> bool | None:
     """Incremental flush of a file known to be canonical and unchanged since we recorded it.
 
-    The dirty lines are located by binary search in a read-only mapping (a few pages
-    read); the new file is then assembled from the old one's kept ranges, copied by the
+    The dirty lines are located by binary search over the file (a few blocks read); the new file is then assembled from the old one's kept ranges, copied by the
     kernel, and the new lines between them, over a spare copy of an earlier version where
     one is safe to use, skipping what it already holds in place (``sync/spare.py``). No
     parse, no scan, no hash, nothing of the file's size held in memory. The file's hash is
@@ -490,8 +489,6 @@ def _splice_flush(tracker: Tracker, path: str, fp: str, known: str | None, *, co
     changes the file is compared by importing it (see ``record_file_state``). Returns None
     (nothing done) when the file turns out not to be the recorded one.
     """
-    import mmap
-
     from beads.sync import spare
 
     store = tracker.store
@@ -507,8 +504,7 @@ def _splice_flush(tracker: Tracker, path: str, fp: str, known: str | None, *, co
         now = os.fstat(fd)
         if fingerprint(now) != fp or now.st_size == 0:
             return None
-        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
-            pieces, differs = jsonl.splice(mm, changes)
+        pieces, differs = jsonl.splice(spare.FileView(fd, now.st_size), changes)
         st, spare_map = now, None
         if differs:  # written over the spare copy of the version before (sync/spare.py)
             st, spare_map = spare.write(path, fd, now, pieces, store.get_metadata(KEY_SPARE_MAP) or "")
