@@ -82,3 +82,49 @@ def test_a_batch_refuses_the_same_explicit_id_twice(tracker: Tracker) -> None:
 
 def test_an_empty_batch_creates_nothing(tracker: Tracker) -> None:
     assert tracker.create_many([]) == []
+
+
+def test_ids_get_the_length_of_the_exact_top_level_count_across_thresholds(tracker: Tracker) -> None:
+    """The count behind the adaptive length may stop early (see ``_Batch._count``), never so early
+    that a length differs from the one the exact count of top-level IDs gives."""
+    tracker.set_config("min_hash_length", "3")
+    tracker.set_config("max_collision_prob", "0.001")  # lengths 3, 4, 5, 6 up to ~9, ~58, ~350 issues
+
+    def expected(n: int) -> int:
+        return ids.adaptive_length(n, 3, ids.DEFAULT_MAX_LENGTH, 0.001)
+
+    parent = tracker.create("parent")["id"]
+    for k in range(12):
+        tracker.create(f"child {k}", parent=parent)  # rows that are not top-level
+    gone = tracker.create("gone")["id"]
+    tracker.delete([gone], hard=True)  # a freed rowid
+    sizes = [1] * 12 + [20, 1, 1, 30, 1] + [1] * 10
+    for size in sizes:
+        before = tracker.store.count_top_level("test")
+        made = tracker.create_many([{"title": f"t{before} {k}"} for k in range(size)])
+        assert [len(ids.hash_part(i["id"])) for i in made] == [expected(before + k) for k in range(size)]
+    assert tracker.store.count_top_level("test") > 60  # past two thresholds
+
+
+def test_the_top_level_count_stops_where_the_length_is_decided(tracker: Tracker) -> None:
+    tracker.set_config("min_hash_length", "3")
+    tracker.set_config("max_collision_prob", "0.001")
+    tracker.create_many([{"title": f"t{k}"} for k in range(100)])
+    seen = statements(tracker)
+    made = tracker.create("one more")
+    tracker.store.connection.set_trace_callback(None)
+    counts = [s for s in seen if "instr(id, '.')" in s]
+    # at most 101 issues, all with length 5 from `floor` on: the walk stops after `floor` IDs
+    floor = min(n for n in range(101) if ids.adaptive_length(n, 3, ids.DEFAULT_MAX_LENGTH, 0.001) == 5)
+    assert 0 < floor < 100 and ids.adaptive_length(101, 3, ids.DEFAULT_MAX_LENGTH, 0.001) == 5
+    assert len(counts) == 1 and counts[0].rstrip().endswith(f"LIMIT {floor})")
+    assert len(ids.hash_part(made["id"])) == 5
+
+
+def test_children_and_explicit_ids_count_nothing(tracker: Tracker) -> None:
+    parent = tracker.create("parent")["id"]
+    seen = statements(tracker)
+    tracker.create("kid", parent=parent)
+    tracker.create("explicit", id="test-explicit")
+    tracker.store.connection.set_trace_callback(None)
+    assert not [s for s in seen if "COUNT(*)" in s and "instr(" in s]

@@ -262,6 +262,16 @@ def test_count_top_level_counts_only_unnested_ids_of_the_prefix(store: SqliteSto
     assert store.count_top_level("bd") == 3  # tombstones count: their IDs stay taken
     assert store.count_top_level("bdx") == 1
     assert store.count_top_level("none") == 0
+    assert store.count_top_level("bd", limit=2) == 2  # the walk stops at the limit
+    assert store.count_top_level("bd", limit=0) == 0
+    assert store.count_top_level("bd", limit=10) == 3
+    assert store.rowid_bound() >= 7  # at least the number of rows
+
+
+def test_count_top_level_of_a_dotted_prefix_counts_dots_after_the_prefix_only(store: SqliteStore) -> None:
+    put(store, issue("my.app-a1"), issue("my.app-a1.1"), issue("my.app-b2"), issue("my-c3"))
+    assert store.count_top_level("my.app") == 2
+    assert store.count_top_level("my") == 1
 
 
 def test_ids_are_found_by_fragment_with_like_wildcards_taken_literally(store: SqliteStore) -> None:
@@ -940,8 +950,11 @@ def test_a_new_blocks_edge_blocks_the_subtree_only_when_the_blocker_is_open(stor
 def test_edges_of_a_type_are_detected(store: SqliteStore) -> None:
     put(store, issue("t-1"), issue("t-2"))
     assert store.has_edges_of_type("waits-for") is False
+    assert store.has_edges_of_type("blocks") is False
     link(store, ("t-1", "t-2", "waits-for"))
     assert store.has_edges_of_type("waits-for") is True
+    assert store.has_edges_of_type("blocks") is False
+    assert store.waits_for_sources() == ["t-1"]
 
 
 # -- incremental blocked cache, graph facts and bulk-import helpers ------------------------------------

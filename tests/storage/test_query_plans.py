@@ -139,3 +139,51 @@ def test_statistics_are_taken_after_the_table_grows_and_not_again_until_it_doubl
     tracker.list(IssueFilter(limit=0))
     tracker.stats()
     assert tracker.store.refresh_statistics() is False
+
+
+def writes(t: Tracker, ids: dict[str, str]) -> list[Callable[[], object]]:
+    """The everyday writes whose transactions walk the graph or ask about waits-for gates."""
+    child = t.create("child", parent=ids["epic"])["id"]
+    a, b = (t.create(title)["id"] for title in ("a", "b"))
+    return [
+        lambda: t.close(child),
+        lambda: t.reopen(child),
+        lambda: t.add_dependency(a, b),
+        lambda: t.remove_dependency(a, b),
+        lambda: t.add_dependency(a, ids["epic"], "parent-child"),
+        lambda: t.mark_superseded(a, b),
+        lambda: t.create("new child", parent=ids["epic"]),
+        lambda: t.delete([b]),
+    ]
+
+
+def bloom_filters_and_edge_scans(conn: Any, sql: str) -> list[str]:
+    """Plan lines that read the whole edge table: a Bloom filter is built by a full scan, and a
+    ``SCAN`` of ``dependencies`` without an index (or over an index not on the type) is one."""
+    rows = conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()
+    return [r[3] for r in rows if "BLOOM FILTER" in r[3]
+            or (re.match(r"SCAN (dependencies|d|c)\b", r[3]) and "idx_dependencies_waits_for" not in r[3])]
+
+
+def test_no_write_builds_a_bloom_filter_or_scans_the_edges_once_analysed(tracker: Tracker) -> None:
+    """With statistics, SQLite estimates a recursive CTE at a million rows and builds a Bloom
+    filter over the whole edge table before a walk of a few edges (see ``_one_row`` in
+    storage/sqlite/graph.py); and a gate probe without an index scans every edge."""
+    ids = build(tracker)
+    conn = tracker.store.db.conn
+    conn.execute("ANALYZE")
+    tracker.store.db.execute("INSERT INTO dependencies (issue_id, depends_on_id, type, created_at) "
+                             "VALUES (?, ?, 'waits-for', ?)", (ids["epic"], ids["issue"], timefmt.now()))
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        for write in writes(tracker, ids):
+            write()
+        assert tracker.store.has_edges_of_type("waits-for")
+    finally:
+        conn.set_trace_callback(None)
+    queries = {s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH", "INSERT", "DELETE"))}
+    walks = [s for s in queries if "RECURSIVE" in s]
+    assert len(walks) >= 3  # refresh, subtree block, cycle check
+    problems = {sql: bad for sql in queries if (bad := bloom_filters_and_edge_scans(conn, sql))}
+    assert not problems, "\n\n".join(f"{sql}\n  -> {bad}" for sql, bad in problems.items())

@@ -159,7 +159,7 @@ class Tracker(GraphOps, Views):
         """
         with self.write():
             prefix = self.prefix
-            batch = _Batch(self, prefix)
+            batch = _Batch(self, prefix, len(specs))
             created = [self._create_one(dict(spec), batch) for spec in specs]
             batch.flush()
         return created
@@ -620,9 +620,10 @@ class _Write:
 class _Batch:
     """State of one create transaction: ID minting, config read once, writes to do in bulk."""
 
-    def __init__(self, tracker: Tracker, prefix: str) -> None:
+    def __init__(self, tracker: Tracker, prefix: str, size: int) -> None:
         self.tracker = tracker
         self.prefix = prefix
+        self.size = size
         self.used: set[str] = set()
         store = tracker.store
         self.min_len = _int_config(store, "min_hash_length", idgen.DEFAULT_MIN_LENGTH)
@@ -631,7 +632,11 @@ class _Batch:
             self.max_prob = float(store.get_config("max_collision_prob") or idgen.DEFAULT_MAX_COLLISION_PROB)
         except ValueError:
             self.max_prob = idgen.DEFAULT_MAX_COLLISION_PROB
-        self.top_level = store.count_top_level(prefix)
+        # Adaptive ID length: the exact count of top-level IDs, or the length every minted ID
+        # of this batch gets when the count is known to be past the last threshold that matters
+        # (see ``_count``); neither is needed before the first mint (children, explicit IDs).
+        self.top_level: int | None = None
+        self.length: int | None = None
         self.statuses = tracker.custom_statuses()
         self.types = tracker.custom_types()
         self.events: list[tuple[str, str, str, str | None, str | None, str | None, str]] = []
@@ -652,12 +657,44 @@ class _Batch:
             self.dirty = []
 
     def mint(self, title: str, description: str, now_ns: int) -> str:
-        length = idgen.adaptive_length(self.top_level, self.min_len, self.max_len, self.max_prob)
+        if self.top_level is None and self.length is None:
+            self._count()
+        length = self.length
+        if length is None:
+            assert self.top_level is not None
+            length = self._adaptive(self.top_level)
+            self.top_level += 1
         store = self.tracker.store
-        new_id = idgen.mint(self.prefix, title, description, self.tracker.actor, now_ns, length,
-                            lambda c: c in self.used or store.issue_exists(c), self.max_len)
-        self.top_level += 1
-        return new_id
+        return idgen.mint(self.prefix, title, description, self.tracker.actor, now_ns, length,
+                          lambda c: c in self.used or store.issue_exists(c), self.max_len)
+
+    def _adaptive(self, n_top_level: int) -> int:
+        return idgen.adaptive_length(n_top_level, self.min_len, self.max_len, self.max_prob)
+
+    def _count(self) -> None:
+        """Count the top-level IDs only as far as the lengths of this batch's IDs depend on it.
+
+        The length grows with the count. The count plus the IDs this batch mints is at most
+        the largest rowid plus the batch's size (read in O(1)), whose length is the longest any
+        of them can get; if at least ``floor`` top-level IDs exist (the smallest count with
+        that length), every ID of the batch gets it. So the walk of the ID index stops after
+        ``floor`` IDs (a third of 100,000 issues, instead of all), and counts exactly when
+        there are fewer.
+        """
+        bound = self.tracker.store.rowid_bound() + self.size
+        longest = self._adaptive(bound)
+        floor, hi = 0, bound
+        while floor < hi:  # the smallest count with the longest length (lengths never shrink)
+            mid = (floor + hi) // 2
+            if self._adaptive(mid) >= longest:
+                hi = mid
+            else:
+                floor = mid + 1
+        n = self.tracker.store.count_top_level(self.prefix, limit=floor)
+        if n >= floor:
+            self.length = longest
+        else:
+            self.top_level = n
 
 
 def _int_config(store: SqliteStore, key: str, default: int) -> int:

@@ -43,6 +43,7 @@ KEY_IN_ORDER = "jsonl_sorted"  # "1": lines are ours, sorted by plain IDs (see j
 KEY_CANONICAL = "jsonl_canonical_stat"
 KEY_COMPLETE = "jsonl_complete_stat"
 LEGACY_HASH = "last_import_hash"
+KEY_SPARE_MAP = "jsonl_spare_map"  # how the file maps onto its spare copy (see sync/spare.py)
 
 
 # -- file helpers -------------------------------------------------------------------------------
@@ -557,15 +558,15 @@ def _record_changed_lines(store: SqliteStore, changes: dict[str, str | None]) ->
 def _splice_flush(tracker: Tracker, path: str, fp: str, known: str | None, *, complete: bool) -> bool | None:
     """Incremental flush of a file known to be canonical and unchanged since we recorded it.
 
-    The dirty lines are located by binary search in a read-only mapping (a few pages
-    read); the new file is then assembled from the old one's kept ranges, copied by the
-    kernel, and the new lines between them. No parse, no scan, no hash, nothing of the
-    file's size held in memory. The file's hash is recorded as unknown: the recorded stat
-    is what later commands trust, and if that ever changes the file is compared by
-    importing it (see ``record_file_state``). Returns None (nothing done) when the file
-    turns out not to be the recorded one.
+    The dirty lines are located by binary search over the file (a few blocks read); the new file is then assembled from the old one's kept ranges, copied by the
+    kernel, and the new lines between them, over a spare copy of an earlier version where
+    one is safe to use, skipping what it already holds in place (``sync/spare.py``). No
+    parse, no scan, no hash, nothing of the file's size held in memory. The file's hash is
+    recorded as unknown: the recorded stat is what later commands trust, and if that ever
+    changes the file is compared by importing it (see ``record_file_state``). Returns None
+    (nothing done) when the file turns out not to be the recorded one.
     """
-    import mmap
+    from beads.sync import spare
 
     store = tracker.store
     _remove_stale_temps(path)
@@ -580,26 +581,19 @@ def _splice_flush(tracker: Tracker, path: str, fp: str, known: str | None, *, co
         now = os.fstat(fd)
         if fingerprint(now) != fp or now.st_size == 0:
             return None
-        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
-            pieces, differs = jsonl.splice(mm, changes)
-        st = write_atomic(path, _assemble(fd, pieces)) if differs else now
+        pieces, differs = jsonl.splice(spare.FileView(fd, now.st_size), changes)
+        st, spare_map = now, None
+        if differs:  # written over the spare copy of the version before (sync/spare.py)
+            st, spare_map = spare.write(path, fd, now, pieces, store.get_metadata(KEY_SPARE_MAP) or "")
     finally:
         os.close(fd)
     with store.transaction():
+        if spare_map is not None:
+            store.set_metadata_many({KEY_SPARE_MAP: spare_map})
         store.clear_dirty_marks(marks)
         record_file_state(store, None, st, digest=(known or "") if not differs else "", canonical=True, complete=complete)
         _record_changed_lines(store, changes)
     return differs
-
-
-def _assemble(src: int, pieces: list[tuple[int, int] | bytes]) -> Callable[[int], None]:
-    def write(dst: int) -> None:
-        for piece in pieces:
-            if isinstance(piece, bytes):
-                fileio.write_all(dst, piece)
-            else:
-                fileio.copy_range(src, dst, *piece)
-    return write
 
 
 def _incremental_flush(tracker: Tracker, path: str, data: bytes, *, in_order: bool, complete: bool = False) -> bool:

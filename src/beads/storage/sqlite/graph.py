@@ -7,7 +7,7 @@ and never sees a stale cache.
 
 from __future__ import annotations
 
-from beads.model import BLOCKING_STATUSES, DEP_RELATES_TO, FAILURE_KEYWORDS
+from beads.model import BLOCKING_STATUSES, DEP_RELATES_TO, DEP_WAITS_FOR, FAILURE_KEYWORDS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from beads.storage.sqlite.connection import Database
 
 _BLOCKING = ", ".join(f"'{s}'" for s in BLOCKING_STATUSES)
+
+# The recursive step of a walk reads one row of its queue at a time, but SQLite estimates a
+# CTE at a million rows; once ANALYZE has given ``dependencies`` statistics, that estimate
+# makes it build a Bloom filter over the whole edge table (a full scan, 15-50 ms at 100,000
+# issues) before each walk of a few edges. Wrapping the step's condition on the queue row in
+# ``likelihood(..., 1e-6)`` tells the planner the truth (one row), and no filter is built.
+# tests/storage/test_query_plans.py checks every walk's plan.
+def _one_row(cond: str) -> str:
+    return f"likelihood({cond}, 0.000001)"
+
 _FAILURE = " OR ".join(f"lower(blocker.close_reason) LIKE '%{k.replace(chr(39), chr(39) * 2)}%'"
                        for k in FAILURE_KEYWORDS)
 
@@ -69,7 +79,7 @@ WITH RECURSIVE subtree(issue_id, depth) AS (
     UNION
     SELECT d.issue_id, s.depth + 1
       FROM subtree s JOIN dependencies d ON d.depends_on_id = s.issue_id AND d.type = 'parent-child'
-     WHERE s.depth < 50
+     WHERE {_one_row("s.depth < 50")}
 )
 SELECT DISTINCT issue_id FROM subtree
 """
@@ -88,13 +98,13 @@ _DIRECTLY_BLOCKED = f"""(
 
 # The issues whose blockedness may depend on the seeds: the seeds and their parent-child
 # descendants, as deep as the rebuild propagates (50 levels).
-_AFFECTED = """
+_AFFECTED = f"""
   affected(id, depth) AS (
     SELECT value, 0 FROM json_each(?1)
     UNION
     SELECT d.issue_id, a.depth + 1
       FROM affected a JOIN dependencies d ON d.depends_on_id = a.id AND d.type = 'parent-child'
-     WHERE a.depth < 50
+     WHERE {_one_row("a.depth < 50")}
   )"""
 
 REFRESH_DELETE_SQL = f"""
@@ -112,10 +122,14 @@ WITH RECURSIVE {_AFFECTED},
     UNION
     SELECT u.start, d.depends_on_id, u.depth + 1
       FROM up u JOIN dependencies d ON d.issue_id = u.node AND d.type = 'parent-child'
-     WHERE u.depth < 50
+     WHERE {_one_row("u.depth < 50")}
   )
 SELECT DISTINCT start FROM up WHERE {_DIRECTLY_BLOCKED.format(n="up.node")}
 """
+
+# The partial index of the waits-for edges (schema M008). Named, because statistics taken while
+# it was empty make the planner prefer a full scan of a covering index of all edges instead.
+_WAITS_FOR_INDEX = "INDEXED BY idx_dependencies_waits_for"
 
 _ACYCLIC_KEY = "graph_acyclic"  # metadata: "1" while the dependency graph is known to hold no cycle
 
@@ -252,7 +266,8 @@ class GraphMixin:
 
     def waits_for_sources(self) -> list[str]:
         """Issues held by a ``waits-for`` gate (their gate counts children's statuses)."""
-        return [r[0] for r in self.db.all("SELECT DISTINCT issue_id FROM dependencies WHERE type = 'waits-for'")]
+        return [r[0] for r in self.db.all(f"SELECT DISTINCT issue_id FROM dependencies {_WAITS_FOR_INDEX} "
+                                          "WHERE type = 'waits-for'")]
 
     def block_subtree_if_blocker_open(self, issue_id: str, blocker_id: str) -> None:
         """After adding ``issue_id`` blocks-on ``blocker_id``: if the blocker is open-ish, ``issue_id``
@@ -268,6 +283,9 @@ class GraphMixin:
                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (_ACYCLIC_KEY,))
 
     def has_edges_of_type(self, dep_type: str) -> bool:
+        if dep_type == DEP_WAITS_FOR:  # asked by every write that can change blockedness: one index probe
+            return self.db.one(f"SELECT 1 FROM dependencies {_WAITS_FOR_INDEX} WHERE type = 'waits-for' LIMIT 1") \
+                is not None
         return self.db.one("SELECT 1 FROM dependencies WHERE type = ? LIMIT 1", (dep_type,)) is not None
 
     def blocked_ids(self) -> set[str]:
@@ -281,11 +299,11 @@ class GraphMixin:
     def reaches(self, start: str, goal: str) -> bool:
         """Whether following non-``relates-to`` edges from ``start`` reaches ``goal``."""
         row = self.db.one(
-            """WITH RECURSIVE walk(node) AS (
+            f"""WITH RECURSIVE walk(node) AS (
                  SELECT ?
                  UNION
                  SELECT d.depends_on_id FROM walk JOIN dependencies d ON d.issue_id = walk.node
-                  WHERE d.type != ?
+                  WHERE d.type != ? AND {_one_row("walk.node IS NOT NULL")}
                ) SELECT 1 FROM walk WHERE node = ? LIMIT 1""",
             (start, DEP_RELATES_TO, goal),
         )
@@ -294,10 +312,11 @@ class GraphMixin:
     def edges_reachable_from(self, start: str) -> list[tuple[str, str]]:
         """All non-``relates-to`` edges reachable from ``start`` (for reporting a cycle path)."""
         return [(r[0], r[1]) for r in self.db.all(
-            """WITH RECURSIVE walk(node) AS (
+            f"""WITH RECURSIVE walk(node) AS (
                  SELECT ?
                  UNION
-                 SELECT d.depends_on_id FROM walk JOIN dependencies d ON d.issue_id = walk.node WHERE d.type != ?
+                 SELECT d.depends_on_id FROM walk JOIN dependencies d ON d.issue_id = walk.node
+                  WHERE d.type != ? AND {_one_row("walk.node IS NOT NULL")}
                ) SELECT d.issue_id, d.depends_on_id FROM dependencies d JOIN walk ON d.issue_id = walk.node
                   WHERE d.type != ? ORDER BY d.issue_id, d.depends_on_id""",
             (start, DEP_RELATES_TO, DEP_RELATES_TO))]
@@ -310,9 +329,9 @@ class GraphMixin:
 
     def descendants_of(self, parent_id: str) -> list[str]:
         return [r[0] for r in self.db.all(
-            """WITH RECURSIVE tree(id, depth) AS (
+            f"""WITH RECURSIVE tree(id, depth) AS (
                  SELECT issue_id, 1 FROM dependencies WHERE depends_on_id = ? AND type = 'parent-child'
                  UNION
                  SELECT d.issue_id, t.depth + 1 FROM tree t JOIN dependencies d
-                   ON d.depends_on_id = t.id AND d.type = 'parent-child' WHERE t.depth < 50
+                   ON d.depends_on_id = t.id AND d.type = 'parent-child' WHERE {_one_row("t.depth < 50")}
                ) SELECT DISTINCT id FROM tree ORDER BY id""", (parent_id,))]

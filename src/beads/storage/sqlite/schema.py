@@ -259,6 +259,14 @@ CREATE INDEX IF NOT EXISTS idx_issues_status_cover ON issues(
     status, pinned, ephemeral, is_template, issue_type, defer_until, closed_at, created_at, id);
 """
 
+# Every write that can change blockedness asks whether any waits-for gate exists (most
+# workspaces have none) and which issues they hold: without an index on the type, each
+# question scanned the whole edge table (15-70 ms at 100,000 issues). A partial index holds
+# the waits-for edges only, so it costs nothing where there are none.
+M008_WAITS_FOR_INDEX = """
+CREATE INDEX IF NOT EXISTS idx_dependencies_waits_for ON dependencies(issue_id) WHERE type = 'waits-for';
+"""
+
 # (name, sql) in order; the position + 1 is the migration number.
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
@@ -268,6 +276,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("m005_status_id_index", M005_STATUS_ID_INDEX),
     ("m006_issue_type_index", M006_ISSUE_TYPE_INDEX),
     ("m007_status_covering_index", M007_STATUS_COVERING_INDEX),
+    ("m008_waits_for_index", M008_WAITS_FOR_INDEX),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
