@@ -717,6 +717,21 @@ def test_statistics_count_by_status_with_ready_and_blocked(populated: SqliteStor
     assert stats["_by_status"] == {"open": 5, "closed": 1, "tombstone": 1}
 
 
+def test_stats_are_kept_in_a_read_snapshot_until_a_write_and_expire_with_the_next_deferral(store: SqliteStore) -> None:
+    put(store, issue("t-a"), issue("t-later", defer_until="2099-01-01T00:00:00Z"),
+        issue("t-past", defer_until="2000-01-01T00:00:00Z"))
+    assert store.ready_valid_until() == pytest.approx(4070908800.0)  # 2099-01-01T00:00:00Z
+    assert store.keep_stats({"n": 1}, None) is False  # outside a read snapshot: nothing kept
+    with store.read_snapshot():
+        assert store.cached_stats() is None
+        assert store.keep_stats({"n": 1}, 4070908800.0) is True
+    with store.read_snapshot():
+        assert store.cached_stats() == {"n": 1}
+    set_status(store, "t-a", "in_progress")
+    with store.read_snapshot():
+        assert store.cached_stats() is None
+
+
 def test_stale_issues_are_open_ones_not_updated_for_n_days(store: SqliteStore) -> None:
     old = timefmt.format_ns(time.time_ns() - 40 * DAY_NS)
     older = timefmt.format_ns(time.time_ns() - 50 * DAY_NS)

@@ -174,14 +174,19 @@ class Views:
         ``ready_issues`` and ``blocked_issues`` are exactly ``len(ready(limit=0))`` and
         ``len(blocked())``: counted by the same conditions (and the same blocked cache), so the
         summary never contradicts the lists (the original's counts ignored parent-child
-        propagation and deferral).
+        propagation and deferral). The figures are kept until a write changes their inputs
+        (``storage/sqlite/statscache.py``).
         """
         store = self.store
         with store.read_snapshot():
-            stats = store.statistics()
-            stats["ready_issues"] = store.count_ready(ReadyFilter(limit=0))
-            stats["blocked_issues"] = store.count_blocked()
-        stats.pop("_by_status", None)
+            stats = store.cached_stats()
+            if stats is None:
+                valid_until = store.ready_valid_until()  # first: a deferral ending meanwhile expires the entry
+                stats = store.statistics()
+                stats["ready_issues"] = store.count_ready(ReadyFilter(limit=0))
+                stats["blocked_issues"] = store.count_blocked()
+                stats.pop("_by_status", None)
+                store.keep_stats(stats, valid_until)
         return stats
 
     def assigned_stats(self, assignee: str) -> dict[str, Any]:

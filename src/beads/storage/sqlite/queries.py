@@ -353,6 +353,26 @@ class QueryMixin:
         sql = f"SELECT COUNT(*) FROM issues i WHERE {' AND '.join(where)}"
         return int(self.db.scalar(sql, [*params, *statuses]) or 0)  # type: ignore
 
+    def cached_stats(self) -> dict[str, Any] | None:
+        """The figures ``keep_stats`` kept, unless a write or the clock made them stale."""
+        from beads.storage.sqlite.statscache import cached_stats
+
+        return cached_stats(self.db)
+
+    def keep_stats(self, stats: dict[str, Any], valid_until: float | None) -> bool:
+        """Keep ``stats``, computed in the current read snapshot, if that snapshot is still the newest."""
+        from beads.storage.sqlite.statscache import keep_stats
+
+        return keep_stats(self.db, stats, valid_until)
+
+    def ready_valid_until(self) -> float | None:
+        """When the next ``defer_until`` in the future passes (Unix seconds), or None: until then
+        ``count_ready`` cannot change without a write. Ask before counting, in the same snapshot."""
+        day = self.db.scalar(f"""SELECT MIN(julianday(defer_until)) FROM issues
+            WHERE status IN ({_in(READY_STATUSES)}) AND julianday(defer_until) > julianday('now')""",
+                             list(READY_STATUSES))
+        return None if day is None else (float(day) - 2440587.5) * 86400.0  # type: ignore[arg-type]
+
     def statistics(self) -> dict[str, Any]:
         """Counts for ``bd status``; ``ready_issues``/``blocked_issues`` are the caller's (same rules as
         ``ready``/``blocked``). Every query is planned to be linear without ``sqlite_stat1``."""
