@@ -1009,6 +1009,11 @@ def test_any_edge_below_the_cycle_check_forgets_that_the_graph_was_acyclic(store
         store.mark_graph_acyclic()
         store.add_dependencies([dep("t-b", "t-c")])
     assert not store.graph_known_acyclic()
+    assert store.keep_graph_acyclic() is False  # outside a read snapshot: nothing kept
+    with store.read_snapshot():
+        store.all_edges()
+        assert store.keep_graph_acyclic() is True  # a search over the newest snapshot
+    assert store.graph_known_acyclic()
 
 
 def test_external_ref_owners_and_the_cache_size_for_bulk_imports(store: SqliteStore) -> None:

@@ -89,11 +89,13 @@ class Views:
         filt = filt or IssueFilter()
         if group_by is not None and group_by not in _COUNT_GROUPS:
             raise InvalidInput(f"invalid group {group_by!r}. Valid values: {', '.join(_COUNT_GROUPS)}")
-        total = self.store.count_issues(filt)[0][1]
         if group_by is None:
-            return {"count": total}
+            return {"count": self.store.count_issues(filt)[0][1]}
         counts: dict[str, int] = {}
-        for group, n in self.store.count_issues(filt, group_by):
+        groups = self.store.count_issues(filt, group_by)
+        # every issue is in exactly one group, except with labels (none, or several)
+        total = self.store.count_issues(filt)[0][1] if group_by == "label" else sum(n for _, n in groups)
+        for group, n in groups:
             if group_by == "priority":
                 group = f"P{group}"
             elif group_by == "assignee" and not group:

@@ -365,6 +365,15 @@ class QueryMixin:
 
         return keep_stats(self.db, stats, valid_until)
 
+    def keep_graph_acyclic(self) -> bool:
+        """Record that a cycle search over the current read snapshot found none (``graph_acyclic``),
+        if that snapshot is still the newest state: a read may keep what it learnt."""
+        from beads.storage.sqlite.graph import _ACYCLIC_KEY
+        from beads.storage.sqlite.statscache import keep_if_current
+
+        return keep_if_current(self.db, [("INSERT INTO metadata (key, value) VALUES (?, '1') "
+                                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (_ACYCLIC_KEY,))])
+
     def ready_valid_until(self) -> float | None:
         """When the next ``defer_until`` in the future passes (Unix seconds), or None: until then
         ``count_ready`` cannot change without a write. Ask before counting, in the same snapshot."""

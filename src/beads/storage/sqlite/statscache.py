@@ -60,24 +60,30 @@ def cached_stats(db: Database) -> dict[str, Any] | None:
 
 
 def keep_stats(db: Database, stats: dict[str, Any], valid_until: float | None) -> bool:
-    """Store ``stats`` computed in the current transaction's snapshot; False (nothing written)
-    when that snapshot is no longer the newest, another process holds the write lock, or the
-    database is read-only. Never waits, never ends the caller's transaction."""
+    """Store ``stats`` computed in the current transaction's snapshot (see ``keep_if_current``)."""
+    writes: list[tuple[str, tuple[Any, ...]]] = [(statement, ()) for statement in SCHEMA]
+    writes.append(("INSERT OR REPLACE INTO stats_cache (key, value, valid_until) VALUES (?, ?, ?)",
+                   (_KEY, json.dumps(stats), valid_until)))
+    return keep_if_current(db, writes)
+
+
+def keep_if_current(db: Database, writes: list[tuple[str, tuple[Any, ...]]]) -> bool:
+    """Run ``writes`` (what a read derived) if the current transaction's snapshot is still the
+    newest state; False (nothing written) when another connection committed since it began, holds
+    the write lock, or the database is read-only. Never waits, never ends the caller's transaction."""
     conn = db.conn
     if db.readonly or not conn.in_transaction:
         return False
     # An upgrade from a read transaction never waits: SQLite refuses it at once (SQLITE_BUSY) while
     # another connection holds the write lock, and with SQLITE_BUSY_SNAPSHOT once one has committed.
     try:
-        conn.execute("SAVEPOINT keep_stats")
-        for statement in SCHEMA:
-            conn.execute(statement)
-        conn.execute("INSERT OR REPLACE INTO stats_cache (key, value, valid_until) VALUES (?, ?, ?)",
-                     (_KEY, json.dumps(stats), valid_until))
-        conn.execute("RELEASE keep_stats")
+        conn.execute("SAVEPOINT keep_derived")
+        for sql, params in writes:
+            conn.execute(sql, params)
+        conn.execute("RELEASE keep_derived")
         return True
     except sqlite3.Error:  # busy, stale snapshot, read-only file...: keep nothing
         with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK TO keep_stats")
-            conn.execute("RELEASE keep_stats")
+            conn.execute("ROLLBACK TO keep_derived")
+            conn.execute("RELEASE keep_derived")
         return False
