@@ -186,3 +186,30 @@ def test_bd_stats_sees_a_write_by_another_bd_process(bd: Bd) -> None:
     after = bd.json("stats", "--json")
     assert (after["closed_issues"], after["open_issues"]) == (1, 0)  # type: ignore[index]
     assert bd.json("stats", "--json") == after
+
+
+def progress(t: Tracker) -> list[tuple[str, str, int, int]]:
+    return [(e["epic"]["id"], e["epic"]["title"], e["total_children"], e["closed_children"]) for e in t.epic_status()]
+
+
+def test_epic_children_counts_are_kept_until_another_connection_changes_a_child(tracker: Tracker) -> None:
+    epic = tracker.create("epic", issue_type="epic")["id"]
+    kids = [tracker.create(f"kid {k}", parent=epic)["id"] for k in range(3)]
+    assert progress(tracker) == [(epic, "epic", 3, 0)]
+    with tracker.store.read_snapshot():
+        assert tracker.store.cached_stats("epic_progress") == {epic: [3, 0]}
+    other = second_tracker(tracker)
+    try:
+        other.close(kids[0])
+        other.update(epic, title="renamed")  # the epic's own fields are read fresh every time
+        assert progress(tracker) == [(epic, "renamed", 3, 1)]
+        other.delete([kids[1]])
+        other.create("kid 3", parent=epic)
+    finally:
+        other.disconnect()
+    assert progress(tracker) == [(epic, "renamed", 3, 1)]
+    conn = sqlite3.connect(tracker.store.path)  # a foreign tool removes an edge
+    with conn:
+        conn.execute("DELETE FROM dependencies WHERE issue_id = ?", (kids[2],))
+    conn.close()
+    assert progress(tracker) == [(epic, "renamed", 2, 1)]

@@ -181,14 +181,14 @@ class Views:
         """
         store = self.store
         with store.read_snapshot():
-            stats = store.cached_stats()
+            stats = store.cached_stats("stats")
             if stats is None:
                 valid_until = store.ready_valid_until()  # first: a deferral ending meanwhile expires the entry
                 stats = store.statistics()
                 stats["ready_issues"] = store.count_ready(ReadyFilter(limit=0))
                 stats["blocked_issues"] = store.count_blocked()
                 stats.pop("_by_status", None)
-                store.keep_stats(stats, valid_until)
+                store.keep_stats(stats, valid_until, "stats")
         return stats
 
     def assigned_stats(self, assignee: str) -> dict[str, Any]:

@@ -353,17 +353,17 @@ class QueryMixin:
         sql = f"SELECT COUNT(*) FROM issues i WHERE {' AND '.join(where)}"
         return int(self.db.scalar(sql, [*params, *statuses]) or 0)  # type: ignore
 
-    def cached_stats(self) -> dict[str, Any] | None:
-        """The figures ``keep_stats`` kept, unless a write or the clock made them stale."""
+    def cached_stats(self, key: str = "stats") -> dict[str, Any] | None:
+        """The figures ``keep_stats`` kept under ``key``, unless a write or the clock made them stale."""
         from beads.storage.sqlite.statscache import cached_stats
 
-        return cached_stats(self.db)
+        return cached_stats(self.db, key)
 
-    def keep_stats(self, stats: dict[str, Any], valid_until: float | None) -> bool:
+    def keep_stats(self, stats: dict[str, Any], valid_until: float | None, key: str = "stats") -> bool:
         """Keep ``stats``, computed in the current read snapshot, if that snapshot is still the newest."""
         from beads.storage.sqlite.statscache import keep_stats
 
-        return keep_stats(self.db, stats, valid_until)
+        return keep_stats(self.db, key, stats, valid_until)
 
     def keep_graph_acyclic(self) -> bool:
         """Record that a cycle search over the current read snapshot found none (``graph_acyclic``),
@@ -427,11 +427,27 @@ class QueryMixin:
     def epic_progress(self) -> list[tuple[Issue, int, int]]:
         """Each non-tombstone epic with (total children, closed children).
 
-        The children's statuses come from the (status, id) index alone, never from their rows:
-        total = edges - tombstoned children (an edge's child always exists: foreign key)."""
-        edges = "SELECT COUNT(*) FROM dependencies d WHERE d.depends_on_id = i.id AND d.type = 'parent-child'"
-        sql = f"""SELECT {SELECT_COLUMNS},
-            ({edges}) - (SELECT COUNT(*) FROM {_CHILD_STATUS} AND c.status = 'tombstone'),
-            (SELECT COUNT(*) FROM {_CHILD_STATUS} AND c.status = 'closed')
-            FROM issues i WHERE i.issue_type = 'epic' AND i.status != 'tombstone' ORDER BY i.priority, i.id"""
-        return [(row_to_issue(r), int(r[-2]), int(r[-1])) for r in self.db.all(sql)]
+        The counts are kept (``stats_cache``) until a write changes a status, a type or an edge;
+        the epics' rows are always read."""
+        with self.read_snapshot():  # type: ignore[attr-defined]
+            counts = self.cached_stats("epic_progress")
+            if counts is None:
+                counts = {r[0]: (int(r[1]), int(r[2])) for r in self.db.all(_EPIC_COUNTS_SQL)}
+                self.keep_stats(counts, None, "epic_progress")
+            rows = self.db.all(f"SELECT {SELECT_COLUMNS} FROM issues i WHERE {_LIVE_EPIC} ORDER BY i.priority, i.id")
+        out = []
+        for row in rows:
+            issue = row_to_issue(row)
+            total, closed = counts.get(issue["id"], (0, 0))
+            out.append((issue, total, closed))
+        return out
+
+
+_LIVE_EPIC = "i.issue_type = 'epic' AND i.status != 'tombstone'"
+# The children's statuses come from the (status, id) index alone, never from their rows:
+# total = edges - tombstoned children (an edge's child always exists: foreign key).
+_EPIC_COUNTS_SQL = f"""SELECT i.id,
+    (SELECT COUNT(*) FROM dependencies d WHERE d.depends_on_id = i.id AND d.type = 'parent-child')
+      - (SELECT COUNT(*) FROM {_CHILD_STATUS} AND c.status = 'tombstone'),
+    (SELECT COUNT(*) FROM {_CHILD_STATUS} AND c.status = 'closed')
+    FROM issues i WHERE {_LIVE_EPIC}"""

@@ -1,8 +1,9 @@
-"""The ``bd stats`` figures kept in the database until a write can change them.
+"""Figures kept in the database until a write can change them (``bd stats``, ``bd epic status``).
 
 Counting ready and blocked work reads every open issue and every blocking edge: a few hundred
 milliseconds on 100,000 issues, for a summary agents ask for again and again between writes.
-The result is kept in ``stats_cache`` (one row) and dropped by triggers on every change of its
+The result is kept in ``stats_cache`` (a row per kind of figures: ``stats``, the children counts of
+``epic status``) and dropped by triggers on every change of its
 inputs — issue rows (the columns the figures read), dependencies, the blocked cache — so any
 writer, this code or another tool, invalidates it inside its own transaction. A read stores what
 it computed only if nothing was committed since its snapshot began (the write is refused
@@ -44,13 +45,11 @@ SCHEMA = [
     f"CREATE TRIGGER IF NOT EXISTS stats_cache_blocked_update AFTER UPDATE ON blocked_issues_cache {_DROP}",
 ]
 
-_KEY = "stats"
-
-
-def cached_stats(db: Database) -> dict[str, Any] | None:
-    """The kept figures, if any and not expired (call inside the read snapshot that uses them)."""
+def cached_stats(db: Database, key: str) -> dict[str, Any] | None:
+    """The figures kept under ``key``, if any and not expired (call inside the read snapshot that
+    uses them)."""
     try:
-        row = db.conn.execute("SELECT value, valid_until FROM stats_cache WHERE key = ?", (_KEY,)).fetchone()
+        row = db.conn.execute("SELECT value, valid_until FROM stats_cache WHERE key = ?", (key,)).fetchone()
     except sqlite3.OperationalError:  # no table yet (never stored), or unreadable: compute
         return None
     if row is None or (row[1] is not None and time.time() >= row[1]):
@@ -59,11 +58,11 @@ def cached_stats(db: Database) -> dict[str, Any] | None:
     return value
 
 
-def keep_stats(db: Database, stats: dict[str, Any], valid_until: float | None) -> bool:
+def keep_stats(db: Database, key: str, stats: dict[str, Any], valid_until: float | None) -> bool:
     """Store ``stats`` computed in the current transaction's snapshot (see ``keep_if_current``)."""
     writes: list[tuple[str, tuple[Any, ...]]] = [(statement, ()) for statement in SCHEMA]
     writes.append(("INSERT OR REPLACE INTO stats_cache (key, value, valid_until) VALUES (?, ?, ?)",
-                   (_KEY, json.dumps(stats), valid_until)))
+                   (key, json.dumps(stats), valid_until)))
     return keep_if_current(db, writes)
 
 
