@@ -743,6 +743,35 @@ def test_stale_issues_are_open_ones_not_updated_for_n_days(store: SqliteStore) -
     assert store.stale_issues(45, "open", 10) == []
 
 
+def test_stale_issues_come_in_instant_order_whatever_the_utc_offsets(store: SqliteStore) -> None:
+    import random
+
+    rng = random.Random(5)
+    now = time.time_ns()
+    issues = []
+    for k in range(300):  # many near-ties: every offset from -12:00 to +14:00, a few days apart at most
+        ns = now - rng.choice([3, 20, 40, 41, 42, 400]) * DAY_NS + rng.randint(-30, 30) * 3600 * 10**9
+        stamp = timefmt.format_ns(ns, rng.choice(range(-12, 15)) * 3600 + rng.choice([0, 0, 1800]))
+        if k % 7 == 0:
+            stamp = stamp.replace("T", " ")
+        status = rng.choice(["open", "open", "in_progress", "closed", "deferred"])
+        issues.append(issue(f"t-{k:03d}", ts=stamp, status=status,
+                            closed_at=stamp if status == "closed" else None))
+    put(store, *issues)
+    for days, status, limit in [(30, None, 5), (30, None, 50), (30, "in_progress", 7), (41, None, 3),
+                                (0, None, 1), (30, None, 0), (399, None, 2), (500, None, 10)]:
+        where = "status NOT IN ('closed', 'tombstone') AND julianday(updated_at) < julianday('now', ?)"
+        params: list[object] = [f"-{days} days"]
+        if status:
+            where += " AND status = ?"
+            params.append(status)
+        expected = [r[0] for r in store.db.all(  # the plain definition: every row's instant, sorted
+            f"SELECT id FROM issues WHERE {where} ORDER BY julianday(updated_at), id"
+            + (f" LIMIT {limit}" if limit else ""), params)]
+        assert ids_of(store.stale_issues(days, status, limit)) == expected, (days, status, limit)
+
+
+
 def test_epic_progress_counts_children_and_closed_children(store: SqliteStore) -> None:
     now = timefmt.now()
     put(store, issue("t-e", issue_type="epic"), issue("t-e.1"), issue("t-e.2", status="closed", closed_at=now),

@@ -207,6 +207,12 @@ def _date_floor(cutoff: float) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime((cutoff - 2440587.5) * 86400.0 - 86400))
 
 
+def _date_after(unix: float) -> str:
+    """The ``YYYY-MM-DD`` two days after ``unix`` (UTC): every timestamp of an instant up to ``unix``
+    sorts below it as text, whatever its UTC offset (at most 14 hours; SQLite refuses larger ones)."""
+    return time.strftime("%Y-%m-%d", time.gmtime(unix + 2 * 86400))
+
+
 def _priority_key(issue: Issue) -> tuple[int, str, str]:
     return issue["priority"], issue["created_at"] or "", issue["id"]
 
@@ -413,12 +419,31 @@ class QueryMixin:
         }
 
     def stale_issues(self, days: int, status: str | None, limit: int) -> list[Issue]:
-        params: list[Any] = [f"-{int(days)} days"]
+        """Open issues not updated for ``days``, least recently updated first (by instant, then id).
+
+        Walks the ``updated_at`` index instead of computing every row's instant: the text order of
+        timestamps is their time order up to their UTC offsets (at most 14 hours), so every row
+        updated before instant ``t`` sorts below the date two days after ``t``. The first ``limit``
+        stale rows in text order bound the answer's last instant; only the rows below that bound
+        are sorted by instant."""
         where = "i.status NOT IN ('closed', 'tombstone') AND julianday(i.updated_at) < julianday('now', ?)"
+        params: list[Any] = [f"-{int(days)} days"]
         if status:
             where += " AND i.status = ?"
             params.append(status)
-        sql = f"SELECT {SELECT_COLUMNS} FROM issues i WHERE {where} ORDER BY julianday(i.updated_at) ASC, i.id"
+        below = _date_after(time.time() - int(days) * 86400.0)
+        if limit:
+            found = self.db.all(f"SELECT julianday(i.updated_at) FROM issues i INDEXED BY idx_issues_updated_at "
+                                f"WHERE i.updated_at < ? AND {where} ORDER BY i.updated_at LIMIT ?",
+                                [below, *params, limit])
+            if len(found) == limit:  # the answer ends at or before the latest of these
+                last = max(r[0] for r in found)
+                below = min(below, _date_after((last - 2440587.5) * 86400.0))
+                where += " AND julianday(i.updated_at) <= ?"
+                params.append(last)
+        sql = (f"SELECT {SELECT_COLUMNS} FROM issues i INDEXED BY idx_issues_updated_at WHERE i.updated_at < ? "
+               f"AND {where} ORDER BY julianday(i.updated_at) ASC, i.id")
+        params.insert(0, below)
         if limit:
             sql += " LIMIT ?"
             params.append(limit)
