@@ -46,13 +46,16 @@ _BLOCKERS = f"""SELECT {{what}} FROM dependencies d LEFT JOIN issues t ON t.id =
 _BLOCKED_STATUS = "i.pinned = 0 AND i.status IN ('open', 'in_progress', 'blocked', 'deferred', 'hooked')"
 _BLOCKED_WHERE = f"""{_BLOCKED_STATUS}
      AND (i.status IN ('blocked', 'deferred') OR EXISTS ({_BLOCKERS.format(what="1")}))"""
-# The same set for the whole workspace: the IDs with a live blocker are collected once (edge first,
-# its target's status from the status index alone) instead of probing the edges of every open issue
-# and reading its targets' rows, which is twice as slow on 100,000 issues.
+# The same set for the whole workspace: the IDs with a live blocker are collected once instead of
+# probing the edges of every open issue and reading its targets' rows (twice as slow on 100,000
+# issues). The open-ish IDs come from the status index, each probing its `blocks` dependents: one
+# probe per open-ish issue rather than one per status per `blocks` edge (a quarter faster).
 _BLOCKED_WHERE_ALL = f"""{_BLOCKED_STATUS}
      AND (i.status IN ('blocked', 'deferred') OR i.id IN (
-       SELECT d.issue_id FROM dependencies d CROSS JOIN issues t ON t.id = d.depends_on_id
-        WHERE d.type = 'blocks' AND t.status IN ({_BLOCKING})
+       SELECT d.issue_id FROM issues t INDEXED BY idx_issues_status
+         CROSS JOIN dependencies d INDEXED BY idx_dependencies_depends_on_type_issue
+           ON d.depends_on_id = t.id AND d.type = 'blocks'
+        WHERE t.status IN ({_BLOCKING})
        UNION ALL
        SELECT issue_id FROM dependencies WHERE type = 'blocks' AND depends_on_id LIKE 'external:%'))"""
 # The parent-child children of epic ``e``: edges first (CROSS JOIN fixes the order), then each child
