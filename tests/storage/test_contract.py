@@ -775,11 +775,14 @@ def test_stale_issues_come_in_instant_order_whatever_the_utc_offsets(store: Sqli
 def test_epic_progress_counts_children_and_closed_children(store: SqliteStore) -> None:
     now = timefmt.now()
     put(store, issue("t-e", issue_type="epic"), issue("t-e.1"), issue("t-e.2", status="closed", closed_at=now),
-        issue("t-e.3", status="tombstone", deleted_at=now), issue("t-lone", issue_type="epic"))
+        issue("t-e.3", status="tombstone", deleted_at=now), issue("t-lone", issue_type="epic"),
+        issue("t-done", issue_type="epic", status="closed", closed_at=now), issue("t-done.1"),
+        issue("t-gone", issue_type="epic", status="tombstone", deleted_at=now))
     link(store, ("t-e.1", "t-e", "parent-child"), ("t-e.2", "t-e", "parent-child"),
-         ("t-e.3", "t-e", "parent-child"))
-    assert [(e["id"], total, closed) for e, total, closed in store.epic_progress()] == [("t-e", 2, 1),
-                                                                                        ("t-lone", 0, 0)]
+         ("t-e.3", "t-e", "parent-child"), ("t-done.1", "t-done", "parent-child"))
+    progress = store.epic_progress()  # open epics only, in their wire form
+    assert [(e["id"], total, closed) for e, total, closed in progress] == [("t-e", 2, 1), ("t-lone", 0, 0)]
+    assert progress[0][0] == model.to_wire(store.get_issue("t-e"))  # type: ignore[arg-type]
 
 
 # -- schema ----------------------------------------------------------------------------------------------

@@ -226,13 +226,11 @@ class Views:
         # the original's order: priority, then oldest first
         progress = sorted(self.store.epic_progress(),
                           key=lambda row: (row[0]["priority"], to_ns(row[0]["created_at"]) or 0))
-        for epic, total, closed in progress:
-            if epic["status"] == model.STATUS_CLOSED:
-                continue
-            eligible = total > 0 and total == closed and epic["status"] != model.STATUS_CLOSED
+        for epic, total, closed in progress:  # open epics, already in their wire form
+            eligible = total > 0 and total == closed
             if eligible_only and not eligible:
                 continue
-            out.append({"epic": wire(epic), "total_children": total, "closed_children": closed,
+            out.append({"epic": epic, "total_children": total, "closed_children": closed,
                         "eligible_for_close": eligible})
         return out
 

@@ -452,8 +452,9 @@ class QueryMixin:
             params.append(limit)
         return [row_to_issue(r) for r in self.db.all(sql, params)]
 
-    def epic_progress(self) -> list[tuple[Issue, int, int]]:
-        """Each non-tombstone epic with (total children, closed children).
+    def epic_progress(self) -> list[tuple[dict[str, Any], int, int]]:
+        """Each open epic (neither closed nor a tombstone) in its wire form (``row_to_sparse``),
+        with (total children, closed children), by priority then ID.
 
         The counts are kept (``stats_cache``) until a write changes a status, a type or an edge;
         the epics' rows are always read."""
@@ -462,12 +463,13 @@ class QueryMixin:
             if counts is None:
                 counts = {r[0]: (int(r[1]), int(r[2])) for r in self.db.all(_EPIC_COUNTS_SQL)}
                 self.keep_stats(counts, None, "epic_progress")
-            rows = self.db.all(f"SELECT {SELECT_COLUMNS} FROM issues i WHERE {_LIVE_EPIC} ORDER BY i.priority, i.id")
+            rows = self.db.all(f"SELECT {SELECT_COLUMNS} FROM issues i WHERE {_LIVE_EPIC} "
+                               "AND i.status != 'closed' ORDER BY i.priority, i.id")
         out = []
         for row in rows:
-            issue = row_to_issue(row)
-            total, closed = counts.get(issue["id"], (0, 0))
-            out.append((issue, total, closed))
+            epic = row_to_sparse(row)
+            total, closed = counts.get(epic["id"], (0, 0))
+            out.append((epic, total, closed))
         return out
 
 
