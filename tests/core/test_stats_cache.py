@@ -213,3 +213,16 @@ def test_epic_children_counts_are_kept_until_another_connection_changes_a_child(
         conn.execute("DELETE FROM dependencies WHERE issue_id = ?", (kids[2],))
     conn.close()
     assert progress(tracker) == [(epic, "renamed", 2, 1)]
+
+
+def test_the_issue_total_of_info_equals_the_stats_total_kept_or_not(tracker: Tracker) -> None:
+    tracker.create("a")
+    tracker.create("wisp", ephemeral=True)
+    tracker.delete([tracker.create("gone")["id"]])
+    with tracker.store.transaction():
+        tracker.store.db.execute("UPDATE issues SET is_template = 1 WHERE title = 'a'")
+    assert kept(tracker) is None
+    assert tracker.total_issues() == 2  # counted
+    assert tracker.stats()["total_issues"] == 2
+    assert kept(tracker) is not None
+    assert tracker.total_issues() == 2  # read from the kept figures

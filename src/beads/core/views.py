@@ -191,6 +191,15 @@ class Views:
                 store.keep_stats(stats, valid_until, "stats")
         return stats
 
+    def total_issues(self) -> int:
+        """``stats()["total_issues"]`` (every issue but tombstones) without the other figures."""
+        store = self.store
+        with store.read_snapshot():
+            stats = store.cached_stats("stats")
+            if stats is not None:
+                return int(stats["total_issues"])
+            return store.count_issues(IssueFilter(include_templates=True, include_ephemeral=True))[0][1]
+
     def assigned_stats(self, assignee: str) -> dict[str, Any]:
         """Statistics over the issues assigned to ``assignee`` (``bd status --assigned``).
 
