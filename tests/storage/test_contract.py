@@ -759,7 +759,8 @@ def test_stale_issues_come_in_instant_order_whatever_the_utc_offsets(store: Sqli
                             closed_at=stamp if status == "closed" else None))
     put(store, *issues)
     for days, status, limit in [(30, None, 5), (30, None, 50), (30, "in_progress", 7), (41, None, 3),
-                                (0, None, 1), (30, None, 0), (399, None, 2), (500, None, 10)]:
+                                (0, None, 1), (30, None, 0), (399, None, 2), (500, None, 10), (10**6, None, 3),
+                                (10**12, None, 3)]:
         where = "status NOT IN ('closed', 'tombstone') AND julianday(updated_at) < julianday('now', ?)"
         params: list[object] = [f"-{days} days"]
         if status:

@@ -212,8 +212,13 @@ def _date_floor(cutoff: float) -> str:
 
 def _date_after(unix: float) -> str:
     """The ``YYYY-MM-DD`` two days after ``unix`` (UTC): every timestamp of an instant up to ``unix``
-    sorts below it as text, whatever its UTC offset (at most 14 hours; SQLite refuses larger ones)."""
-    return time.strftime("%Y-%m-%d", time.gmtime(unix + 2 * 86400))
+    sorts below it as text, whatever its UTC offset (at most 14 hours; SQLite refuses larger ones).
+    Years before 1000 come out unpadded or negative: a bound above, or below, every real timestamp,
+    as their instants are."""
+    try:
+        return time.strftime("%Y-%m-%d", time.gmtime(unix + 2 * 86400))
+    except (OverflowError, OSError, ValueError):  # before any instant a timestamp can hold
+        return ""
 
 
 def _priority_key(issue: Issue) -> tuple[int, str, str]:
