@@ -907,6 +907,7 @@ def test_ready_with_a_limit_returns_the_head_of_the_fully_sorted_list(store: Sql
         for extra in filters:
             everything = ids_of(store.ready_issues(ReadyFilter(sort_policy=policy, limit=0, **extra)))
             assert everything, (policy, extra)
+            assert store.count_ready(ReadyFilter(sort_policy=policy, limit=3, **extra)) == len(everything)
             for limit in (1, 7, 10, 60, 500):
                 got = ids_of(store.ready_issues(ReadyFilter(sort_policy=policy, limit=limit, **extra)))
                 assert got == everything[:limit], (policy, extra, limit)
