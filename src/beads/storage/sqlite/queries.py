@@ -163,12 +163,10 @@ def issue_where(f: IssueFilter) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(where)) if where else "", params
 
 
-_NOT_BLOCKED = "NOT EXISTS (SELECT 1 FROM blocked_issues_cache b WHERE b.issue_id = i.id)"
-
-
 def _ready_filters(f: ReadyFilter) -> tuple[list[str], list[Any]]:
     """Every ready condition except status and ordering."""
-    where = ["i.pinned = 0", "i.ephemeral = 0", "i.is_template = 0", _NOT_BLOCKED]
+    where = ["i.pinned = 0", "i.ephemeral = 0", "i.is_template = 0",
+             "NOT EXISTS (SELECT 1 FROM blocked_issues_cache b WHERE b.issue_id = i.id)"]
     params: list[Any] = []
     if f.issue_type:
         where.append("i.issue_type = ?")
@@ -362,21 +360,12 @@ class QueryMixin:
         return int(self.db.scalar(f"SELECT COUNT(*) FROM issues i WHERE {_BLOCKED_WHERE_ALL}") or 0)  # type: ignore
 
     def count_ready(self, f: ReadyFilter) -> int:
-        """``len(ready_issues(f))`` with ``f.limit`` ignored: the same conditions, counted.
-
-        Counted as (issues meeting every other condition) - (those among them in the blocked
-        cache): the first from the covering status index alone, the second by the cache's rows,
-        instead of probing the cache once per open issue (twice as slow on 100,000 issues)."""
+        """``len(ready_issues(f))`` with ``f.limit`` ignored: the same conditions, counted."""
         where, params = _ready_filters(f)
-        where.remove(_NOT_BLOCKED)
         statuses = [f.status] if f.status else list(READY_STATUSES)
-        conditions = " AND ".join(where)
-        marks = _in(statuses)
-        row = self.db.one(f"""SELECT
-            (SELECT COUNT(*) FROM issues i WHERE {conditions} AND i.status IN ({marks})),
-            (SELECT COUNT(*) FROM blocked_issues_cache b CROSS JOIN issues i ON i.id = b.issue_id
-              WHERE {conditions} AND +i.status IN ({marks}))""", [*params, *statuses, *params, *statuses])
-        return int(row[0]) - int(row[1]) if row else 0
+        where.append(f"i.status IN ({_in(statuses)})")
+        sql = f"SELECT COUNT(*) FROM issues i WHERE {' AND '.join(where)}"
+        return int(self.db.scalar(sql, [*params, *statuses]) or 0)  # type: ignore
 
     def cached_stats(self, key: str = "stats") -> dict[str, Any] | None:
         """The figures ``keep_stats`` kept under ``key``, unless a write or the clock made them stale."""
