@@ -2,9 +2,10 @@
 
 Usage::
 
-    python bench/reference_dump.py list|blocked|export path/to/beads.db
+    python bench/reference_dump.py list|blocked|blocked-text|export path/to/beads.db
 
-``list`` = ``bd list --all --limit 0 --json``, ``blocked`` = ``bd blocked --json``, ``export``
+``list`` = ``bd list --all --limit 0 --json``, ``blocked`` = ``bd blocked --json``,
+``blocked-text`` = ``bd blocked`` (one entry of three lines per blocked issue), ``export``
 = ``bd export``. No ``beads`` import: ``sqlite3`` + ``json`` only, one query per relation,
 written for the benchmark workspaces (``workspace_gen.py``: no unknown keys, no wisps, no
 external dependencies), so it is a fair lower bound for the same bytes, not a second
@@ -91,14 +92,32 @@ def dump_list(db, write):
 
 def dump_blocked(db, write):
     labels = {k: [v[0] for v in vs] for k, vs in grouped(db, "SELECT issue_id, label FROM labels ORDER BY issue_id, label").items()}
-    blockers = {k: sorted(v[0] for v in vs) for k, vs in grouped(db, f"""
-        SELECT d.issue_id, d.depends_on_id FROM dependencies d JOIN issues t ON t.id = d.depends_on_id
-         WHERE d.type = 'blocks' AND t.status IN ({BLOCKING})""").items()}
+    blockers = live_blockers(db)
     rows = db.execute(f"SELECT {SELECT} FROM issues WHERE pinned = 0 AND status IN ({BLOCKING}) "
                       "ORDER BY priority ASC, created_at ASC, id")
     pretty_array(({**wire(r, labels.get(r[0])), "blocked_by_count": len(blockers.get(r[0], ())),
                    "blocked_by": blockers.get(r[0], [])}
                   for r in rows if r[0] in blockers or r[6] in ("blocked", "deferred")), write)
+
+
+def live_blockers(db):
+    return {k: sorted(v[0] for v in vs) for k, vs in grouped(db, f"""
+        SELECT d.issue_id, d.depends_on_id FROM dependencies d JOIN issues t ON t.id = d.depends_on_id
+         WHERE d.type = 'blocks' AND t.status IN ({BLOCKING})""").items()}
+
+
+def dump_blocked_text(db, write):
+    blockers = live_blockers(db)
+    rows = db.execute(f"SELECT priority, id, title, status FROM issues WHERE pinned = 0 AND status IN ({BLOCKING}) "
+                      "ORDER BY priority ASC, created_at ASC, id")
+    found = [(p, i, t, blockers.get(i, [])) for p, i, t, s in rows if i in blockers or s in ("blocked", "deferred")]
+    if not found:
+        write("\n✨ No blocked issues\n\n")
+        return
+    lines = [f"\n🚫 Blocked issues ({len(found)}):\n"]
+    for priority, issue_id, title, ids in found:
+        lines.append(f"[P{priority}] {issue_id}: {title}\n  Blocked by {len(ids)} open dependencies: [{' '.join(ids)}]\n")
+    write("\n".join(lines) + "\n")
 
 
 def dump_export(db, write):
@@ -123,7 +142,7 @@ def main():
     mode, path = sys.argv[1], sys.argv[2]
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     out = sys.stdout
-    {"list": dump_list, "blocked": dump_blocked, "export": dump_export}[mode](db, out.write)
+    {"list": dump_list, "blocked": dump_blocked, "blocked-text": dump_blocked_text, "export": dump_export}[mode](db, out.write)
     out.flush()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from beads import model
@@ -195,6 +197,32 @@ def test_the_cycle_warning_walks_the_graph_again_only_after_unchecked_edges(trac
     import_records(tracker, [record], skip_prefix_validation=True)  # another clone's edge closes a cycle
     assert not tracker.store.graph_known_acyclic()
     assert [sorted(cycle) for cycle in tracker.cycles_after_add()] == [sorted([a, b, c])]
+
+
+def test_a_cycle_search_that_found_none_is_remembered_unless_the_graph_moved_meanwhile(tracker: Tracker) -> None:
+    import beads
+
+    a, b, c = make(tracker, "a", "b", "c")
+    with tracker.store.transaction():  # an unchecked edge: the graph is no longer known acyclic
+        tracker.store.add_dependency({"issue_id": a, "depends_on_id": b, "type": "blocks",
+                                      "created_at": "2025-01-01T00:00:00Z"})
+    assert not tracker.store.graph_known_acyclic()
+    other = beads.open(str(Path(tracker.store.path).parent), actor="other")
+    try:
+        with tracker.store.read_snapshot():  # a search whose snapshot another process outdates
+            tracker.store.all_edges()
+            with other.store.transaction():  # an import in another process closes a cycle
+                other.store.add_dependency({"issue_id": b, "depends_on_id": a, "type": "blocks",
+                                            "created_at": "2025-01-01T00:00:00Z"})
+            assert tracker.store.keep_graph_acyclic() is False
+    finally:
+        other.disconnect()
+    assert not tracker.store.graph_known_acyclic()
+    assert [sorted(cycle) for cycle in tracker.find_cycles()] == [[a, b]]
+    tracker.remove_dependency(b, a)
+    assert tracker.find_cycles() == [] and tracker.store.graph_known_acyclic()  # remembered
+    tracker.add_dependency(c, a)  # checked: still known acyclic
+    assert tracker.store.graph_known_acyclic()
 
 
 def test_the_cycle_search_on_the_cyclic_core_finds_what_the_whole_graph_walk_finds() -> None:

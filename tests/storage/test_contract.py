@@ -717,6 +717,21 @@ def test_statistics_count_by_status_with_ready_and_blocked(populated: SqliteStor
     assert stats["_by_status"] == {"open": 5, "closed": 1, "tombstone": 1}
 
 
+def test_stats_are_kept_in_a_read_snapshot_until_a_write_and_expire_with_the_next_deferral(store: SqliteStore) -> None:
+    put(store, issue("t-a"), issue("t-later", defer_until="2099-01-01T00:00:00Z"),
+        issue("t-past", defer_until="2000-01-01T00:00:00Z"))
+    assert store.ready_valid_until() == pytest.approx(4070908800.0)  # 2099-01-01T00:00:00Z
+    assert store.keep_stats({"n": 1}, None) is False  # outside a read snapshot: nothing kept
+    with store.read_snapshot():
+        assert store.cached_stats() is None
+        assert store.keep_stats({"n": 1}, 4070908800.0) is True
+    with store.read_snapshot():
+        assert store.cached_stats() == {"n": 1}
+    set_status(store, "t-a", "in_progress")
+    with store.read_snapshot():
+        assert store.cached_stats() is None
+
+
 def test_stale_issues_are_open_ones_not_updated_for_n_days(store: SqliteStore) -> None:
     old = timefmt.format_ns(time.time_ns() - 40 * DAY_NS)
     older = timefmt.format_ns(time.time_ns() - 50 * DAY_NS)
@@ -728,14 +743,47 @@ def test_stale_issues_are_open_ones_not_updated_for_n_days(store: SqliteStore) -
     assert store.stale_issues(45, "open", 10) == []
 
 
+def test_stale_issues_come_in_instant_order_whatever_the_utc_offsets(store: SqliteStore) -> None:
+    import random
+
+    rng = random.Random(5)
+    now = time.time_ns()
+    issues = []
+    for k in range(300):  # many near-ties: every offset from -12:00 to +14:00, a few days apart at most
+        ns = now - rng.choice([3, 20, 40, 41, 42, 400]) * DAY_NS + rng.randint(-30, 30) * 3600 * 10**9
+        stamp = timefmt.format_ns(ns, rng.choice(range(-12, 15)) * 3600 + rng.choice([0, 0, 1800]))
+        if k % 7 == 0:
+            stamp = stamp.replace("T", " ")
+        status = rng.choice(["open", "open", "in_progress", "closed", "deferred"])
+        issues.append(issue(f"t-{k:03d}", ts=stamp, status=status,
+                            closed_at=stamp if status == "closed" else None))
+    put(store, *issues)
+    for days, status, limit in [(30, None, 5), (30, None, 50), (30, "in_progress", 7), (41, None, 3),
+                                (0, None, 1), (30, None, 0), (399, None, 2), (500, None, 10), (10**6, None, 3),
+                                (10**12, None, 3)]:
+        where = "status NOT IN ('closed', 'tombstone') AND julianday(updated_at) < julianday('now', ?)"
+        params: list[object] = [f"-{days} days"]
+        if status:
+            where += " AND status = ?"
+            params.append(status)
+        expected = [r[0] for r in store.db.all(  # the plain definition: every row's instant, sorted
+            f"SELECT id FROM issues WHERE {where} ORDER BY julianday(updated_at), id"
+            + (f" LIMIT {limit}" if limit else ""), params)]
+        assert ids_of(store.stale_issues(days, status, limit)) == expected, (days, status, limit)
+
+
+
 def test_epic_progress_counts_children_and_closed_children(store: SqliteStore) -> None:
     now = timefmt.now()
     put(store, issue("t-e", issue_type="epic"), issue("t-e.1"), issue("t-e.2", status="closed", closed_at=now),
-        issue("t-e.3", status="tombstone", deleted_at=now), issue("t-lone", issue_type="epic"))
+        issue("t-e.3", status="tombstone", deleted_at=now), issue("t-lone", issue_type="epic"),
+        issue("t-done", issue_type="epic", status="closed", closed_at=now), issue("t-done.1"),
+        issue("t-gone", issue_type="epic", status="tombstone", deleted_at=now))
     link(store, ("t-e.1", "t-e", "parent-child"), ("t-e.2", "t-e", "parent-child"),
-         ("t-e.3", "t-e", "parent-child"))
-    assert [(e["id"], total, closed) for e, total, closed in store.epic_progress()] == [("t-e", 2, 1),
-                                                                                        ("t-lone", 0, 0)]
+         ("t-e.3", "t-e", "parent-child"), ("t-done.1", "t-done", "parent-child"))
+    progress = store.epic_progress()  # open epics only, in their wire form
+    assert [(e["id"], total, closed) for e, total, closed in progress] == [("t-e", 2, 1), ("t-lone", 0, 0)]
+    assert progress[0][0] == model.to_wire(store.get_issue("t-e"))  # type: ignore[arg-type]
 
 
 # -- schema ----------------------------------------------------------------------------------------------
@@ -859,6 +907,7 @@ def test_ready_with_a_limit_returns_the_head_of_the_fully_sorted_list(store: Sql
         for extra in filters:
             everything = ids_of(store.ready_issues(ReadyFilter(sort_policy=policy, limit=0, **extra)))
             assert everything, (policy, extra)
+            assert store.count_ready(ReadyFilter(sort_policy=policy, limit=3, **extra)) == len(everything)
             for limit in (1, 7, 10, 60, 500):
                 got = ids_of(store.ready_issues(ReadyFilter(sort_policy=policy, limit=limit, **extra)))
                 assert got == everything[:limit], (policy, extra, limit)
@@ -994,6 +1043,11 @@ def test_any_edge_below_the_cycle_check_forgets_that_the_graph_was_acyclic(store
         store.mark_graph_acyclic()
         store.add_dependencies([dep("t-b", "t-c")])
     assert not store.graph_known_acyclic()
+    assert store.keep_graph_acyclic() is False  # outside a read snapshot: nothing kept
+    with store.read_snapshot():
+        store.all_edges()
+        assert store.keep_graph_acyclic() is True  # a search over the newest snapshot
+    assert store.graph_known_acyclic()
 
 
 def test_external_ref_owners_and_the_cache_size_for_bulk_imports(store: SqliteStore) -> None:

@@ -128,14 +128,14 @@ def run_info(ctx: Context) -> int:
 
     tracker = ctx.tracker()
     ws = ctx.workspace()
-    stats = tracker.stats()
+    total = tracker.total_issues()
     data = {
         "database_path": ws.db_path,
         "beads_dir": ws.beads_dir,
         "jsonl_path": ws.jsonl_path,
         "mode": "direct",
         "version": __version__,
-        "issue_count": stats["total_issues"],
+        "issue_count": total,
         "config": {"issue_prefix": tracker.store.get_config("issue_prefix") or ""},
     }
     if ctx.args.schema:
@@ -149,7 +149,7 @@ def run_info(ctx: Context) -> int:
         ctx.out(f"JSONL:    {ws.jsonl_path}")
         ctx.out("Mode: direct")
         ctx.out(f"Issue prefix: {data['config']['issue_prefix']}")
-        ctx.out(f"Issues: {stats['total_issues']}")
+        ctx.out(f"Issues: {total}")
         if ctx.args.schema:
             for table, columns in data["schema"]["tables"].items():
                 ctx.out(f"  {table}: {', '.join(columns)}")

@@ -288,16 +288,21 @@ class GraphOps:
         """Every cycle (as an ID path) among non-``relates-to`` edges, one per strongly connected group.
 
         None when the graph is known acyclic: the store drops that mark with every edge it adds,
-        and only a cycle check that found nothing sets it again."""
-        if self.store.graph_known_acyclic():
-            return []
-        adjacency: dict[str, list[str]] = {}
-        for a, b, _ in self.store.all_edges():
-            adjacency.setdefault(a, []).append(b)
-        cycles = []
-        for component in _strongly_connected(_cyclic_core(adjacency)):
-            if len(component) > 1 or component[0] in adjacency.get(component[0], []):
-                cycles.append(_cycle_in(component, adjacency))
+        and a cycle check or search that found nothing sets it again (a search only if nothing
+        was committed since its snapshot)."""
+        store = self.store
+        with store.read_snapshot():
+            if store.graph_known_acyclic():
+                return []
+            adjacency: dict[str, list[str]] = {}
+            for a, b, _ in store.all_edges():
+                adjacency.setdefault(a, []).append(b)
+            cycles = []
+            for component in _strongly_connected(_cyclic_core(adjacency)):
+                if len(component) > 1 or component[0] in adjacency.get(component[0], []):
+                    cycles.append(_cycle_in(component, adjacency))
+            if not cycles:
+                store.keep_graph_acyclic()
         return cycles
 
 

@@ -89,11 +89,13 @@ class Views:
         filt = filt or IssueFilter()
         if group_by is not None and group_by not in _COUNT_GROUPS:
             raise InvalidInput(f"invalid group {group_by!r}. Valid values: {', '.join(_COUNT_GROUPS)}")
-        total = self.store.count_issues(filt)[0][1]
         if group_by is None:
-            return {"count": total}
+            return {"count": self.store.count_issues(filt)[0][1]}
         counts: dict[str, int] = {}
-        for group, n in self.store.count_issues(filt, group_by):
+        groups = self.store.count_issues(filt, group_by)
+        # every issue is in exactly one group, except with labels (none, or several)
+        total = self.store.count_issues(filt)[0][1] if group_by == "label" else sum(n for _, n in groups)
+        for group, n in groups:
             if group_by == "priority":
                 group = f"P{group}"
             elif group_by == "assignee" and not group:
@@ -174,15 +176,29 @@ class Views:
         ``ready_issues`` and ``blocked_issues`` are exactly ``len(ready(limit=0))`` and
         ``len(blocked())``: counted by the same conditions (and the same blocked cache), so the
         summary never contradicts the lists (the original's counts ignored parent-child
-        propagation and deferral).
+        propagation and deferral). The figures are kept until a write changes their inputs
+        (``storage/sqlite/statscache.py``).
         """
         store = self.store
         with store.read_snapshot():
-            stats = store.statistics()
-            stats["ready_issues"] = store.count_ready(ReadyFilter(limit=0))
-            stats["blocked_issues"] = store.count_blocked()
-        stats.pop("_by_status", None)
+            stats = store.cached_stats("stats")
+            if stats is None:
+                valid_until = store.ready_valid_until()  # first: a deferral ending meanwhile expires the entry
+                stats = store.statistics()
+                stats["ready_issues"] = store.count_ready(ReadyFilter(limit=0))
+                stats["blocked_issues"] = store.count_blocked()
+                stats.pop("_by_status", None)
+                store.keep_stats(stats, valid_until, "stats")
         return stats
+
+    def total_issues(self) -> int:
+        """``stats()["total_issues"]`` (every issue but tombstones) without the other figures."""
+        store = self.store
+        with store.read_snapshot():
+            stats = store.cached_stats("stats")
+            if stats is not None:
+                return int(stats["total_issues"])
+            return store.count_issues(IssueFilter(include_templates=True, include_ephemeral=True))[0][1]
 
     def assigned_stats(self, assignee: str) -> dict[str, Any]:
         """Statistics over the issues assigned to ``assignee`` (``bd status --assigned``).
@@ -219,13 +235,11 @@ class Views:
         # the original's order: priority, then oldest first
         progress = sorted(self.store.epic_progress(),
                           key=lambda row: (row[0]["priority"], to_ns(row[0]["created_at"]) or 0))
-        for epic, total, closed in progress:
-            if epic["status"] == model.STATUS_CLOSED:
-                continue
-            eligible = total > 0 and total == closed and epic["status"] != model.STATUS_CLOSED
+        for epic, total, closed in progress:  # open epics, already in their wire form
+            eligible = total > 0 and total == closed
             if eligible_only and not eligible:
                 continue
-            out.append({"epic": wire(epic), "total_children": total, "closed_children": closed,
+            out.append({"epic": epic, "total_children": total, "closed_children": closed,
                         "eligible_for_close": eligible})
         return out
 

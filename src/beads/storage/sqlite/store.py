@@ -378,7 +378,8 @@ class SqliteStore(GraphMixin, QueryMixin, SyncMixin):
 
     def schema_info(self) -> dict[str, Any]:
         tables = [r[0] for r in self.db.all(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name != 'stats_cache' ORDER BY name")]  # created on first use (statscache.py): not schema
         return {
             "schema_version": int(self.db.scalar("PRAGMA user_version") or 0),  # type: ignore[call-overload]
             "tables": {t: [r[1] for r in self.db.all(f"PRAGMA table_info('{t}')")] for t in tables},
