@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 SYNC_FILES = ("deletions.jsonl", "interactions.jsonl", "metadata.json")
 LINE_UNION_FILES = ("interactions.jsonl", "deletions.jsonl")  # append-only logs
 SYNC_ENV = "BD_SYNC_IN_PROGRESS"
-PUSH_ATTEMPTS = 8  # merges and pushes when other clones keep pushing first
+PUSH_ATTEMPTS = 30  # merges and pushes when other clones keep pushing first
 
 
 class SyncOptions:
@@ -360,8 +360,12 @@ class _Sync:
                 target = self._fetch(upstream) if pull else None
             last = not pull or attempt == PUSH_ATTEMPTS - 1
             if target is not None:
-                self._import_and_export()  # what agents wrote since, then the tree equals HEAD
-                self._commit_files(again=True)
+                if not attempt:  # what agents wrote during the fetch, then the tree equals HEAD; from
+                    # here on the export lock is held, their flushes wait, and a retry's window from
+                    # fetch to push holds no export or commit (two clones that keep pushing starve
+                    # each other when it is long)
+                    self._import_and_export()
+                    self._commit_files(again=True)
                 if self.git.is_ancestor(target, "HEAD"):  # the remote has nothing this clone lacks
                     self.report["pulled"] = True
                     target = None
