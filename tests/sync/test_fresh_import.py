@@ -20,7 +20,8 @@ from beads.sync.importer import import_file
 from conftest import shared_data_file
 
 # metadata that names this file or this moment, not the data
-_VOLATILE_META = {"clone_id", "repo_id", "last_import_time", "jsonl_stat", "jsonl_canonical_stat", "jsonl_complete_stat"}
+_VOLATILE_META = {"clone_id", "repo_id", "last_import_time", "jsonl_stat", "jsonl_canonical_stat", "jsonl_complete_stat",
+                  "jsonl_written_stat"}
 
 
 def _records(n: int, *, numbered_comments: bool = True, unknown_keys: bool = True) -> list[dict[str, Any]]:

@@ -255,6 +255,134 @@ def test_skipped_lines_never_hide_a_change(t, monkeypatch: pytest.MonkeyPatch) -
     assert recorded(t) == file_digests(path_of(t))
 
 
+# -- a file compared with the one this database wrote (linescan.scan_against) -----------------------
+
+
+def _twin(t, tmp_path: Path, name: str):  # noqa: ANN001, ANN202
+    """A copy of the workspace's database (same rows, same recorded digests)."""
+    import sqlite3
+
+    import beads
+
+    twin = workspace(tmp_path, name)
+    twin.disconnect()
+    db = Path(twin.workspace.db_path)
+    for extra in ("", "-wal", "-shm"):
+        Path(str(db) + extra).unlink(missing_ok=True)
+    dst = sqlite3.connect(db)
+    t.store.db.conn.backup(dst)
+    dst.close()
+    return beads.open(str(db.parent.parent))
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_a_file_compared_with_ours_imports_exactly_what_a_full_parse_imports(
+        t, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:  # noqa: ANN001
+    """``bd import -i <file>`` skips the lines equal to lines of the JSONL this database wrote,
+    without loading a digest. On a random walk of local writes (flushed or not, hard deletes
+    included) and files made from our file or older versions of it (lines changed, newer or
+    older, dropped, added, duplicated, blank, unsorted, bad), the database after the import
+    equals the database after importing the same file into a copy with every line parsed."""
+    rnd = random.Random(int(os.environ.get("BD_DIGEST_SEED", "0")) or seed)
+    monkeypatch.setattr(linescan._Ours, "WINDOW", 64)  # lines cross windows
+    used: list[bool] = []
+    real = linescan.scan_against
+
+    def spy(*args: object, **kwargs: object) -> linescan.Scan | None:
+        scan = real(*args, **kwargs)  # type: ignore[arg-type]
+        used.append(scan is not None)
+        return scan
+
+    monkeypatch.setattr(linescan, "scan_against", spy)
+    ids: list[str] = []
+    snapshots: list[list[str]] = []
+    clock = [10**6]
+
+    def peer(line: str, newer: bool) -> str:
+        obj = json.loads(line)
+        clock[0] += 1000
+        obj["updated_at"] = timefmt.now() if newer else ts(-clock[0])
+        obj["title"] = f"peer {clock[0]}" + "!" * rnd.randrange(3)
+        if rnd.random() < 0.5:
+            obj["labels"] = sorted({*obj.get("labels", []), f"p{rnd.randrange(3)}"})
+        return jsonl.dumps(obj)
+
+    for step in range(70):
+        for _ in range(rnd.randrange(4)):
+            roll = rnd.random()
+            live = [i for i in ids if t.store.existing_ids([i])]
+            if roll < 0.35 or not live:
+                ids.append(t.create(f"i{step}", description="d" * rnd.randrange(40))["id"])
+            elif roll < 0.6:
+                t.update(rnd.choice(live), title=f"local {step}" + "x" * rnd.randrange(20))
+            elif roll < 0.8:
+                t.add_label(rnd.choice(live), f"l{rnd.randrange(3)}")
+            elif roll < 0.85:
+                t.update(rnd.choice(live), priority=rnd.randrange(5))
+            else:
+                t.delete([rnd.choice(live)], hard=True)
+        if rnd.random() < 0.7:
+            export.flush(t)
+        if not path_of(t).exists():
+            continue
+        current = path_of(t).read_text(encoding="utf-8").splitlines()
+        snapshots.append(current)
+        lines = list(rnd.choice(snapshots) if rnd.random() < 0.3 else current)
+        out: list[str] = []
+        for line in lines:
+            roll = rnd.random()
+            if roll < 0.06:
+                out.append(peer(line, newer=True))
+            elif roll < 0.1:
+                out.append(peer(line, newer=False))
+            elif roll < 0.14:
+                continue  # the file lacks a line ours has
+            elif roll < 0.16:
+                out += [line, peer(line, newer=rnd.random() < 0.5)]  # one ID on two lines
+            elif roll < 0.18:
+                out += [line, ""]
+            else:
+                out.append(line)
+        for _ in range(rnd.randrange(3)):
+            clock[0] += 1
+            out.append(jsonl.dumps(rec(f"test-n{step}x{clock[0]}", at=clock[0])))
+        if rnd.random() < 0.05 and out:
+            bad = json.loads(out[rnd.randrange(len(out))] or jsonl.dumps(rec("test-bad")))
+            bad["priority"] = "high"
+            out.append(jsonl.dumps(bad))
+        if rnd.random() < 0.85:
+            out.sort(key=lambda line: line[:40])
+        else:
+            rnd.shuffle(out)
+        incoming = tmp_path / f"in{step}.jsonl"
+        incoming.write_text("".join(line + "\n" for line in out), encoding="utf-8")
+        monkeypatch.setattr(linescan, "_BLOCK", rnd.choice([61, 500, 1 << 20]))  # blocks end mid-line
+
+        twin = _twin(t, tmp_path, f"twin{step}")
+        try:
+            with monkeypatch.context() as m:
+                m.setattr(importer, "_DIGESTS_FROM", 1 << 62)  # every line parsed
+                try:
+                    expected: object = importer.import_file(twin, str(incoming))
+                except CorruptJSONL as exc:
+                    expected = exc.message
+            try:
+                got: object = importer.import_file(t, str(incoming))
+            except CorruptJSONL as exc:
+                got = exc.message
+            if isinstance(expected, str):
+                assert got == expected
+            else:
+                assert isinstance(got, dict)
+                keys = ("created", "updated", "unchanged", "skipped", "warnings")
+                assert [got[k] for k in keys] == [expected[k] for k in keys]  # type: ignore[index]
+            assert state(t)[:-1] == state(twin)[:-1]
+        finally:
+            twin.disconnect()
+    assert used.count(True) >= 20, used  # the comparison did most of the work
+    assert False in used  # and gave way where it does not pay
+
+
 def test_scan_reads_a_file_bigger_than_one_block(tmp_path: Path) -> None:
     records = [rec(f"test-{n:05d}", "x" * 300) for n in range(5000)]  # ~2 MB: lines cross blocks
     data = jsonl.render(records).encode("utf-8")

@@ -42,6 +42,7 @@ KEY_IN_ORDER = "jsonl_sorted"  # "1": lines are ours, sorted by plain IDs (see j
 # each claim lapses by itself when anything else touches the file.
 KEY_CANONICAL = "jsonl_canonical_stat"
 KEY_COMPLETE = "jsonl_complete_stat"
+KEY_WRITTEN = "jsonl_written_stat"  # the stat of the file when this database wrote it (not only read it)
 LEGACY_HASH = "last_import_hash"
 KEY_SPARE_MAP = "jsonl_spare_map"  # how the file maps onto its spare copy (see sync/spare.py)
 
@@ -92,14 +93,15 @@ def is_canonical(tracker: Tracker, path: str | None) -> bool:
 
 def record_file_state(store: SqliteStore, data: bytes | None, st: os.stat_result | None,
                       ids: list[str] | None = None, *, digest: str | None = None, canonical: bool | None = None,
-                      complete: bool = False, in_order: bool | None = None) -> None:
+                      complete: bool = False, in_order: bool | None = None, written: bool = False) -> None:
     """Remember that the database now holds everything in these JSONL bytes.
 
     ``ids`` are the file's issue IDs in line order, when known: if they are sorted
     and plain, later flushes may update the file in place by binary search. A caller
     that already knows the bytes' ``digest`` and whether they are ``canonical`` (see
     ``KEY_CANONICAL``) passes them instead of the bytes; ``complete`` says the file
-    holds every issue of the database (see ``KEY_COMPLETE``).
+    holds every issue of the database (see ``KEY_COMPLETE``); ``written``: this database wrote
+    the file from its own rows (an export or a flush, not an import; see ``KEY_WRITTEN``).
     """
     if digest is None:
         assert data is not None
@@ -113,7 +115,7 @@ def record_file_state(store: SqliteStore, data: bytes | None, st: os.stat_result
     stat = fingerprint(st) if st is not None else ""
     values = {KEY_CONTENT_HASH: digest, KEY_FILE_HASH: digest, KEY_IMPORT_TIME: timefmt.now(), KEY_STAT: stat,
               KEY_IN_ORDER: "1" if in_order or canonical else "", KEY_CANONICAL: stat if canonical else "",
-              KEY_COMPLETE: stat if complete else ""}
+              KEY_COMPLETE: stat if complete else "", KEY_WRITTEN: stat if written else ""}
     if not digest:
         values[LEGACY_HASH] = ""
     with store.transaction():
@@ -315,7 +317,7 @@ def _record_export(store: SqliteStore, data: bytes, st: os.stat_result, marks: d
     with store.transaction():
         if marks:
             store.clear_dirty_marks(marks)
-        record_file_state(store, data, st, ids, complete=complete)
+        record_file_state(store, data, st, ids, complete=complete, written=True)
         store.set_line_digests(linescan.data_digests(data), replace_all=True)
 
 
@@ -342,7 +344,7 @@ def flush(tracker: Tracker, *, full: bool = False) -> bool:
 def _flush_locked(tracker: Tracker, path: str, full: bool) -> bool:
     store = tracker.store
     meta = store.get_metadata_many([KEY_STAT, KEY_FILE_HASH, KEY_CONTENT_HASH, LEGACY_HASH, KEY_IN_ORDER,
-                                    KEY_CANONICAL, KEY_COMPLETE])
+                                    KEY_CANONICAL, KEY_COMPLETE, KEY_WRITTEN])
     try:
         st: os.stat_result | None = os.stat(path)
     except FileNotFoundError:
@@ -437,7 +439,7 @@ def _stream_new_file(store: SqliteStore, path: str) -> bool:
         if marks:
             store.clear_dirty_marks(marks)
         record_file_state(store, None, st, None if out.size else [], digest=out.sha.hexdigest(), canonical=out.size > 0,
-                          complete=True)
+                          complete=True, written=True)
         store.set_line_digests(out.digests, replace_all=True)
     return True
 
@@ -512,8 +514,9 @@ class NewFile:
                 self.discard()
                 raise SyncError(f"cannot write {self.path}: {exc.strerror or exc}")
             with store.transaction():
+                # every line is the canonical line of an issue the import just created from it
                 record_file_state(store, None, st, None if self.size else [], digest=self.sha.hexdigest(),
-                                  canonical=self.size > 0, complete=True)
+                                  canonical=self.size > 0, complete=True, written=True)
                 if drop_digests:
                     store.drop_line_digests(drop_digests)
         return True
@@ -523,10 +526,10 @@ def confirm_unchanged(store: SqliteStore, st: os.stat_result, meta: dict[str, st
     """The file was touched but its bytes are the ones recorded: move the recorded stat (and the
     claims tied to it) to the new stat. Returns whether the file was known to be complete."""
     if meta is None:
-        meta = store.get_metadata_many([KEY_STAT, KEY_CANONICAL, KEY_COMPLETE])
+        meta = store.get_metadata_many([KEY_STAT, KEY_CANONICAL, KEY_COMPLETE, KEY_WRITTEN])
     old, new = meta.get(KEY_STAT) or "", fingerprint(st)
     values = {KEY_STAT: new}
-    for key in (KEY_CANONICAL, KEY_COMPLETE):
+    for key in (KEY_CANONICAL, KEY_COMPLETE, KEY_WRITTEN):
         if old and meta.get(key) == old:
             values[key] = new
     with store.transaction():
@@ -591,7 +594,8 @@ def _splice_flush(tracker: Tracker, path: str, fp: str, known: str | None, *, co
         if spare_map is not None:
             store.set_metadata_many({KEY_SPARE_MAP: spare_map})
         store.clear_dirty_marks(marks)
-        record_file_state(store, None, st, digest=(known or "") if not differs else "", canonical=True, complete=complete)
+        record_file_state(store, None, st, digest=(known or "") if not differs else "", canonical=True, complete=complete,
+                          written=True)
         _record_changed_lines(store, changes)
     return differs
 
@@ -618,7 +622,7 @@ def _incremental_flush(tracker: Tracker, path: str, data: bytes, *, in_order: bo
     st = write_atomic(path, new_data) if new_data != data else os.stat(path)
     with store.transaction():
         store.clear_dirty_marks(marks)
-        record_file_state(store, new_data, st, ids, canonical=canonical, complete=complete)
+        record_file_state(store, new_data, st, ids, canonical=canonical, complete=complete, written=True)
         _record_changed_lines(store, changes)
         if ids is None:  # updated in place: still in order
             store.set_metadata_many({KEY_IN_ORDER: "1"})

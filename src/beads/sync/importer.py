@@ -34,7 +34,7 @@ from beads.sync import jsonl
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from typing import Any
 
     from beads.core.tracker import Tracker
@@ -93,7 +93,14 @@ def absorb_file(tracker: Tracker, path: str, *, record_state: bool = True, **opt
         big = os.stat(path).st_size > _DIGESTS_FROM
     except OSError:
         big = False
-    scan = linescan.scan_file(path, vocab_of(tracker), store.line_digests() if big else {})
+    vocab = vocab_of(tracker)
+    scan = None
+    if big and not record_state:
+        ours = _written_jsonl(tracker)
+        if ours is not None:
+            scan = linescan.scan_against(path, vocab, ours[0], ours[1])
+    if scan is None:
+        scan = linescan.scan_file(path, vocab, store.line_digests() if big else {}, whole_hash=record_state)
     if scan is None:
         return None
     absorbed: set[str] = set()
@@ -112,6 +119,29 @@ def absorb_file(tracker: Tracker, path: str, *, record_state: bool = True, **opt
                 exp.record_file_state(store, None, scan.stat, scan.ids, digest=scan.sha256, in_order=in_order,
                                       canonical=scan.canonical and in_order, complete=complete)
     return stats
+
+
+def _written_jsonl(tracker: Tracker) -> tuple[str, Callable[[os.stat_result], bool]] | None:
+    """The workspace's JSONL and a check of its stat, when it is the file this database last
+    wrote, sorted, with no hard delete waiting to leave it: every line of it is one an import
+    would find not newer (``linescan.scan_against`` skips the lines of another file equal to
+    its lines). None otherwise."""
+    from beads.sync import export as exp
+
+    ws = tracker.workspace
+    if ws is None:
+        return None
+    meta = tracker.store.get_metadata_many([exp.KEY_STAT, exp.KEY_WRITTEN, exp.KEY_CANONICAL])
+    written = meta.get(exp.KEY_WRITTEN)
+    if not written or meta.get(exp.KEY_STAT) != written or meta.get(exp.KEY_CANONICAL) != written:
+        return None
+    if tracker.store.pending_hard_deletes():
+        return None
+
+    def trusted(st: os.stat_result) -> bool:
+        return exp.fingerprint(st) == written
+
+    return ws.jsonl_path, trusted
 
 
 def import_records(tracker: Tracker, records: list[dict[str, Any]], *, dry_run: bool = False,
