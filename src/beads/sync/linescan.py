@@ -180,7 +180,7 @@ def _scan(blocks: Iterable[bytes], name: str, vocab: model.Vocab | None, known: 
                 ids.extend(found)  # type: ignore[arg-type]  # no None in it
                 number += len(lines)
                 continue
-            for line, issue_id in zip(lines, found):
+            for line, issue_id in zip(lines, found, strict=True):
                 number += 1
                 if line.startswith(head):
                     if issue_id is not None:
