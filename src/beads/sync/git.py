@@ -52,6 +52,7 @@ class Git:
         # Descriptors every git process inherits: ``bd sync`` passes its lock's, so the lock is
         # held until the last git it started has exited, even if ``bd`` itself was killed.
         self.pass_fds: tuple[int, ...] = ()
+        self._git_dir: str | None = None  # this work tree's git directory, once known
 
     # -- running -----------------------------------------------------------------------
 
@@ -103,7 +104,11 @@ class Git:
         return self.out("rev-parse", "--show-toplevel")
 
     def git_dir(self) -> str:
-        return self._abs(self.out("rev-parse", "--git-dir"))
+        """This work tree's git directory (a linked worktree's own: HEAD, the index, MERGE_HEAD and
+        rebase state live there)."""
+        if self._git_dir is None:
+            self._git_dir = self._abs(self.out("rev-parse", "--git-dir"))
+        return self._git_dir
 
     def git_path(self, name: str) -> str:
         """``git rev-parse --git-path`` (worktree- and ``core.hooksPath``-aware), absolute."""
@@ -130,6 +135,15 @@ class Git:
 
     def current_branch(self) -> str | None:
         """The checked-out branch (works before the first commit); None when detached."""
+        try:  # HEAD is a file naming the branch: read it rather than start a git
+            with open(os.path.join(self.git_dir(), "HEAD"), encoding="utf-8") as fh:
+                head = fh.read(4096).strip()
+        except (OSError, UnicodeDecodeError):
+            head = ""
+        if head.startswith("ref: refs/heads/") and head != "ref: refs/heads/.invalid":  # not reftable's stub
+            return head.removeprefix("ref: refs/heads/")
+        if len(head) in (40, 64) and all(c in "0123456789abcdef" for c in head):
+            return None  # detached
         proc = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
         return proc.stdout.strip() or None if proc.returncode == 0 else None
 
@@ -144,11 +158,20 @@ class Git:
         branch = branch or self.current_branch()
         if not branch:
             return None
-        remote = self.config_get(f"branch.{branch}.remote")
-        merge = self.config_get(f"branch.{branch}.merge")
+        # one git for the branch's settings and the remotes' names
+        proc = self.run("config", "-z", "--get-regexp", r"^(branch|remote)\.", check=False)
+        values: dict[str, str] = {}
+        remotes: set[str] = set()
+        for entry in proc.stdout.split("\0") if proc.returncode == 0 else ():
+            key, _, value = entry.partition("\n")
+            if key.startswith("remote.") and key.count(".") >= 2:
+                remotes.add(key[len("remote."):key.rfind(".")])
+            elif key in (f"branch.{branch}.remote", f"branch.{branch}.merge"):
+                values[key.rsplit(".", 1)[1]] = value
+        remote, merge = values.get("remote"), values.get("merge")
         if not remote or not merge or remote == ".":
             return None
-        if remote not in self.remotes():
+        if remote not in remotes:
             return None
         return remote, merge.removeprefix("refs/heads/")
 
@@ -195,10 +218,16 @@ class Git:
         return self.ok("ls-files", "--error-unmatch", "--", self.rel(path))
 
     def unmerged_paths(self) -> list[str]:
-        return [path for code, path in self.status() if code in UNMERGED_CODES]
+        """Paths with conflicts in the index (read from the index alone: no work-tree scan)."""
+        out: list[str] = []
+        for entry in self.run("ls-files", "--unmerged", "-z").stdout.split("\0"):
+            _, tab, path = entry.partition("\t")
+            if tab and path not in out:
+                out.append(path)
+        return out
 
     def merge_in_progress(self) -> bool:
-        return self.ok("rev-parse", "-q", "--verify", "MERGE_HEAD")
+        return os.path.isfile(os.path.join(self.git_dir(), "MERGE_HEAD"))
 
     def merge_head(self) -> str | None:
         proc = self.run("rev-parse", "-q", "--verify", "MERGE_HEAD", check=False)
@@ -209,7 +238,7 @@ class Git:
         return self.git_path("index.lock")
 
     def rebase_in_progress(self) -> bool:
-        return any(os.path.exists(self.git_path(name)) for name in ("rebase-merge", "rebase-apply"))
+        return any(os.path.exists(os.path.join(self.git_dir(), name)) for name in ("rebase-merge", "rebase-apply"))
 
     # -- index and commits ---------------------------------------------------------------------
 
@@ -338,9 +367,13 @@ def find_git(start: str) -> Git | None:
     """A ``Git`` for the work tree containing ``start``; None outside a repository."""
     probe = Git(start)
     try:
-        proc = probe.run("rev-parse", "--show-toplevel", check=False)
+        proc = probe.run("rev-parse", "--show-toplevel", "--absolute-git-dir", check=False)
     except GitError:
         return None
-    if proc.returncode != 0 or not proc.stdout.strip():
+    lines = proc.stdout.strip().split("\n")
+    if proc.returncode != 0 or not lines[0].strip():
         return None
-    return Git(proc.stdout.strip())
+    git = Git(lines[0].strip())
+    if len(lines) == 2 and lines[1].strip():
+        git._git_dir = lines[1].strip()
+    return git
