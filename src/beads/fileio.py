@@ -45,14 +45,17 @@ def open_regular(path: str) -> BinaryIO:
         raise
 
 
-def write_atomic(path: str, data: bytes | str | Callable[[int], Any], mode: int = 0o666) -> os.stat_result:
+def write_atomic(path: str, data: bytes | str | Callable[[int], Any], mode: int = 0o666, *,
+                 durable: bool = True) -> os.stat_result:
     """Replace ``path`` with ``data``, keeping an existing file's mode.
 
     ``data`` may also be a function that writes the content to the descriptor it is given
     (see ``copy_range``), so a caller can assemble a large file without holding it.
     ``mode`` is for a new file and is filtered by the umask (the default gives 0644 under
     the usual umask 022 and 0600 under 077). Returns the new file's ``stat``. Raises
-    ``OSError`` (the target is then untouched).
+    ``OSError`` (the target is then untouched). ``durable=False`` skips the ``fsync`` of the
+    file and its directory (readers still see the old or the new content, never a mix) for an
+    output that its reader takes at once, like a merge driver's result that git hashes next.
     """
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogateescape")
@@ -76,7 +79,8 @@ def write_atomic(path: str, data: bytes | str | Callable[[int], Any], mode: int 
                 write_all(fd, data)
             if keep is not None:
                 os.fchmod(fd, keep)
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
@@ -86,7 +90,8 @@ def write_atomic(path: str, data: bytes | str | Callable[[int], Any], mode: int 
         except OSError:
             pass
         raise
-    _fsync_dir(directory)
+    if durable:
+        _fsync_dir(directory)
     return os.stat(path)
 
 

@@ -348,6 +348,16 @@ class Vocab:
         self.statuses = frozenset(BUILTIN_STATUSES).union(statuses)
         self.types = frozenset(ISSUE_TYPES).union(types)
 
+    @classmethod
+    def from_config(cls, statuses: str | None, types: str | None) -> Vocab:
+        """From the config values ``status.custom`` and ``types.custom`` (comma-separated)."""
+        return cls(split_csv(statuses), split_csv(types))
+
+
+def split_csv(value: str | None) -> list[str]:
+    """The non-empty, stripped items of a comma-separated config value."""
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
 
 BUILTIN_VOCAB = Vocab()
 

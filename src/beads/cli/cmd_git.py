@@ -135,13 +135,12 @@ def _merge_vocab(ctx: Context) -> model.Vocab | None:
         ws = ctx.workspace()
         if not ws.db_exists():
             return None
-        from beads.core.tracker import Tracker
+        from beads import model
         from beads.storage.sqlite.store import SqliteStore
-        from beads.sync.importer import vocab_of
 
         store = SqliteStore(ws.db_path, readonly=True, create=False)
         try:
-            return vocab_of(Tracker(store))
+            return model.Vocab.from_config(store.get_config("status.custom"), store.get_config("types.custom"))
         finally:
             store.close()
     except Exception:  # noqa: BLE001 - no readable database: the built-in vocabularies

@@ -722,8 +722,7 @@ def reference_pattern(issue_id: str) -> re.Pattern[str]:
     return re.compile(r"(?<![A-Za-z0-9_.\-\[:])" + re.escape(issue_id) + r"(?![A-Za-z0-9_\-]|\.\d)")
 
 
-def _csv(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
+_csv = model.split_csv
 
 
 def _clean_labels(labels: Iterable[str]) -> list[str]:

@@ -304,7 +304,9 @@ def merge_streams(output: str, base: str, left: str, right: str, *, now_ns: int,
     try:
         with fileio.open_regular(left) as left_fh, fileio.open_regular(right) as right_fh:
             merge = StreamMerge(base_fh, left_fh, right_fh, now_ns=now_ns, vocab=vocab)
-            fileio.write_atomic(output, lambda fd: merge.run(lambda data: fileio.write_all(fd, data)))
+            # not fsynced: git reads the result at once and stores it as an object (its own
+            # durability); a crash before that loses the merge, not data
+            fileio.write_atomic(output, lambda fd: merge.run(lambda data: fileio.write_all(fd, data)), durable=False)
     finally:
         if base_fh is not None:
             base_fh.close()
