@@ -299,6 +299,7 @@ class _Sync:
         self.env = _git_env()
         self.lock: SyncLock = None  # type: ignore[assignment]  # set by run()
         self.full_export = False
+        self.committed_stats: dict[str, str] | None = None  # the sync files as last committed (or found clean)
         self.report: dict[str, Any] = {"mode": "full", "dry_run": options.dry_run, "imported": None,
                                        "exported": False, "committed": None, "pulled": False,
                                        "merge_resolved": False, "reexported": False, "pushed": False,
@@ -488,14 +489,33 @@ class _Sync:
 
     def _commit(self, message: str, quiet: bool = False) -> str | None:
         files = self._sync_files()
-        if not files or not self.git.has_changes(files):
+        before = self._file_stats(files)
+        # Unchanged since this sync committed them (or found them clean): no `git status`, which
+        # after a commit re-reads and hashes the whole JSONL (tens of MB) to refresh the index.
+        if not files or before == self.committed_stats or not self.git.has_changes(files):
             if not quiet:
                 self.say("→ No changes to commit")
+            self.committed_stats = before
             return None
         self.say("→ Committing the beads files...")
         self.git.add([f for f in files if os.path.exists(f)], env=self.env)
-        return self.git.commit(message, files, author=self.options.author, no_gpg_sign=self.options.no_gpg_sign,
-                               env=self.env)
+        commit = self.git.commit(message, files, author=self.options.author, no_gpg_sign=self.options.no_gpg_sign,
+                                 env=self.env)
+        after = self._file_stats(files)
+        self.committed_stats = after if after == before else None  # a writer flushed meanwhile: ask git next time
+        return commit
+
+    @staticmethod
+    def _file_stats(files: list[str]) -> dict[str, str]:
+        from beads.sync.export import fingerprint
+
+        out: dict[str, str] = {}
+        for path in files:
+            try:
+                out[path] = fingerprint(os.stat(path))
+            except OSError:
+                out[path] = ""
+        return out
 
     # -- pull: fetch (no lock), then merge (under the export lock) ---------------------------------
 
