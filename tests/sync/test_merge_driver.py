@@ -588,3 +588,29 @@ def test_concurrent_children_on_both_sides_never_lose_an_issue(case: tuple) -> N
                     assert now["id"].rpartition(".")[0] == d_new["depends_on_id"]
     for r in right:  # theirs never moves
         assert titles[r["title"]]["id"] == r["id"]
+
+
+@pytest.mark.parametrize("dirname", ["plain", "odd ?#% name"])
+def test_the_driver_accepts_the_workspaces_custom_statuses_read_from_its_database(tmp_path: Path,
+                                                                                   dirname: str) -> None:
+    """The driver reads the custom statuses from the database config (a read-only peek, also
+    from a path with characters a SQLite URI must escape); without them the line is refused."""
+    from sync_helpers import run_bd
+
+    ws = tmp_path / dirname
+    ws.mkdir()
+    assert run_bd("init", "--prefix", "t", "-q", cwd=ws).returncode == 0
+    base = issue(updated_at=ts(1))
+    left = issue(status="review", updated_at=ts(2))
+    right = issue(title="Right", updated_at=ts(1))
+    files = [write_jsonl(ws / name, [rec]) for name, rec in (("base.jsonl", base), ("left.jsonl", left),
+                                                              ("right.jsonl", right))]
+    out = ws / "out.jsonl"
+    args = ("merge", str(out), str(files[0]), str(files[1]), str(files[2]))
+    refused = run_bd(*args, cwd=ws)
+    assert refused.returncode == 2 and "review" in refused.stderr
+    assert run_bd("config", "set", "status.custom", "review,qa", cwd=ws).returncode == 0
+    merged = run_bd(*args, cwd=ws)
+    assert merged.returncode == 0, merged.stderr
+    rec = json.loads(out.read_text(encoding="utf-8"))
+    assert (rec["status"], rec["title"]) == ("review", "Right")

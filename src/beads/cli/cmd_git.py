@@ -136,13 +136,12 @@ def _merge_vocab(ctx: Context) -> model.Vocab | None:
         if not ws.db_exists():
             return None
         from beads import model
-        from beads.storage.sqlite.store import SqliteStore
+        from beads.storage.sqlite.peek import config_values
 
-        store = SqliteStore(ws.db_path, readonly=True, create=False)
-        try:
-            return model.Vocab.from_config(store.get_config("status.custom"), store.get_config("types.custom"))
-        finally:
-            store.close()
+        values = config_values(ws.db_path, ["status.custom", "types.custom"])
+        if values is None:
+            return None
+        return model.Vocab.from_config(values.get("status.custom"), values.get("types.custom"))
     except Exception:  # noqa: BLE001 - no readable database: the built-in vocabularies
         return None
 

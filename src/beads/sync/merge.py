@@ -39,11 +39,9 @@ from beads.sync.merge_rules import _comment_key, _dumps, _ts, merge_fields
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any, NamedTuple
+    from typing import Any
 
     Record = dict[str, Any]
-else:
-    from typing import NamedTuple
 
 DAY_NS = 86_400 * 1_000_000_000
 HOUR_NS = 3_600 * 1_000_000_000
@@ -51,12 +49,35 @@ DEFAULT_TOMBSTONE_TTL_NS = 30 * DAY_NS
 CLOCK_SKEW_GRACE_NS = HOUR_NS
 REVISION_BUMP_NS = 1_000_000  # 1 ms: survives readers that keep only millisecond precision
 
-class Conflict(NamedTuple):
+class _Fields:
+    """A small immutable record (``typing.NamedTuple`` would cost the merge driver the import of
+    ``typing`` on every run)."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({inner})"
+
+
+class Conflict(_Fields):
     """Something the merge could not resolve on its own."""
 
-    issue_id: str | None
-    reason: str
-    detail: str = ""
+    __slots__ = ("issue_id", "reason", "detail")
+
+    def __init__(self, issue_id: str | None, reason: str, detail: str = "") -> None:
+        self.issue_id = issue_id
+        self.reason = reason
+        self.detail = detail
 
     def __str__(self) -> str:
         where = self.issue_id or "(no id)"
@@ -313,13 +334,16 @@ def _offset_seconds(text: str) -> int:
 # -- files (the merge driver) ------------------------------------------------------------------
 
 
-class Problem(NamedTuple):
+class Problem(_Fields):
     """A line of an input file that is not JSON, not an object, or not a valid issue."""
 
-    side: str
-    line_no: int
-    text: str
-    error: str
+    __slots__ = ("side", "line_no", "text", "error")
+
+    def __init__(self, side: str, line_no: int, text: str, error: str) -> None:
+        self.side = side
+        self.line_no = line_no
+        self.text = text
+        self.error = error
 
     def __str__(self) -> str:
         return f"{self.side}:{self.line_no}: {self.error}"

@@ -39,6 +39,11 @@ def translate(exc: sqlite3.Error, path: str) -> BdError:
     return StorageError(f"database error ({path}): {msg}")
 
 
+def readonly_uri(path: str) -> str:
+    """The SQLite URI that opens ``path`` read-only (``%``, ``?`` and ``#`` in it escaped)."""
+    escaped = os.path.abspath(path).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    return f"file:{escaped}?mode=ro"
+
 class Transaction:
     """Context manager: BEGIN IMMEDIATE at the outer level, SAVEPOINT when nested."""
 
@@ -122,7 +127,7 @@ class Database:
     def _connect(self, path: str, memory: bool, readonly: bool, busy_timeout_ms: int, *,
                  immutable: bool = False) -> int:
         if readonly and not memory:
-            uri = "file:" + os.path.abspath(path) + ("?mode=ro&immutable=1" if immutable else "?mode=ro")
+            uri = readonly_uri(path) + ("&immutable=1" if immutable else "")
             self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
                                         timeout=busy_timeout_ms / 1000)
         else:
