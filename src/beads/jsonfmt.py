@@ -83,10 +83,28 @@ def _value(o: Any, newline: str) -> str:
     raise TypeError(f"{type(o).__name__}: the stdlib's rules apply")
 
 
+# Scalars the stdlib's C encoder writes exactly as ``_value`` does (floats by ``float.__repr__``,
+# NaN and the infinities by name, as ``_float``).
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+_FLAT: dict[str, json.JSONEncoder] = {}  # one encoder per indentation
+
+
+def _flat(o: dict[Any, Any], inner: str) -> str:
+    """A dict of scalars with string keys, by the C encoder in one call: its item separator
+    carries the newline and the indentation, so only the braces need placing."""
+    enc = _FLAT.get(inner)
+    if enc is None:
+        enc = _FLAT[inner] = json.JSONEncoder(ensure_ascii=False, separators=("," + inner, ": "))
+    return enc.encode(o)[1:-1]
+
+
 def _dict(o: dict[Any, Any], newline: str) -> str:
     if not o:
         return "{}"
     inner = newline + "  "
+    scalars = _SCALARS
+    if all(type(v) in scalars for v in o.values()) and all(type(k) is str for k in o):
+        return "{" + inner + _flat(o, inner) + newline + "}"
     parts = []
     for key, v in o.items():
         if not isinstance(key, str):
