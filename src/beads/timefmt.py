@@ -82,6 +82,21 @@ def to_ns(text: str | None) -> int | None:
     return ns
 
 
+_UTC_SHAPE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z\Z")
+
+
+def instant_keys(texts: list[str | None]) -> list[str] | list[int]:
+    """Sort keys in time order for timestamps: the texts themselves when they are all UTC
+    (``Z``) in one shape and length (then text order is time order, and no text is parsed),
+    else each one's nanoseconds (0 for an unparsable one)."""
+    if texts and all(texts):
+        first = len(texts[0])  # type: ignore[arg-type]
+        shape = _UTC_SHAPE.match
+        if all(len(t) == first and shape(t) for t in texts):  # type: ignore[arg-type]
+            return texts  # type: ignore[return-value]
+    return [to_ns(t) or 0 for t in texts]
+
+
 def _days_from_civil(y: int, m: int, d: int) -> int:
     """Days since 1970-01-01 for a proleptic Gregorian date (no datetime import needed)."""
     y -= m <= 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 from beads import model
 from beads.errors import InvalidInput, NotFound
 from beads.query import IssueFilter, ReadyFilter
-from beads.timefmt import to_ns
+from beads.timefmt import instant_keys, to_ns
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -233,9 +233,10 @@ class Views:
         """Open epics with their child counts (closed epics are done and not listed)."""
         out = []
         # the original's order: priority, then oldest first
-        progress = sorted(self.store.epic_progress(),
-                          key=lambda row: (row[0]["priority"], to_ns(row[0]["created_at"]) or 0))
-        for epic, total, closed in progress:  # open epics, already in their wire form
+        rows = self.store.epic_progress()
+        when = instant_keys([row[0]["created_at"] for row in rows])
+        order = sorted(range(len(rows)), key=lambda k: (rows[k][0]["priority"], when[k]))
+        for epic, total, closed in (rows[k] for k in order):  # open epics, already in their wire form
             eligible = total > 0 and total == closed
             if eligible_only and not eligible:
                 continue
