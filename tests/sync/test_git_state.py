@@ -92,3 +92,64 @@ def test_a_linked_worktree_has_its_own_head_and_merge_state(tmp_path: Path) -> N
     assert git(linked, "merge", _git_says_branch(work) or "HEAD", check=False).returncode != 0
     assert g_linked.merge_in_progress() and g_linked.unmerged_paths() == ["a.txt"]
     assert not g_work.merge_in_progress() and g_work.unmerged_paths() == []
+
+
+# -- the process runner under every git call (no subprocess module) ---------------------------------
+
+
+def test_the_runner_collects_big_outputs_on_both_streams_without_blocking() -> None:
+    import os
+    import sys
+
+    from beads.sync.git import _capture
+
+    script = ("import sys\n"
+              "for i in range(400):\n"
+              "    sys.stdout.write('o' * 5000 + '\\n'); sys.stderr.write('e' * 5000 + '\\n')\n"
+              "sys.stdout.write(sys.stdin.read()[::-1]); sys.exit(3)")
+    code, out, err = _capture([sys.executable, "-c", script], dict(os.environ), 60, b"abc" * 100_000)
+    assert code == 3
+    assert out.count(b"o" * 5000 + b"\n") == 400 and out.endswith(b"cba" * 100_000)
+    assert err == (b"e" * 5000 + b"\n") * 400
+
+
+def test_the_runner_kills_a_process_past_its_timeout_and_reaps_it() -> None:
+    import os
+    import sys
+    import time
+
+    import pytest
+
+    from beads.sync.git import _capture, _Timeout
+
+    started = time.monotonic()
+    with pytest.raises(_Timeout):
+        _capture([sys.executable, "-c", "import time; print('x', flush=True); time.sleep(60)"], dict(os.environ), 0.5)
+    assert time.monotonic() - started < 30
+    zombies = []  # a killed child that was not reaped stays a zombie of this process
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == os.getpid():
+            zombies.append(entry)
+    assert zombies == []
+
+
+def test_the_runner_passes_only_the_descriptors_it_is_told_to(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from beads.sync.git import _capture
+
+    fd = os.open(tmp_path / "lock", os.O_CREAT | os.O_RDWR)
+    try:
+        probe = [sys.executable, "-c", f"import os, sys; os.fstat({fd})"]
+        assert _capture(probe, dict(os.environ), 60)[0] != 0  # not inherited by default
+        assert _capture(probe, dict(os.environ), 60, pass_fds=(fd,))[0] == 0
+        assert not os.get_inheritable(fd)  # still closed on exec for every other child
+        assert _capture(probe, dict(os.environ), 60)[0] != 0
+    finally:
+        os.close(fd)

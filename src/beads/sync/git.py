@@ -10,7 +10,6 @@ for ``--verbose``). Paths given to and returned by this module are absolute.
 from __future__ import annotations
 
 import os
-import subprocess
 
 from beads.errors import GitError
 
@@ -21,6 +20,93 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT = 60.0
 NETWORK_TIMEOUT = 300.0
 UNMERGED_CODES = frozenset(("DD", "AU", "UD", "UA", "DU", "AA", "UU"))
+
+
+class Completed:
+    """What a finished git process left: ``returncode``, ``stdout``, ``stderr`` (as
+    ``subprocess.CompletedProcess``, whose module costs every ``bd`` that runs git ~7 ms of
+    imports: threading, selectors, signal)."""
+
+    __slots__ = ("args", "returncode", "stdout", "stderr")
+
+    def __init__(self, args: list[str], returncode: int, stdout: str, stderr: str) -> None:
+        self.args, self.returncode, self.stdout, self.stderr = args, returncode, stdout, stderr
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _capture(argv: list[str], env: Mapping[str, str], timeout: float, data: bytes | None = None,
+             pass_fds: tuple[int, ...] = ()) -> tuple[int, bytes, bytes]:
+    """Run ``argv`` (found on PATH), feeding it ``data`` (else /dev/null), and collect its exit
+    status, stdout and stderr; ``_Timeout`` (the process killed) after ``timeout`` seconds.
+    ``pass_fds`` are inherited by the process, like ``subprocess``'s."""
+    import select
+    import time
+
+    deadline = time.monotonic() + timeout
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    in_r, in_w = os.pipe() if data else (os.open(os.devnull, os.O_RDONLY), -1)
+    try:
+        actions = [(os.POSIX_SPAWN_DUP2, in_r, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)]
+        # a descriptor duplicated onto itself loses its close-on-exec flag in this child only
+        actions += [(os.POSIX_SPAWN_DUP2, fd, fd) for fd in pass_fds]
+        pid = os.posix_spawnp(argv[0], argv, env, file_actions=actions)
+    except BaseException:
+        for fd in (out_r, err_r, in_w):
+            if fd >= 0:
+                os.close(fd)
+        raise
+    finally:
+        for fd in (out_w, err_w, in_r):
+            os.close(fd)
+    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
+    poller = select.poll()
+    for fd in chunks:
+        poller.register(fd, select.POLLIN)
+    pending = data or b""
+    if in_w >= 0:
+        os.set_blocking(in_w, False)
+        poller.register(in_w, select.POLLOUT)
+    open_fds = len(chunks) + (in_w >= 0)
+    try:
+        while open_fds:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Timeout
+            for fd, _ in poller.poll(left * 1000):
+                if fd == in_w:
+                    try:
+                        pending = pending[os.write(in_w, pending[:65536]):]
+                    except BrokenPipeError:
+                        pending = b""
+                    if not pending:
+                        poller.unregister(in_w)
+                        os.close(in_w)
+                        in_w = -1
+                        open_fds -= 1
+                    continue
+                block = os.read(fd, 65536)
+                if block:
+                    chunks[fd].append(block)
+                else:
+                    poller.unregister(fd)
+                    open_fds -= 1
+    except BaseException:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+        os.waitpid(pid, 0)
+        raise
+    finally:
+        for fd in (out_r, err_r, in_w):
+            if fd >= 0:
+                os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), b"".join(chunks[out_r]), b"".join(chunks[err_r])
 
 
 class GitFailure(GitError):
@@ -65,17 +151,18 @@ class Git:
         return env
 
     def run(self, *args: str, check: bool = True, timeout: float | None = None, input: str | None = None,
-            env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+            env: Mapping[str, str] | None = None) -> Completed:
         """Run ``git <args>`` in the work tree; raise ``GitFailure`` on a non-zero exit when ``check``."""
         limit = self.timeout if timeout is None else timeout
         what = f"git {args[0]}" if args else "git"
         try:
-            proc = subprocess.run(["git", *args], cwd=self.root, capture_output=True, text=True, input=input,
-                                  timeout=limit, env=self._env(env), errors="surrogateescape",
-                                  pass_fds=self.pass_fds)
+            code, out, err = _capture(["git", "-C", self.root, *args], self._env(env), limit,
+                                      input.encode("utf-8", "surrogateescape") if input else None, self.pass_fds)
+            proc = Completed(["git", *args], code, out.decode("utf-8", "surrogateescape"),
+                             err.decode("utf-8", "surrogateescape"))
         except FileNotFoundError:
             raise GitError("git is not installed (or not on PATH)")
-        except subprocess.TimeoutExpired:
+        except _Timeout:
             raise GitFailure(f"{what} timed out after {limit:g}s", returncode=-1)
         except OSError as exc:
             raise GitError(f"cannot run git in {self.root}: {exc.strerror or exc}")
@@ -282,7 +369,7 @@ class Git:
         return self.run("merge", "--abort", check=False).returncode == 0
 
     def merge(self, rev: str, message: str, *,
-              env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+              env: Mapping[str, str] | None = None) -> Completed:
         """``git merge --no-edit`` of ``rev``; returns the process, never raises on conflict."""
         return self.run("merge", "--no-edit", "--quiet", "-m", message, rev, check=False,
                         env={**(env or {}), "LC_ALL": "C"})
@@ -299,7 +386,7 @@ class Git:
         self.run("fetch", "--quiet", remote, timeout=NETWORK_TIMEOUT, env=env)
 
     def fetch_branch(self, remote: str, branch: str, *,
-                     env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+                     env: Mapping[str, str] | None = None) -> Completed:
         """``git fetch remote branch`` (the first half of a pull); ``FETCH_HEAD`` is its commit."""
         # Untranslated messages: the caller tells "no such remote branch yet" from real failures.
         return self.run("fetch", "--quiet", remote, branch, check=False, timeout=NETWORK_TIMEOUT,
@@ -317,13 +404,15 @@ class Git:
         """
         spec = f"{rev}{self.rel(path)}" if rev.startswith(":") else f"{rev}:{self.rel(path)}"
         try:
-            proc = subprocess.run(["git", "cat-file", "blob", spec], cwd=self.root, capture_output=True,
-                                  timeout=self.timeout, env=self._env(None), pass_fds=self.pass_fds)
-        except subprocess.TimeoutExpired:
+            code, out, _ = _capture(["git", "-C", self.root, "cat-file", "blob", spec], self._env(None),
+                                    self.timeout, None, self.pass_fds)
+        except _Timeout:
             raise GitFailure(f"git cat-file timed out after {self.timeout:g}s", returncode=-1)
+        except FileNotFoundError:
+            raise GitError("git is not installed (or not on PATH)")
         except OSError as exc:
             raise GitError(f"cannot run git in {self.root}: {exc.strerror or exc}")
-        return proc.stdout if proc.returncode == 0 else None
+        return out if code == 0 else None
 
     def is_ancestor(self, a: str, b: str) -> bool:
         """Whether commit ``a`` is ``b`` or one of its ancestors (merging it would change nothing)."""
