@@ -58,6 +58,19 @@ def now_utc() -> str:
     return format_ns(time.time_ns(), 0)
 
 
+_BUMP_NS = 1_000_000  # 1 ms: survives readers that keep only millisecond precision
+
+
+def after(stamp: str, previous: str | None) -> str:
+    """``stamp``, unless it is not later than ``previous`` (a peer whose clock runs ahead of ours
+    stamped the version we change): then 1 ms after ``previous``, in UTC. A change is always newer
+    than the version it replaces, so newer-wins imports and merges on other clones take it."""
+    mine, theirs = to_ns(stamp), to_ns(previous)
+    if mine is None or theirs is None or mine > theirs:
+        return stamp
+    return format_ns(theirs + _BUMP_NS, 0)
+
+
 def to_ns(text: str | None) -> int | None:
     """Parse any RFC3339 / SQLite datetime text to epoch nanoseconds (None if unparsable)."""
     if not text:

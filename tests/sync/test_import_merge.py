@@ -305,3 +305,32 @@ def test_a_bulk_import_that_fails_leaves_the_indexes_in_place(t) -> None:  # noq
     with pytest.raises(InvalidInput, match="strict"):
         import_records(t, records, orphan_handling="strict")
     assert t.store.all_ids() == [] and _indexes(t) == before
+
+
+def test_a_local_change_after_a_peers_line_from_the_future_is_newer_than_it(t) -> None:  # noqa: ANN001
+    """A peer whose clock runs an hour ahead stamps its line an hour from now. Every local change
+    made after taking that line in must still be newer than it, or the peer's line wins again at
+    every other clone (and here, at the next full import) and the change is undone."""
+    import time
+
+    from beads.timefmt import format_ns, to_ns
+
+    ahead = format_ns(time.time_ns() + 3600 * 10**9, 0)
+    import_records(t, [rec("test-1", "from the future", updated_at=ahead, labels=["peer"])], mark_dirty=False)
+    changes = [
+        lambda: t.update("test-1", title="local edit"),
+        lambda: t.add_label("test-1", "mine"),
+        lambda: t.remove_label("test-1", "peer"),
+        lambda: t.close("test-1", reason="done"),
+        lambda: t.reopen("test-1"),
+        lambda: t.add_comment("test-1", "a note"),
+    ]
+    stamps = [ahead]
+    for change in changes:
+        change()
+        stamps.append(one(t, "test-1")["updated_at"])
+        assert to_ns(stamps[-1]) > to_ns(stamps[-2])  # type: ignore[operator]
+    before = (one(t, "test-1")["title"], t.store.labels_of("test-1"))
+    stats = import_records(t, [rec("test-1", "from the future", updated_at=ahead, labels=["peer"])], mark_dirty=False)
+    assert stats["updated"] == 0
+    assert (one(t, "test-1")["title"], t.store.labels_of("test-1")) == before == ("local edit", ["mine"])

@@ -12,6 +12,7 @@ import json
 import os
 import random
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -203,9 +204,10 @@ def test_skipped_lines_never_hide_a_change(t, monkeypatch: pytest.MonkeyPatch) -
     def peer_line(line: str, newer: bool) -> str:
         obj = json.loads(line)
         clock[0] += 1000
-        # a newer line is stamped now: a peer's clock ahead of ours would make our later writes
-        # older than what we imported (see the closing note of issue 6), for both kinds of import
-        obj["updated_at"] = timefmt.now() if newer else ts(-clock[0])
+        # a newer line is stamped now, or by a peer whose clock runs up to an hour ahead of ours
+        # (our later writes are still stamped after it: timefmt.after)
+        ahead = rnd.choice([0, 0, rnd.randrange(3600)]) * 10**9
+        obj["updated_at"] = timefmt.format_ns(time.time_ns() + ahead, 0) if newer else ts(-clock[0])
         obj["title"] = f"peer {clock[0]}"
         if rnd.random() < 0.5:
             obj["labels"] = sorted({*obj.get("labels", []), f"p{rnd.randrange(3)}"})

@@ -331,7 +331,7 @@ class Tracker(GraphOps, Views):
             elif old["status"] == model.STATUS_CLOSED:
                 values["closed_at"] = None
                 values["close_reason"] = ""
-        values["updated_at"] = now
+        values["updated_at"] = timefmt.after(now, old.get("updated_at"))
         issue.update(values)
         store.update_issue(real, values, model.content_hash(issue), issue)
         if "status" in values and new_status != old["status"]:
@@ -370,8 +370,8 @@ class Tracker(GraphOps, Views):
                 raise InvalidInput(f"cannot close pinned issue {real} (use --force to override)")
             now = timefmt.now()
             old = dict(issue)
-            values: dict[str, Any] = {"status": model.STATUS_CLOSED, "closed_at": now, "updated_at": now,
-                                      "close_reason": reason}
+            values: dict[str, Any] = {"status": model.STATUS_CLOSED, "closed_at": now,
+                                      "updated_at": timefmt.after(now, issue.get("updated_at")), "close_reason": reason}
             if session:
                 values["closed_by_session"] = session
             issue.update(values)
@@ -389,7 +389,8 @@ class Tracker(GraphOps, Views):
             if issue["status"] == model.STATUS_TOMBSTONE:
                 raise InvalidInput(f"cannot reopen {real}: issue is deleted")
             now = timefmt.now()
-            values = {"status": model.STATUS_OPEN, "closed_at": None, "close_reason": "", "updated_at": now}
+            values = {"status": model.STATUS_OPEN, "closed_at": None, "close_reason": "",
+                      "updated_at": timefmt.after(now, issue.get("updated_at"))}
             old = dict(issue)
             issue.update(values)
             self.store.update_issue(real, values, model.content_hash(issue), issue)
@@ -481,7 +482,7 @@ class Tracker(GraphOps, Views):
                     continue
                 values = {"status": model.STATUS_TOMBSTONE, "closed_at": None, "deleted_at": now,
                           "deleted_by": self.actor, "delete_reason": reason,
-                          "original_type": issue["issue_type"], "updated_at": now}
+                          "original_type": issue["issue_type"], "updated_at": timefmt.after(now, issue.get("updated_at"))}
                 issue.update(values)
                 self.store.update_issue(issue_id, values, model.content_hash(issue), issue)
                 self.store.add_event(issue_id, "deleted", self.actor, now, comment=reason)
@@ -512,7 +513,7 @@ class Tracker(GraphOps, Views):
                 if new != text:
                     changes[field] = new
             if changes:
-                changes["updated_at"] = now
+                changes["updated_at"] = timefmt.after(now, issue.get("updated_at"))
                 issue.update(changes)
                 self.store.update_issue(other, changes, model.content_hash(issue), issue)
                 count += 1
@@ -557,7 +558,8 @@ class Tracker(GraphOps, Views):
     def _touch(self, issue_id: str, now: str) -> None:
         issue = self.store.get_issue(issue_id)
         if issue is not None:
-            self.store.update_issue(issue_id, {"updated_at": now}, issue["_content_hash"] or model.content_hash(issue))
+            self.store.update_issue(issue_id, {"updated_at": timefmt.after(now, issue.get("updated_at"))},
+                                    issue["_content_hash"] or model.content_hash(issue))
 
     def labels(self, issue_id: str) -> list[str]:
         return self.store.labels_of(self.get(issue_id)["id"])
