@@ -153,7 +153,7 @@ def test_a_chunked_import_gives_what_the_general_path_gives(tmp_path: Path, monk
         _shuffled_text(records) if layout == "shuffled" else _canonical_text(records))
     source = tmp_path / "in.jsonl"
     source.write_text(text, encoding="utf-8")
-    monkeypatch.setattr("beads.sync.importer._CHUNK", 97)  # the general path drops and rebuilds the indexes too
+    monkeypatch.setattr("beads.sync.recordmerge.CHUNK", 97)  # the general path drops and rebuilds the indexes too
     monkeypatch.setattr(freshimport, "_CHUNK", 89)  # many chunks
     existing = layout == "existing file"
     fast = _import(tmp_path, "fast", source, fresh=True, monkeypatch=monkeypatch, existing_file=existing)

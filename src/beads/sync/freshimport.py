@@ -174,7 +174,7 @@ class _Load:
                 self.parents.add(parent)
 
     def _insert(self, records: list[dict[str, Any]], hashes: list[str]) -> None:
-        """Create one chunk's issues and relations, as ``importer._Merge`` creates new issues."""
+        """Create one chunk's issues and relations, as ``recordmerge.RecordMerge`` creates new issues."""
         if not records:
             return
         store = self.store
