@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
     from beads.cli.context import Context
 
+# True inside the daemon, which runs commands in-process and must never forward them again.
+IN_DAEMON = False
+
 # Global flags that take a value (so the pre-scan can skip their argument).
 _VALUE_FLAGS = {"--db", "--actor", "--lock-timeout"}
 
@@ -169,6 +172,12 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.stderr.write(f"Error: unknown command \"{visible(command)}\" for \"bd\"\nRun 'bd --help' for usage.\n")
         return 1
+    if command is not None and not IN_DAEMON:
+        from beads.daemon.client import forward
+
+        forwarded = forward(argv, ALIASES.get(command, command))
+        if forwarded is not None:
+            return forwarded
     parser = build_parser(command)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):

@@ -74,6 +74,7 @@ class Barrier:
         self.prefix = prefix
         self.import_warning = import_warning
         self.wrote = False
+        self.last_import: dict | None = None  # the auto-import's statistics, when it imported
         self._tracker: Tracker | None = None
         self._owned = True
 
@@ -106,7 +107,7 @@ class Barrier:
         if self.auto_import and not readonly and self.command not in ("import", "delete", "sync"):
             from beads.sync import auto
 
-            auto.before_command(self._tracker, self.import_warning)
+            self.last_import = auto.before_command(self._tracker, self.import_warning)
         return self._tracker
 
     def writer(self, operation: str) -> Tracker:
