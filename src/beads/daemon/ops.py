@@ -9,6 +9,7 @@ Tracker: all of them apply, or none.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import time
@@ -92,7 +93,8 @@ class Ops:
         env = dict(d.base_env)
         actor = req.get("actor") or d.default_actor
         full = [*argv[:1], "--db", d.db_path, "--actor", actor, *(["--json"] if json_out else []), *argv[1:]]
-        cwd = req.get("cwd") if isinstance(req.get("cwd"), str) and os.path.isdir(req["cwd"]) else d.root
+        asked = req.get("cwd")
+        cwd = asked if isinstance(asked, str) and os.path.isdir(asked) else d.root
         result = runner.run(full, cwd=cwd, env=env)
         if result.exit != 0:
             text = result.stderr.decode("utf-8", "replace").strip()
@@ -382,8 +384,8 @@ class Ops:
                 raise OpError(f"the args of batch operation {name!r} must be an object")
         return self.daemon.in_one_transaction(req, lambda: self._batch(req, operations))
 
-    def _batch(self, req: dict[str, Any], operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        results = []
+    def _batch(self, req: dict[str, Any], operations: builtins.list[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
+        results: builtins.list[dict[str, Any]] = []
         for i, op in enumerate(operations):
             try:
                 data = self.table[op["operation"]](req, op.get("args") or {})
