@@ -47,7 +47,7 @@ _SPACE = " \t\n\r"
 
 def loads(text: str | bytes) -> Any:
     if isinstance(text, bytes):
-        text = text.decode("utf-8")
+        text = text.decode("utf-8-sig")  # json.loads(bytes) accepts a UTF-8 BOM too
     if _scan is None:  # pragma: no cover
         import json
 

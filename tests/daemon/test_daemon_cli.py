@@ -329,3 +329,49 @@ def test_a_command_forwarded_to_the_daemon_imports_neither_sqlite_nor_json(bd: B
         assert not modules & {"sqlite3", "json", "re", "argparse", "socket", "typing", "beads.storage"}
     finally:
         daemon.stop()
+
+
+def test_a_client_newer_than_its_daemon_stops_it_and_starts_one_of_its_own_version(bd: Bd) -> None:
+    old = start(bd, env={"BD_DAEMON_VERSION_OVERRIDE": "0.1.0"})
+    assert old.status()["version"] == "0.1.0"
+    issue = bd("q", "Written while the daemon is replaced").stdout.strip()  # direct mode
+    eventually(lambda: not alive(old.pid), what="the outdated daemon to stop")
+
+    def new_daemon() -> int | None:
+        pid_file = old.beads / "daemon.pid"
+        if not pid_file.exists():
+            return None
+        pid = int(pid_file.read_text())
+        return pid if pid != old.pid and alive(pid) and (old.beads / "bd.sock").exists() else None
+
+    pid = eventually(new_daemon, what="a daemon of the client's version")
+    replacement = Running(bd)
+    try:
+        from beads import __version__
+
+        assert replacement.pid == pid
+        assert replacement.status()["version"] == __version__
+        assert issue in bd("list").stdout
+    finally:
+        replacement.stop()
+
+
+def test_auto_start_follows_the_config_key_and_backs_off_after_a_failed_start(bd: Bd) -> None:
+    from beads.daemon import autostart
+
+    beads = bd.cwd / ".beads"
+    config = beads / "config.yaml"
+    config.write_text(config.read_text() + "\nauto-start-daemon: true\n")
+    assert autostart.enabled(str(beads))
+    autostart._record(str(beads), ok=False)  # as after a start that failed
+    bd("list")
+    assert not (beads / "bd.sock").exists()  # backing off: no attempt
+    state = json.loads((beads / "daemon-start.json").read_text())
+    assert state["failures"] == 1
+    autostart._record(str(beads), ok=True)
+    bd("list")
+    daemon = Running(bd)
+    try:
+        assert alive(daemon.pid)
+    finally:
+        daemon.stop()

@@ -21,16 +21,23 @@ def enabled(beads_dir: str) -> bool:
     env = os.environ.get("BEADS_AUTO_START_DAEMON")
     if env is not None:
         return env.strip().lower() in ("1", "true", "yes", "on")
+    from beads.fileio import open_regular
+
+    path = os.path.join(beads_dir, "config.yaml")
     try:
-        with open(os.path.join(beads_dir, "config.yaml"), encoding="utf-8") as fh:
-            text = fh.read()
+        with open_regular(path) as fh:  # a FIFO in its place must not hang every command
+            data = fh.read()
     except OSError:
         return False
-    if "auto-start-daemon" not in text:  # YAML is parsed only when the key is there
+    if b"auto-start-daemon" not in data:  # YAML is parsed only when the key is there
         return False
     from beads.core.config import load_yaml, truthy
+    from beads.errors import BdError
 
-    value = load_yaml(os.path.join(beads_dir, "config.yaml")).get("auto-start-daemon")
+    try:
+        value = load_yaml(path).get("auto-start-daemon")
+    except (BdError, OSError, ValueError):
+        return False  # the command itself reports a broken config.yaml
     return truthy(value) if value is not None else False
 
 

@@ -220,7 +220,11 @@ def forward(argv: list[str], command: str | None) -> int | None:
             if outdated:
                 _replace_outdated(conn, beads_dir)
             return None
-        return _exec(conn, argv, expected_db)
+        try:
+            return _exec(conn, argv, expected_db)
+        except KeyboardInterrupt:
+            sys.stderr.write("Interrupted\n")
+            return 130
 
 
 def _replace_outdated(conn: Connection, beads_dir: str) -> None:

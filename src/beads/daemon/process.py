@@ -54,7 +54,8 @@ class Daemon:
         self.root = self.ws.root
         self.db_path = os.path.realpath(self.ws.db_path)
         self.jsonl_path = self.ws.jsonl_path
-        self.version = __version__
+        # BD_DAEMON_VERSION_OVERRIDE: for tests of the upgrade path (a daemon older than its clients)
+        self.version = os.environ.get("BD_DAEMON_VERSION_OVERRIDE") or __version__
         self.base_env = dict(os.environ)
         from beads.core.tracker import default_actor
 
@@ -75,6 +76,7 @@ class Daemon:
         self._wake_w: int | None = None
         self._lock_fd: int | None = None
         self.exporter: Debouncer | None = None
+        self._export_retries = 0
         self.watcher: Watcher | None = None
         self.poller: Poller | None = None
 
@@ -213,6 +215,10 @@ class Daemon:
         if self.exporter is not None:
             self.exporter.poke()
 
+    def _poke_export(self) -> None:
+        if self.exporter is not None and not self._stop.is_set():
+            self.exporter.poke()
+
     def record_mutation(self, kind: str, issue_id: str) -> None:
         self.mutations.append({"type": kind, "issue_id": issue_id, "timestamp": int(time.time() * 1000)})
 
@@ -235,6 +241,14 @@ class Daemon:
         for text in problems:
             log.warning("export: %s", text)
         log.info("exported %d mutation(s)%s", n, "" if ok else " (with problems)")
+        if ok:
+            self._export_retries = 0
+        elif self._export_retries < 10 and not self._stop.is_set():
+            # e.g. the export lock held by a long `bd sync`: the dirty marks stay, try again later
+            self._export_retries += 1
+            retry = threading.Timer(min(2.0 * self._export_retries, 30.0), self._poke_export)
+            retry.daemon = True
+            retry.start()
 
     def export_now(self) -> None:
         if self.exporter is not None:
