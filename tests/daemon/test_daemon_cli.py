@@ -197,7 +197,7 @@ def test_lifecycle_one_daemon_per_workspace_status_stop_and_clean_exit(bd: Bd) -
     assert status["pid"] == daemon.pid and status["running"] is True  # type: ignore[index]
     assert status["daemon_mode"] == "events"  # type: ignore[index]
     verbose = bd("daemon", "status", "--verbose").stdout
-    assert "Events since start:" in verbose and "Watcher: events" in verbose
+    assert "Events since start:" in verbose and "Watcher: events (inotify)" in verbose
     entries = bd.json("daemons", "list")
     assert [e["pid"] for e in entries] == [daemon.pid]  # type: ignore[union-attr]
     assert "daemon started" in bd("daemon", "logs").stdout
@@ -259,9 +259,11 @@ def test_a_long_workspace_path_gets_a_short_socket_recorded_in_beads(tmp_path: P
     assert not record.exists()
 
 
-def test_an_external_change_to_the_jsonl_is_imported_by_the_daemon(bd: Bd, tmp_path: Path) -> None:
-    daemon = start(bd, env=DEFAULT_ENV)
+@pytest.mark.parametrize("backend", ["inotify", "watchfiles"])
+def test_an_external_change_to_the_jsonl_is_imported_by_the_daemon(bd: Bd, backend: str) -> None:
+    daemon = start(bd, env={**DEFAULT_ENV, "BEADS_DAEMON_WATCHER": backend})
     try:
+        assert daemon.events()["watcher_backend"] == backend
         bd("q", "Local issue")
         jsonl = daemon.beads / "issues.jsonl"
         eventually(lambda: len(jsonl_ids(jsonl)) == 1, what="the export")
@@ -373,5 +375,18 @@ def test_auto_start_follows_the_config_key_and_backs_off_after_a_failed_start(bd
     daemon = Running(bd)
     try:
         assert alive(daemon.pid)
+    finally:
+        daemon.stop()
+
+
+def test_a_commit_or_checkout_wakes_the_watcher_and_nothing_else_in_git_does(bd: Bd) -> None:
+    daemon = start(bd, env=DEFAULT_ENV)
+    try:
+        (bd.cwd / "notes.txt").write_text("x\n")
+        git(bd.cwd, "add", "notes.txt")  # the index changes: not watched
+        git(bd.cwd, "commit", "-q", "-m", "a commit")  # refs/heads/main changes
+        eventually(lambda: daemon.events()["file_changes"] >= 1, what="the watcher to see the new ref")
+        git(bd.cwd, "checkout", "-q", "-b", "topic")  # HEAD changes
+        eventually(lambda: daemon.events()["file_changes"] >= 2, what="the watcher to see HEAD move")
     finally:
         daemon.stop()

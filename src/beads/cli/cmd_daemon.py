@@ -166,7 +166,8 @@ def _status(ctx: Context) -> int:
         ctx.out(f"    Exports: {ev.get('exports', 0)} (failed: {ev.get('export_failures', 0)}; mutations per "
                 f"export: mean {batched.get('mean', 0)}, max {batched.get('max', 0)})")
         ctx.out(f"    File changes: {ev.get('file_changes', 0)}, imports: {ev.get('imports', 0)}")
-        ctx.out(f"    Watcher: {ev.get('watcher')}, errors: {ev.get('watcher_errors', 0)}")
+        backend = f" ({ev['watcher_backend']})" if ev.get("watcher_backend") else ""
+        ctx.out(f"    Watcher: {ev.get('watcher')}{backend}, errors: {ev.get('watcher_errors', 0)}")
     return 0
 
 

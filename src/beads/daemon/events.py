@@ -29,6 +29,7 @@ class Stats:
         self.last_export: float | None = None
         self.last_import: float | None = None
         self.watcher = "off"
+        self.watcher_backend = ""
 
     def add(self, key: str, n: int = 1) -> None:
         with self._lock:
@@ -48,7 +49,7 @@ class Stats:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             batched = list(self.batched)
-            return {**self.counts, "watcher": self.watcher,
+            return {**self.counts, "watcher": self.watcher, "watcher_backend": self.watcher_backend,
                     "mutations_per_export": {"last": batched[-10:], "max": max(batched, default=0),
                                              "mean": round(sum(batched) / len(batched), 2) if batched else 0},
                     "last_export": _iso(self.last_export), "last_import": _iso(self.last_import)}
@@ -177,10 +178,7 @@ class Watcher:
             iterator = watchfiles.watch(*self.paths, watch_filter=accept, debounce=self.debounce_ms,
                                         step=self.step_ms, stop_event=self._stop, rust_timeout=0,
                                         raise_interrupt=False, ignore_permission_denied=True)
-            first = True
             for changes in _started(iterator, self._ready):
-                if first:
-                    first = False
                 self.on_change({path for _, path in changes})
         except Exception as exc:  # noqa: BLE001 - reported; the daemon falls back to polling
             self.error = f"{type(exc).__name__}: {exc}"

@@ -301,32 +301,61 @@ class Daemon:
 
     def _start_sync(self) -> None:
         if self.mode != "poll":
-            watch = [self.beads_dir]
-            git = os.path.join(self.root, ".git")
-            for extra in (os.path.join(git, "HEAD"), os.path.join(git, "refs", "heads")):
-                if os.path.exists(extra):
-                    watch.append(extra)
-            self.watcher = Watcher(watch, self._accept_change, self._on_change,
-                                   debounce_ms=int(self.debounce * 1000))
-            if self.watcher.start():
+            watcher = self._start_watcher()
+            if watcher is not None:
+                self.watcher = watcher
                 self.stats.watcher = "events"
                 return
-            log.warning("file watcher unavailable (%s): falling back to polling every %.0fs", self.watcher.error,
-                        self.poll_interval)
             self.stats.add("watcher_errors")
-            self.watcher = None
             if (os.environ.get("BEADS_WATCHER_FALLBACK") or "true").strip().lower() in ("0", "false", "no", "off"):
                 raise SystemExit("the file watcher could not start and BEADS_WATCHER_FALLBACK=false")
         self.stats.watcher = "poll"
         self.poller = Poller(self.poll_interval, self._poll_tick)
         self.poller.start()
 
+    def _start_watcher(self) -> Any:
+        """inotify on Linux (no wake-up at all while idle), else watchfiles; None if neither starts."""
+        git = os.path.join(self.root, ".git")
+        heads = os.path.join(git, "refs", "heads")
+        jsonl_dir = os.path.dirname(self.jsonl_path)
+        choice = (os.environ.get("BEADS_DAEMON_WATCHER") or "").strip().lower()
+        errors = []
+        if choice in ("", "inotify") and sys.platform.startswith("linux"):
+            from beads.daemon.inotify import InotifyWatcher
+
+            dirs = [(self.beads_dir, False)]
+            if jsonl_dir != self.beads_dir:
+                dirs.append((jsonl_dir, False))
+            if os.path.isdir(git):
+                dirs += [(git, False)] + ([(heads, True)] if os.path.isdir(heads) else [])
+            native = InotifyWatcher(dirs, self._accept_change, self._on_change,
+                                    debounce_ms=int(self.debounce * 1000))
+            if native.start():
+                self.stats.watcher_backend = "inotify"
+                return native
+            errors.append(native.error or "inotify failed")
+        watch = sorted({self.beads_dir, jsonl_dir})
+        for extra in (os.path.join(git, "HEAD"), heads):
+            if os.path.exists(extra):
+                watch.append(extra)
+        portable = Watcher(watch, self._accept_change, self._on_change, debounce_ms=int(self.debounce * 1000))
+        if portable.start():
+            self.stats.watcher_backend = "watchfiles"
+            return portable
+        errors.append(portable.error or "watchfiles failed")
+        log.warning("file watcher unavailable (%s): falling back to polling every %.0fs", "; ".join(errors),
+                    self.poll_interval)
+        return None
+
     def _accept_change(self, change: str, path: str) -> bool:
         if path == self.jsonl_path:
             return True
         if path in (self.db_path, self.beads_dir):
             return change == "deleted"
-        return os.sep + ".git" + os.sep in path and not path.endswith(".lock")
+        git = os.path.join(self.root, ".git")
+        if path in (os.path.join(git, "HEAD"), os.path.join(git, "packed-refs")):
+            return True
+        return path.startswith(os.path.join(git, "refs", "heads") + os.sep) and not path.endswith(".lock")
 
     def _on_change(self, changed: set[str]) -> None:
         self.stats.add("file_changes", len(changed))

@@ -223,12 +223,15 @@ class Server:
             return text.encode("latin-1") if isinstance(text, str) else b""
 
         self.daemon.stats.add("commands")
+        before = self.daemon.stats.counts["mutations"]
         result = runner.run([a for a in argv], cwd=cwd, env=env, fetch_stdin=fetch_stdin,
                             stdin_tty=bool(args.get("stdin_tty")),
                             stdout_encoding=_text(args.get("stdout_encoding"), "utf-8"),
                             stdout_errors=_text(args.get("stdout_errors"), "strict"),
                             stderr_errors=_text(args.get("stderr_errors"), "backslashreplace"))
         conn.settimeout(IDLE_CONNECTION_TIMEOUT)
+        if self.daemon.stats.counts["mutations"] != before:  # the command wrote (which issues: not tracked)
+            self.daemon.record_mutation("update", "")
         return {"exit": result.exit, "stdout": result.stdout.decode("utf-8", "surrogateescape"),
                 "stderr": result.stderr.decode("utf-8", "surrogateescape")}
 
