@@ -390,3 +390,22 @@ def test_a_commit_or_checkout_wakes_the_watcher_and_nothing_else_in_git_does(bd:
         eventually(lambda: daemon.events()["file_changes"] >= 2, what="the watcher to see HEAD move")
     finally:
         daemon.stop()
+
+
+def test_output_is_streamed_and_a_closed_pipe_ends_quietly(bd: Bd) -> None:
+    daemon = start(bd, env=DEFAULT_ENV)
+    try:
+        raw = daemon.raw()
+        ops = [{"operation": "create", "args": {"title": f"Issue number {i} " + "x" * 200}} for i in range(400)]
+        assert raw.call("batch", {"operations": ops})["success"]
+        raw.close()
+        full = bd("list", "--all", "--limit", "0", "--long").stdout
+        assert full == bd("--no-daemon", "list", "--all", "--limit", "0", "--long").stdout
+        assert len(full) > 1 << 16  # more than one chunk of the stream
+        proc = subprocess.run(f"'{BD}' list --all --limit 0 --long | head -1", shell=True, cwd=bd.cwd,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0 and proc.stderr == "" and proc.stdout.count("\n") == 1
+        assert bd("q", "Still serving").returncode == 0
+        assert daemon.raw().call("ping")["success"]
+    finally:
+        daemon.stop()

@@ -8,10 +8,11 @@ a daemon that does not answer ``health`` within a short timeout, or answers that
 is older than us, is bypassed (and, when it is older, asked to stop and restarted).
 
 Wire format (spec §9.2): one JSON request per line, one JSON response per line. The
-``exec`` operation carries argv, cwd and environment; while it runs, the daemon may
-ask for the client's stdin (``{"stdin_request": true}``), answered with
-``{"stdin": <bytes as latin-1 text>}``; the final response's data is
-``{"exit", "stdout", "stderr"}`` (bytes as UTF-8 text with surrogate escapes).
+``exec`` operation carries argv, cwd and environment; while it runs, the daemon
+streams the command's output as it is written, each chunk a line
+``{"stream": "stdout"|"stderr", "bytes": N}`` followed by N raw bytes, and may ask for
+the client's stdin (``{"stdin_request": true}``, answered with
+``{"stdin": <bytes as latin-1 text>}``); the final response's data is ``{"exit": N}``.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class Connection:
         except BaseException:
             self.sock.close()
             raise
-        self._buf = b""
+        self._buf = bytearray()
 
     def close(self) -> None:
         self.sock.close()
@@ -79,18 +80,31 @@ class Connection:
     def send(self, message: dict[str, Any]) -> None:
         self.sock.sendall(dumps(message).encode("ascii") + b"\n")
 
+    def _fill(self) -> None:
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise DaemonError("the daemon closed the connection without answering")
+        self._buf += chunk
+
     def read_line(self, timeout: float | None) -> dict[str, Any]:
         self.sock.settimeout(timeout)
-        while b"\n" not in self._buf:
-            chunk = self.sock.recv(1 << 20)
-            if not chunk:
-                raise DaemonError("the daemon closed the connection without answering")
-            self._buf += chunk
-        line, _, self._buf = self._buf.partition(b"\n")
+        start = 0
+        while (end := self._buf.find(b"\n", start)) < 0:
+            start = len(self._buf)
+            self._fill()
+        line = bytes(self._buf[:end])
+        del self._buf[: end + 1]
         message = loads(line)
         if not isinstance(message, dict):
             raise DaemonError("the daemon sent a malformed response")
         return message
+
+    def read_exact(self, size: int) -> bytes:
+        while len(self._buf) < size:
+            self._fill()
+        data = bytes(self._buf[:size])
+        del self._buf[:size]
+        return data
 
     def request(self, operation: str, args: dict[str, Any] | None = None, *, timeout: float | None = REQUEST_TIMEOUT,
                 **fields: Any) -> Any:
@@ -260,6 +274,17 @@ def _exec(conn: Connection, argv: list[str], expected_db: str) -> int:
             sys.stderr.write(f"Error: lost the connection to the daemon while it ran the command ({exc}); "
                              f"check the result before retrying\n")
             return 1
+        stream = message.get("stream")
+        if stream is not None:  # a chunk of the command's output, as it writes it
+            try:
+                chunk = conn.read_exact(int(message.get("bytes") or 0))
+            except (OSError, DaemonError):
+                sys.stderr.write("Error: lost the connection to the daemon while it ran the command; "
+                                 "check the result before retrying\n")
+                return 1
+            if not _write(sys.stdout if stream == "stdout" else sys.stderr, chunk):
+                return 0  # our stdout was closed (`bd list | head`): quietly, as in direct mode
+            continue
         if message.get("stdin_request"):
             data = sys.stdin.buffer.read() if sys.stdin is not None else b""
             conn.send({"stdin": data.decode("latin-1")})
@@ -269,8 +294,6 @@ def _exec(conn: Connection, argv: list[str], expected_db: str) -> int:
         sys.stderr.write(f"Error: {message.get('error') or 'the daemon refused the command'}\n")
         return 1
     data = message.get("data") or {}
-    _write(sys.stdout, data.get("stdout") or "")
-    _write(sys.stderr, data.get("stderr") or "")
     return int(data.get("exit") or 0)
 
 
@@ -281,17 +304,16 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-def _write(stream: Any, text: str) -> None:
-    if not text:
-        return
-    data = text.encode("utf-8", "surrogateescape")
+def _write(stream: Any, data: bytes) -> bool:
+    """Write output bytes as they come; False when the stream is closed (and silenced)."""
     try:
-        stream.flush()
         stream.buffer.write(data)
         stream.buffer.flush()
+        return True
     except BrokenPipeError:
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, stream.fileno())
         except OSError:
             pass
+        return False

@@ -19,6 +19,7 @@ import threading
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 WORK_LOCK = threading.RLock()
 
@@ -49,6 +50,34 @@ class StdinProxy(io.RawIOBase):
         return len(data)
 
 
+class Forward(io.RawIOBase):
+    """A stream whose bytes go to the client as they are written (``sink(name, data)``).
+
+    After the client went away, the first write raises ``BrokenPipeError`` (what the CLI
+    expects of a closed pipe: it exits quietly) and later ones are dropped.
+    """
+
+    def __init__(self, sink: Callable[[str, bytes], None], name: str) -> None:
+        super().__init__()
+        self._sink = sink
+        self._name = name
+        self._broken = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        size = len(data)
+        if self._broken or not size:
+            return size
+        try:
+            self._sink(self._name, bytes(data))
+        except OSError:
+            self._broken = True
+            raise BrokenPipeError("the client went away") from None
+        return size
+
+
 class Result:
     __slots__ = ("exit", "stderr", "stdout")
 
@@ -60,8 +89,12 @@ class Result:
 
 def run(argv: list[str], *, cwd: str, env: dict[str, str], fetch_stdin: Callable[[], bytes] | None = None,
         stdin_tty: bool = False, stdout_encoding: str = "utf-8", stdout_errors: str = "strict",
-        stderr_errors: str = "backslashreplace") -> Result:
-    """Run ``bd <argv>`` in this process as the client would; its exit status and output bytes."""
+        stderr_errors: str = "backslashreplace", sink: Callable[[str, bytes], None] | None = None) -> Result:
+    """Run ``bd <argv>`` in this process as the client would; its exit status and output bytes.
+
+    With ``sink``, output is streamed to it in chunks as the command writes (and the
+    result's bytes are empty); without, it is captured.
+    """
     from beads.cli import main as cli_main
     from beads.cli.main import main
 
@@ -72,8 +105,13 @@ def run(argv: list[str], *, cwd: str, env: dict[str, str], fetch_stdin: Callable
         tz_before = os.environ.get("TZ")
         stdin_raw = StdinProxy(fetch_stdin or (lambda: b""), stdin_tty)
         sys.stdin = io.TextIOWrapper(io.BufferedReader(stdin_raw), encoding="utf-8", errors="surrogateescape")
-        out = io.TextIOWrapper(out_buf, encoding=stdout_encoding, errors=stdout_errors, write_through=True)
-        err = io.TextIOWrapper(err_buf, encoding="utf-8", errors=stderr_errors, write_through=True)
+        out_raw: Any = out_buf
+        err_raw: Any = err_buf
+        if sink is not None:
+            out_raw = io.BufferedWriter(Forward(sink, "stdout"), buffer_size=1 << 16)
+            err_raw = io.BufferedWriter(Forward(sink, "stderr"), buffer_size=1 << 12)
+        out = io.TextIOWrapper(out_raw, encoding=stdout_encoding, errors=stdout_errors, write_through=sink is None)
+        err = io.TextIOWrapper(err_raw, encoding="utf-8", errors=stderr_errors, write_through=True)
         sys.stdout, sys.stderr = out, err
         status = 1
         try:
@@ -92,6 +130,9 @@ def run(argv: list[str], *, cwd: str, env: dict[str, str], fetch_stdin: Callable
             for stream in (out, err):
                 try:
                     stream.flush()
+                except (OSError, ValueError):
+                    pass
+                try:
                     stream.detach()  # or collecting the wrapper would close the buffer
                 except (OSError, ValueError):
                     pass

@@ -222,9 +222,12 @@ class Server:
             text = message.get("stdin") if isinstance(message, dict) else None
             return text.encode("latin-1") if isinstance(text, str) else b""
 
+        def sink(name: str, data: bytes) -> None:
+            conn.sendall(b'{"stream":"%s","bytes":%d}\n' % (name.encode(), len(data)) + data)
+
         self.daemon.stats.add("commands")
         before = self.daemon.stats.counts["mutations"]
-        result = runner.run([a for a in argv], cwd=cwd, env=env, fetch_stdin=fetch_stdin,
+        result = runner.run([a for a in argv], cwd=cwd, env=env, fetch_stdin=fetch_stdin, sink=sink,
                             stdin_tty=bool(args.get("stdin_tty")),
                             stdout_encoding=_text(args.get("stdout_encoding"), "utf-8"),
                             stdout_errors=_text(args.get("stdout_errors"), "strict"),
@@ -232,8 +235,7 @@ class Server:
         conn.settimeout(IDLE_CONNECTION_TIMEOUT)
         if self.daemon.stats.counts["mutations"] != before:  # the command wrote (which issues: not tracked)
             self.daemon.record_mutation("update", "")
-        return {"exit": result.exit, "stdout": result.stdout.decode("utf-8", "surrogateescape"),
-                "stderr": result.stderr.decode("utf-8", "surrogateescape")}
+        return {"exit": result.exit}
 
 
 def _text(value: object, default: str) -> str:
