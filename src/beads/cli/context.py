@@ -106,6 +106,9 @@ class Context:
 
     # -- workspace and tracker ------------------------------------------------------------
 
+    def use_workspace(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+
     def workspace(self) -> Workspace:
         if self._workspace is None:
             from beads.core.workspace import discover

@@ -8,7 +8,6 @@ one small file read. Failed starts back off: 5 s after the first, doubling up to
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -46,9 +45,11 @@ def _state_path(beads_dir: str) -> str:
 
 
 def _state(beads_dir: str) -> dict:
+    from beads.fastjson import loads
+
     try:
         with open(_state_path(beads_dir), encoding="utf-8") as fh:
-            data = json.load(fh)
+            data = loads(fh.read())
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
@@ -64,9 +65,11 @@ def _record(beads_dir: str, ok: bool) -> None:
         return
     failures = int(_state(beads_dir).get("failures", 0)) + 1
     delay = min(5.0 * 2 ** (failures - 1), 120.0)
+    from beads.fastjson import dumps
+
     try:
         with open(path, "w", encoding="utf-8") as fh:
-            json.dump({"failures": failures, "next_attempt": time.time() + delay}, fh)
+            fh.write(dumps({"failures": failures, "next_attempt": time.time() + delay}))
     except OSError:
         pass
 

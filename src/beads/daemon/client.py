@@ -21,7 +21,6 @@ import os
 import sys
 
 from beads.daemon import paths
-from beads.fastjson import dumps, loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,6 +35,10 @@ REQUEST_TIMEOUT = 30.0
 DIRECT_COMMANDS = frozenset(("init", "merge", "hooks", "sync", "daemon", "daemons", "daemon-event", "version",
                              "help"))
 DIRECT_FLAGS = frozenset(("--no-daemon", "--sandbox", "--no-db", "--profile"))
+
+
+# The workspace ``forward`` found, for direct mode to reuse (discovery walks the tree once).
+discovered: Any = None
 
 
 class DaemonError(Exception):
@@ -78,6 +81,8 @@ class Connection:
         self.close()
 
     def send(self, message: dict[str, Any]) -> None:
+        from beads.fastjson import dumps
+
         self.sock.sendall(dumps(message).encode("ascii") + b"\n")
 
     def _fill(self) -> None:
@@ -94,6 +99,8 @@ class Connection:
             self._fill()
         line = bytes(self._buf[:end])
         del self._buf[: end + 1]
+        from beads.fastjson import loads
+
         message = loads(line)
         if not isinstance(message, dict):
             raise DaemonError("the daemon sent a malformed response")
@@ -213,10 +220,12 @@ def forward(argv: list[str], command: str | None) -> int | None:
     from beads.core.workspace import discover
     from beads.errors import BdError
 
+    global discovered
     try:
         ws = discover(db=_db_flag(argv))
     except (BdError, OSError):
         return None
+    discovered = ws
     beads_dir = ws.beads_dir
     conn = connect(beads_dir)
     if conn is None:
