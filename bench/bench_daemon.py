@@ -5,7 +5,8 @@ Usage::
     python bench/bench_daemon.py [--idle-seconds 60] [--samples 20] [--clients 8] [--ops 25] [--big 100000]
 
 1. mutation → JSONL on disk: a ``create`` through the socket, then the time until the new
-   ID is in ``issues.jsonl`` (default debounce 500 ms; target p95 ≤ debounce + 150 ms);
+   ID is in ``issues.jsonl`` (default debounce 500 ms; target p95 ≤ debounce + 150 ms); and
+   how many exports a burst of 100 creates makes;
 2. idle CPU of a daemon over ``--idle-seconds`` (user+system time from /proc, and its
    threads' context switches, i.e. wake-ups; target ≈ 0);
 3. ``--clients`` processes each running ``--ops`` writes (``bd q``), through a daemon and
@@ -109,6 +110,25 @@ def export_latency(bd: str, scratch: Path, samples: int) -> None:
         stop_daemon(bd, ws)
     print(f"mutation -> JSONL on disk (debounce 500 ms, {samples} samples): p50 {pct(times, 50):.0f} ms, "
           f"p95 {pct(times, 95):.0f} ms (target p95 <= 650 ms)")
+
+
+def burst(bd: str, scratch: Path, count: int = 100) -> None:
+    ws = small_workspace(bd, scratch, "burst")
+    start_daemon(bd, ws, {**ENV, "BEADS_DEBOUNCE_MS": "500"})
+    try:
+        t0 = time.perf_counter()
+        for i in range(count):
+            call(ws / ".beads" / "bd.sock", "create", {"title": f"Burst {i}"})
+        elapsed = time.perf_counter() - t0
+        while True:  # the export of the last mutation counted
+            events = call(ws / ".beads" / "bd.sock", "metrics", {})["data"]
+            if sum(events["mutations_per_export"]["last"]) >= count or events["exports"] >= 10:
+                break
+            time.sleep(0.01)
+    finally:
+        stop_daemon(bd, ws)
+    print(f"burst of {count} creates through the socket in {elapsed:.2f} s: {events['exports']} export(s), "
+          f"mutations per export {events['mutations_per_export']['last']}")
 
 
 def cpu_ticks(pid: int) -> tuple[float, int]:
@@ -237,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "latency" in only:
             export_latency(bd, scratch, args.samples)
+            burst(bd, scratch)
         if "idle" in only:
             idle_cpu(bd, scratch, args.idle_seconds)
         if "throughput" in only:
