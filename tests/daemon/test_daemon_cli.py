@@ -409,3 +409,18 @@ def test_output_is_streamed_and_a_closed_pipe_ends_quietly(bd: Bd) -> None:
         assert daemon.raw().call("ping")["success"]
     finally:
         daemon.stop()
+
+
+def test_the_log_is_rotated_and_daemons_stop_and_logs_take_a_workspace_or_pid(bd: Bd) -> None:
+    daemon = start(bd, env={**DEFAULT_ENV, "BEADS_DAEMON_LOG_MAX_BYTES": "400"})
+    try:
+        for i in range(4):
+            bd("q", f"Exported {i}")
+            eventually(lambda i=i: daemon.events()["exports"] > i, what="an export (a log line)")
+        assert (daemon.beads / "daemon.log.1").exists()
+        assert "exported" in bd("daemons", "logs", str(daemon.pid)).stdout + \
+            (daemon.beads / "daemon.log.1").read_text()
+        assert bd("daemons", "stop", str(bd.cwd)).stdout == f"Stopped daemon for {bd.cwd} (PID {daemon.pid})\n"
+        assert not alive(daemon.pid)
+    finally:
+        daemon.stop()
