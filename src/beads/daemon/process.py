@@ -120,6 +120,9 @@ class Daemon:
         from beads.daemon.server import Server
         from beads.sync import barrier
 
+        # handlers first: a SIGTERM from here on ends the daemon cleanly, files removed
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, lambda signum, frame: self.request_stop(f"signal {signal.Signals(signum).name}"))
         self._remove_runtime_files()  # we hold the lock: whatever is there is stale
         server = Server(self)
         server.bind(self.socket_path)
@@ -134,14 +137,12 @@ class Daemon:
         self.exporter = Debouncer(self.debounce, self._export, name="exporter")
         barrier.defer_flushes(self.mutated)
         self._start_sync()
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, lambda signum, frame: self.request_stop(f"signal {signal.Signals(signum).name}"))
         idle = threading.Thread(target=self._idle_loop, name="idle", daemon=True)
         idle.start()
         log.info("daemon started: pid %d, version %s, socket %s, mode %s, idle timeout %.0fs", os.getpid(),
                  self.version, self.socket_path, self.stats.watcher, self.idle_timeout)
         self._wake_w = server.wake_fd
-        server.serve(self._stop)
+        server.serve(self._stop)  # returns at once if a signal came during the start
         log.info("daemon stopping: %s", self.stop_reason)
         server.close()
         server.wait_idle(10.0)
