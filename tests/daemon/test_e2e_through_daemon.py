@@ -1,9 +1,11 @@
 """A representative part of the CLI end-to-end suite, run again with every command going through a daemon.
 
 ``BD_TEST_DAEMON=1`` makes the ``bd`` fixture start a daemon on each test's workspace
-(and stop it after), so the same assertions hold through the daemon; the whole
-end-to-end suite passes that way too (``BD_TEST_DAEMON=1 pytest tests/e2e``, minus the
-tests that read ``issues.jsonl`` right after a write: the daemon exports after the reply).
+(and stop it after), so the same assertions hold through the daemon. The whole
+end-to-end suite runs that way too (``BD_TEST_DAEMON=1 pytest tests/e2e``) except
+``test_readonly_filesystem.py``, whose read-only mount lives in the client's own mount
+namespace and which reads ``issues.jsonl`` right after a write (the daemon exports after
+the reply).
 """
 
 from __future__ import annotations
