@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 BD = shutil.which("bd", path=str(Path(sys.executable).parent)) or "bd"
@@ -93,11 +97,55 @@ def repo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def bd(repo: Path) -> Bd:
-    """`bd` in a git repo initialised with prefix `test`."""
+def bd(repo: Path) -> Iterator[Bd]:
+    """`bd` in a git repo initialised with prefix `test`.
+
+    With ``BD_TEST_DAEMON=1`` a daemon serves the workspace, so every command of the
+    test goes through it (the CLI end-to-end tests run in both modes that way).
+    """
     runner = Bd(repo)
     runner("init", "--prefix", "test", "--quiet")
-    return runner
+    if os.environ.get("BD_TEST_DAEMON") == "1":
+        runner("daemon", "start")
+        try:
+            yield runner
+        finally:
+            runner("daemon", "stop", check=False)
+    else:
+        yield runner
+
+
+def daemon_processes(under: Path) -> list[tuple[int, str]]:
+    """(pid, command line) of every `bd` daemon process serving a workspace below ``under``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state == "Z" or b"beads.daemon.process" not in argv:
+            continue
+        text = " ".join(a.decode(errors="replace") for a in argv if a)
+        if str(under) in text:
+            found.append((int(entry.name), text))
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_daemon_left_behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the whole session, no daemon started by a test may still run (lessons C)."""
+    yield
+    base = tmp_path_factory.getbasetemp()
+    left = daemon_processes(base)
+    for pid, _ in left:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+    assert left == [], f"daemon processes left running after the tests: {left}"
 
 
 @pytest.fixture

@@ -330,8 +330,33 @@ def history(shared: Shared, issue_id: str) -> str:
 
 
 def test_concurrent_agents_never_undo_an_acknowledged_effect(repo: Path) -> None:
+    run_oracle(repo, SECONDS, daemon=False)
+
+
+def test_concurrent_agents_through_a_daemon_never_undo_an_acknowledged_effect(repo: Path) -> None:
+    """The same oracle with every command going through one daemon (issue 7), stopped before the checks
+    (stopping writes its pending export)."""
+    run_oracle(repo, float(os.environ.get("BD_ORACLE_DAEMON_SECONDS", "10")), daemon=True)
+
+
+def run_oracle(repo: Path, seconds: float, *, daemon: bool) -> None:
     subprocess.run([BD, "init", "--prefix", "orc", "--quiet"], cwd=repo, check=True, capture_output=True,
                    timeout=CMD_TIMEOUT)
+    if daemon:
+        subprocess.run([BD, "daemon", "start"], cwd=repo, check=True, capture_output=True, timeout=CMD_TIMEOUT)
+    try:
+        shared, workers, anchors, context = _run_workers(repo, seconds)
+    finally:
+        if daemon:
+            stopped = subprocess.run([BD, "daemon", "stop"], cwd=repo, capture_output=True, text=True,
+                                     timeout=CMD_TIMEOUT)
+    if daemon:
+        assert stopped.stdout.startswith("Daemon stopped"), stopped
+        assert not (repo / ".beads" / "bd.sock").exists()
+    _check(repo, shared, workers, anchors, context)
+
+
+def _run_workers(repo: Path, seconds: float) -> tuple[Shared, list[Worker], dict[str, Expected], str]:
     anchors: dict[str, Expected] = {}
     for n in range(ANCHORS):
         out = subprocess.run([BD, "create", f"anchor {n}", "-d", "shared", "-p", "2", "--json"], cwd=repo,
@@ -339,17 +364,21 @@ def test_concurrent_agents_never_undo_an_acknowledged_effect(repo: Path) -> None
         issue_id = json.loads(out)["id"]
         anchors[issue_id] = Expected(issue_id, f"anchor {n}", 2)
     shared = Shared(repo, anchors)
-    deadline = time.monotonic() + SECONDS
+    deadline = time.monotonic() + seconds
     workers = [Worker(n, shared, deadline) for n in range(WORKERS)]
     threads = [threading.Thread(target=w.run) for w in workers]
     for th in threads:
         th.start()
     for th in threads:
-        th.join(SECONDS + 10 * CMD_TIMEOUT)
+        th.join(seconds + 10 * CMD_TIMEOUT)
     assert not any(th.is_alive() for th in threads), "a worker hung"
-    context = f"seed {SEED}, {shared.commands} commands, {WORKERS} workers, {SECONDS} s"
+    context = f"seed {SEED}, {shared.commands} commands, {WORKERS} workers, {seconds} s"
     assert shared.failures == [], context
     assert shared.bad_stderr == [], context
+    return shared, workers, anchors, context
+
+
+def _check(repo: Path, shared: Shared, workers: list[Worker], anchors: dict[str, Expected], context: str) -> None:
 
     expected = {**anchors, **{i: e for w in workers for i, e in w.mine.items()}}
     jsonl = (repo / ".beads" / "issues.jsonl").read_text(encoding="utf-8")

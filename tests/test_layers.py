@@ -3,6 +3,11 @@
 * ``model``, ``errors``, ``ids``, ``timefmt``, ``jsonfmt``, ``query``: the standard library and each other;
 * ``storage``: never the layers above it (core, cli, sync, rpc, daemon, mcp);
 * ``core``: never an adapter (cli, rpc, daemon, mcp) nor a front-end library (click, rich, watchfiles, mcp);
+* ``sync``: never the daemon (the write barrier it uses lives in ``sync``);
+* the two adapters ``cli`` and ``daemon`` meet in two places only: the CLI uses the daemon's client side
+  (``client``, ``paths``, ``control``, ``autostart``, ``registry``; ``process`` for ``--foreground``), and
+  the daemon runs the CLI's entry point (``beads.cli.main``) in-process;
+* ``watchfiles`` is imported by ``beads.daemon`` only;
 * SQL lives only under ``storage/``.
 """
 
@@ -17,7 +22,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "beads"
 
-LEAF_MODULES = ("model", "errors", "ids", "timefmt", "jsonfmt", "query")
+LEAF_MODULES = ("model", "errors", "ids", "timefmt", "jsonfmt", "query", "fastjson")
 LEAF_ALLOWED = {f"beads.{m}" for m in LEAF_MODULES}
 STORAGE_FORBIDDEN = ("beads.core", "beads.cli", "beads.sync", "beads.rpc", "beads.daemon", "beads.mcp", "beads.api")
 CORE_FORBIDDEN = ("beads.cli", "beads.rpc", "beads.daemon", "beads.mcp", "click", "rich", "watchfiles", "mcp",
@@ -107,6 +112,32 @@ def test_storage_never_imports_the_layers_above_it() -> None:
 
 def test_core_never_imports_adapters_or_front_end_libraries() -> None:
     assert violations(sources("core"), lambda name: not under(name, CORE_FORBIDDEN)) == []
+
+
+def test_sync_never_imports_the_daemon() -> None:
+    assert violations(sources("sync"), lambda name: not under(name, ("beads.daemon", "beads.mcp"))) == []
+
+
+CLI_MAY_USE = ("beads.daemon.client", "beads.daemon.paths", "beads.daemon.control", "beads.daemon.autostart",
+               "beads.daemon.registry", "beads.daemon.process")
+
+
+def test_the_cli_uses_only_the_client_side_of_the_daemon() -> None:
+    def allowed(name: str) -> bool:
+        return not under(name, ("beads.daemon",)) or name == "beads.daemon" or under(name, CLI_MAY_USE)
+
+    assert violations(sources("cli"), allowed) == []
+
+
+def test_the_daemon_uses_only_the_cli_entry_point() -> None:
+    assert violations(sources("daemon"), lambda name: not under(name, ("beads.cli",)) or name in (
+        "beads.cli", "beads.cli.main", "beads.cli.main.main")) == []
+
+
+def test_watchfiles_is_imported_by_the_daemon_only() -> None:
+    offenders = [f"{p.relative_to(SRC.parent)}" for p in sources() if "watchfiles" in imports_of(p)
+                 and not p.is_relative_to(SRC / "daemon")]
+    assert offenders == []
 
 
 def test_sql_appears_in_string_literals_only_under_storage() -> None:

@@ -45,6 +45,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "version": ("cmd_setup", "Print version information"),
     "where": ("cmd_setup", "Show which workspace and database bd uses"),
     "info": ("cmd_setup", "Show database and workspace information"),
+    # daemon
+    "daemon": ("cmd_daemon", "Run a background daemon serving this workspace (start|stop|status|restart|logs)"),
+    "daemons": ("cmd_daemon", "Manage the daemons of every workspace (list|stop|killall|health|logs)"),
+    "daemon-event": ("cmd_daemon", "Tell a running daemon the JSONL needs importing or exporting (git hooks)"),
 }
 
 ALIASES: dict[str, str] = {"new": "create", "stats": "status"}
@@ -56,7 +60,8 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("Dependencies & Structure", ["dep", "relate", "unrelate", "duplicate", "supersede"]),
     ("Sync & Data", ["export", "import", "sync", "merge", "hooks"]),
     ("Setup & Configuration", ["init", "config", "version", "where", "info"]),
+    ("Daemon", ["daemon", "daemons", "daemon-event"]),
 ]
 
 # Commands that never open the database before running (spec §6.1).
-NO_DB_COMMANDS = frozenset(("init", "version", "merge", "hooks", "help"))
+NO_DB_COMMANDS = frozenset(("init", "version", "merge", "hooks", "help", "daemon", "daemons", "daemon-event"))

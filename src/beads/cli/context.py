@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from beads.core.tracker import Tracker
     from beads.core.workspace import Workspace
+    from beads.sync.barrier import Barrier
 
 
 def parse_duration_ms(text: str | None, default_ms: int) -> int:
@@ -44,7 +45,7 @@ class Context:
         self.needs_db = needs_db
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
-        self._tracker: Tracker | None = None
+        self._barrier: Barrier | None = None
         self._workspace: Workspace | None = None
         self._yaml: dict[str, Any] | None = None
         self.wrote = False
@@ -105,6 +106,9 @@ class Context:
 
     # -- workspace and tracker ------------------------------------------------------------
 
+    def use_workspace(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+
     def workspace(self) -> Workspace:
         if self._workspace is None:
             from beads.core.workspace import discover
@@ -123,33 +127,23 @@ class Context:
         return actor
 
     def tracker(self) -> Tracker:
-        """The Tracker for this workspace, opened on first use (auto-import runs here)."""
-        if self._tracker is None:
-            from beads.core.tracker import Tracker
-            from beads.errors import NoWorkspace
-            from beads.storage.sqlite.store import SqliteStore
+        """The Tracker for this workspace, opened on first use through the write barrier."""
+        return self.barrier().tracker()
 
-            ws = self.workspace()
-            if self.no_db:
-                from beads.sync import nodb
+    def barrier(self) -> Barrier:
+        """The write barrier (``beads.sync.barrier``) this command's database access goes through."""
+        if self._barrier is None:
+            from beads.sync.barrier import Barrier
 
-                self._tracker = nodb.open_tracker(ws, actor=self.actor(), prefix=self.setting("issue-prefix"))
-                return self._tracker
-            if not ws.db_exists():
-                raise NoWorkspace("no beads database found", hint=_no_db_hint())
             timeout = parse_duration_ms(getattr(self.args, "lock_timeout", None) or self.setting("lock-timeout"),
                                         30_000)
-            readonly = bool(getattr(self.args, "readonly", False))
-            store = SqliteStore(ws.db_path, readonly=readonly, busy_timeout_ms=timeout, create=False)
-            self._tracker = Tracker(store, actor=self.actor(), workspace=ws)
-            readonly = readonly or store.db.read_only_fs
-            # `sync` imports on its own terms (after applying the merge's removals; never in --dry-run).
-            if self.auto_import and not readonly and getattr(self.args, "command", "") not in ("import", "delete",
-                                                                                                "sync"):
-                from beads.sync import auto
-
-                auto.before_command(self._tracker, self._import_warning)
-        return self._tracker
+            self._barrier = Barrier(self.workspace(), actor=self.actor(),
+                                    readonly=bool(getattr(self.args, "readonly", False)), no_db=self.no_db,
+                                    auto_import=self.auto_import, auto_flush=self.auto_flush,
+                                    busy_timeout_ms=timeout, command=getattr(self.args, "command", "") or "",
+                                    prefix=self.setting("issue-prefix") if self.no_db else None,
+                                    import_warning=self._import_warning)
+        return self._barrier
 
     def _import_warning(self, text: str) -> None:
         """An auto-import warning: printed now, except for a writing command, whose flush
@@ -169,40 +163,25 @@ class Context:
         if getattr(self.args, "readonly", False):
             raise InvalidInput(f"operation '{operation}' is not allowed in read-only mode")
         self.wrote = True
-        return self.tracker()
+        return self.barrier().writer(operation)
 
     def finish(self) -> None:
-        """After a successful command: flush the JSONL if this command wrote."""
-        if self.wrote and self._tracker is not None and self.no_db:
-            from beads.sync import nodb
+        """After a successful command: flush the JSONL if this command wrote (the barrier decides how)."""
+        if self._barrier is None:
+            return
 
-            nodb.write_back(self._tracker)
-        elif self.wrote and self._tracker is not None and self.auto_flush:
-            from beads.sync import auto
+        def warn(text: str) -> None:
+            self.stderr.write(f"Warning: {visible(text)}\n")
 
-            failed: list[str] = []
-
-            def warn(text: str) -> None:
-                failed.append(text)
-                self.stderr.write(f"Warning: {visible(text)}\n")
-
-            try:
-                auto.after_command(self._tracker, warn)
-            except Exception as exc:  # noqa: BLE001 - the write is committed: it must exit 0
-                # (an agent that sees exit 1 retries, and a retried create is a duplicate)
-                if os.environ.get("BD_DEBUG"):
-                    raise
-                why = exc.message if isinstance(exc, BdError) else getattr(exc, "strerror", None) or "unexpected error"
-                warn(f"auto-flush failed: the JSONL was not updated (the change is saved in the database): {why}")
-            if failed:
-                self._held = []
+        if not self._barrier.finish(warn):
+            self._held = []
 
     def cleanup(self) -> None:
         self._release_held()
-        tracker, self._tracker = self._tracker, None
-        if tracker is not None:
+        barrier, self._barrier = self._barrier, None
+        if barrier is not None:
             try:
-                tracker.disconnect()
+                barrier.close()
             except Exception:  # noqa: BLE001 - closing after the work is done: nothing left to report
                 if os.environ.get("BD_DEBUG"):
                     raise
@@ -252,8 +231,3 @@ class Context:
                 self.stderr.write(f"Hint: {visible(exc.hint)}\n")
         return exc.exit_status
 
-
-def _no_db_hint() -> str:
-    from beads.core.workspace import NO_WORKSPACE_HINT
-
-    return NO_WORKSPACE_HINT

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
     from beads.cli.context import Context
 
+# True inside the daemon, which runs commands in-process and must never forward them again.
+IN_DAEMON = False
+
 # Global flags that take a value (so the pre-scan can skip their argument).
 _VALUE_FLAGS = {"--db", "--actor", "--lock-timeout"}
 
@@ -169,6 +172,14 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.stderr.write(f"Error: unknown command \"{visible(command)}\" for \"bd\"\nRun 'bd --help' for usage.\n")
         return 1
+    workspace = None
+    if command is not None and not IN_DAEMON:
+        from beads.daemon import client
+
+        forwarded = client.forward(argv, ALIASES.get(command, command))
+        if forwarded is not None:
+            return forwarded
+        workspace, client.discovered = client.discovered, None
     parser = build_parser(command)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -177,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     from beads.cli.context import Context
 
     ctx = Context(args, needs_db=ALIASES.get(args.command, args.command) not in NO_DB_COMMANDS)
+    if workspace is not None and getattr(args, "db", None) == client_db_flag(argv):
+        ctx.use_workspace(workspace)  # the one the daemon probe found: the same discovery, not done twice
     bad = _undecodable_argument(args)
     if bad is not None:
         from beads.errors import InvalidInput
@@ -188,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
 # Arguments that name files: their bytes go to the OS as given, so they need not be UTF-8.
 _PATH_DESTS = frozenset(("db", "file", "body_file", "from_file", "input", "output", "base", "left", "right",
                          "hook_args"))
+
+
+def client_db_flag(argv: list[str]) -> str | None:
+    from beads.daemon.client import _db_flag
+
+    return _db_flag(argv)
 
 
 def _undecodable_argument(args: argparse.Namespace) -> str | None:

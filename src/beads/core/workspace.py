@@ -8,7 +8,6 @@ reading the ``.git`` file, so discovery costs a few ``stat`` calls.
 
 from __future__ import annotations
 
-import json
 import os
 
 from beads.errors import InvalidInput, NoWorkspace
@@ -50,10 +49,11 @@ class Workspace:
             self._metadata = {}
             path = os.path.join(self.beads_dir, "metadata.json")
             try:
+                from beads.fastjson import loads
                 from beads.fileio import open_regular
 
                 with open_regular(path) as fh:  # a FIFO here must not hang every command
-                    data = json.load(fh)
+                    data = loads(fh.read())
                 if isinstance(data, dict):
                     self._metadata = {k: v for k, v in data.items() if isinstance(v, str)}
             except (OSError, ValueError):
