@@ -49,6 +49,7 @@ class Context:
         self._yaml: dict[str, Any] | None = None
         self.wrote = False
         self._held: list[str] = []  # auto-import warnings a writing command's flush will repeat
+        self._actor: str | None = None
         self.json = bool(getattr(args, "json", False)) or self._flag("json")
         self.quiet = bool(getattr(args, "quiet", False))
 
@@ -113,14 +114,22 @@ class Context:
         return self._workspace
 
     def actor(self) -> str:
-        actor = (getattr(self.args, "actor", None) or os.environ.get("BD_ACTOR") or str(self.setting("actor") or "")
-                 or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown")
-        if not actor.isascii():
-            try:
-                actor.encode("utf-8")
-            except UnicodeEncodeError:
-                raise InvalidInput(f'the actor name "{visible(actor)}" is not valid UTF-8 (set --actor or BD_ACTOR)')
-        return actor
+        """Who is writing: --actor, BD_ACTOR, config, BEADS_ACTOR, git user.name, $USER (sync/identity.py)."""
+        if self._actor is None:
+            from beads.sync.identity import resolve_actor
+
+            self._actor = _checked_actor(resolve_actor(getattr(self.args, "actor", None),
+                                                       str(self.setting("actor") or "") or None))
+        return self._actor
+
+    def _reader_actor(self) -> str:
+        """The actor of a Tracker opened for reading: the same chain without git's config
+        (reads record no actor; ``writer`` sets the full one)."""
+        if self._actor is not None:
+            return self._actor
+        return _checked_actor(getattr(self.args, "actor", None) or os.environ.get("BD_ACTOR")
+                              or str(self.setting("actor") or "") or os.environ.get("BEADS_ACTOR")
+                              or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown")
 
     def tracker(self) -> Tracker:
         """The Tracker for this workspace, opened on first use (auto-import runs here)."""
@@ -133,7 +142,7 @@ class Context:
             if self.no_db:
                 from beads.sync import nodb
 
-                self._tracker = nodb.open_tracker(ws, actor=self.actor(), prefix=self.setting("issue-prefix"))
+                self._tracker = nodb.open_tracker(ws, actor=self._reader_actor(), prefix=self.setting("issue-prefix"))
                 return self._tracker
             if not ws.db_exists():
                 raise NoWorkspace("no beads database found", hint=_no_db_hint())
@@ -141,7 +150,7 @@ class Context:
                                         30_000)
             readonly = bool(getattr(self.args, "readonly", False))
             store = SqliteStore(ws.db_path, readonly=readonly, busy_timeout_ms=timeout, create=False)
-            self._tracker = Tracker(store, actor=self.actor(), workspace=ws)
+            self._tracker = Tracker(store, actor=self._reader_actor(), workspace=ws)
             readonly = readonly or store.db.read_only_fs
             # `sync` imports on its own terms (after applying the merge's removals; never in --dry-run).
             if self.auto_import and not readonly and getattr(self.args, "command", "") not in ("import", "delete",
@@ -169,7 +178,13 @@ class Context:
         if getattr(self.args, "readonly", False):
             raise InvalidInput(f"operation '{operation}' is not allowed in read-only mode")
         self.wrote = True
-        return self.tracker()
+        tracker = self.tracker()
+        if tracker.owner is None:
+            from beads.sync.identity import resolve_owner
+
+            tracker.actor = self.actor()
+            tracker.owner = resolve_owner() or ""
+        return tracker
 
     def finish(self) -> None:
         """After a successful command: flush the JSONL if this command wrote."""
@@ -251,6 +266,15 @@ class Context:
             if exc.hint:
                 self.stderr.write(f"Hint: {visible(exc.hint)}\n")
         return exc.exit_status
+
+
+def _checked_actor(actor: str) -> str:
+    if not actor.isascii():
+        try:
+            actor.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(f'the actor name "{visible(actor)}" is not valid UTF-8 (set --actor or BD_ACTOR)')
+    return actor
 
 
 def _no_db_hint() -> str:
