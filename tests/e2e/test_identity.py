@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import Bd, git
 
 from beads.sync import identity
+from conftest import Bd, git
 
 
 def _plain_env() -> dict[str, str]:

@@ -45,6 +45,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "version": ("cmd_setup", "Print version information"),
     "where": ("cmd_setup", "Show which workspace and database bd uses"),
     "info": ("cmd_setup", "Show database and workspace information"),
+    # agents and maintenance
+    "onboard": ("cmd_agents", "Print the AGENTS.md snippet that points agents at bd"),
+    "prime": ("cmd_agents", "Print workflow context for an AI agent (for session hooks)"),
+    "quickstart": ("cmd_agents", "A short tour of bd's workflow"),
+    "setup": ("cmd_agents", "Install the bd integration for an AI editor or agent"),
+    "doctor": ("cmd_doctor", "Check the workspace's health and repair what can be repaired"),
 }
 
 ALIASES: dict[str, str] = {"new": "create", "stats": "status"}
@@ -55,8 +61,11 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("Views & Reports", ["ready", "blocked", "status", "epic"]),
     ("Dependencies & Structure", ["dep", "relate", "unrelate", "duplicate", "supersede"]),
     ("Sync & Data", ["export", "import", "sync", "merge", "hooks"]),
-    ("Setup & Configuration", ["init", "config", "version", "where", "info"]),
+    ("Setup & Configuration", ["init", "config", "version", "where", "info", "onboard", "prime", "quickstart",
+                               "setup"]),
+    ("Maintenance", ["doctor"]),
 ]
 
 # Commands that never open the database before running (spec §6.1).
-NO_DB_COMMANDS = frozenset(("init", "version", "merge", "hooks", "help"))
+NO_DB_COMMANDS = frozenset(("init", "version", "merge", "hooks", "help", "doctor", "onboard", "prime", "quickstart",
+                            "setup"))

@@ -1,0 +1,121 @@
+"""``bd doctor``'s JSONL checks and repairs: per-line integrity with the importer's own rules
+(``jsonl.parse_line``: JSON, an issue object, ``model.record_problem``), conflict markers and
+duplicate IDs; and whether the database and the file agree."""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from beads import model
+    from beads.core.tracker import Tracker
+
+
+def _lines(path: str) -> list[str]:
+    with open(path, "rb") as fh:
+        data = fh.read()
+    return data.decode("utf-8", "replace").split("\n") if data else []
+
+
+def classify(path: str, vocab: model.Vocab) -> tuple[list[tuple[int, str]], list[dict[str, Any]], list[str]]:
+    """(problems as (line number, why), the valid records, the bad lines' text)."""
+    from beads.errors import CorruptJSONL
+    from beads.sync import jsonl
+
+    problems: list[tuple[int, str]] = []
+    records: list[dict[str, Any]] = []
+    bad: list[str] = []
+    first_line: dict[str, int] = {}
+    name = os.path.basename(path)
+    try:
+        with open(path, "rb") as fh:
+            jsonl.decode(fh.read(), name)
+    except CorruptJSONL as exc:
+        problems.append((0, exc.message))
+    for number, line in enumerate(_lines(path), 1):
+        if not line.strip():
+            continue
+        if jsonl.conflict_marker(line):
+            problems.append((number, "git merge conflict marker"))
+            bad.append(line)
+            continue
+        try:
+            rec = jsonl.parse_line(line, number, name, vocab)
+        except CorruptJSONL as exc:
+            problems.append((number, exc.message.split("\n")[0].split(": ", 1)[-1]))
+            bad.append(line)
+            continue
+        seen = first_line.get(rec["id"])
+        if seen is not None:
+            problems.append((number, f"duplicate id {rec['id']} (first on line {seen})"))
+        else:
+            first_line[rec["id"]] = number
+        records.append(rec)
+    return problems, records, bad
+
+
+def scan(path: str, vocab: model.Vocab) -> list[tuple[int, str]]:
+    return classify(path, vocab)[0]
+
+
+def repair(tracker: Tracker, path: str, vocab: model.Vocab) -> str:
+    """Import the valid records (newer wins, as always), keep the bad lines aside, and rewrite
+    the file from the database."""
+    from beads.core.setup import atomic_write
+    from beads.sync import export, importer
+
+    problems, records, bad = classify(path, vocab)
+    if records:
+        importer.import_records(tracker, records, skip_prefix_validation=True, mark_dirty=False)
+    kept = ""
+    if bad:
+        kept = path + ".rejected"
+        previous = ""
+        if os.path.exists(kept):
+            with open(kept, encoding="utf-8", errors="replace") as fh:
+                previous = fh.read()
+        atomic_write(kept, previous + "\n".join(bad) + "\n")
+    export.export_jsonl(tracker, path, force=True)
+    note = f"; {len(bad)} bad line(s) kept in {os.path.basename(kept)}" if kept else ""
+    return f"imported {len(records)} record(s) and rewrote {os.path.basename(path)}{note}"
+
+
+def sync_state(tracker: Tracker) -> dict[str, Any]:
+    """What differs between the database and the JSONL, without changing either."""
+    from beads.sync import export
+
+    store = tracker.store
+    assert tracker.workspace is not None
+    path = tracker.workspace.jsonl_path
+    unexported = len(store.dirty_ids())
+    issues = store.issue_count()
+    data, st = export.read_file(path)
+    missing = data is None
+    changed = False
+    if data is not None and st is not None and data.strip():
+        # as auto-import judges it: the stat recorded at the last import/export, then the bytes' hash
+        meta = store.get_metadata_many([export.KEY_STAT, export.KEY_CONTENT_HASH, export.LEGACY_HASH])
+        if meta.get(export.KEY_STAT) != export.fingerprint(st):
+            known = meta.get(export.KEY_CONTENT_HASH) or meta.get(export.LEGACY_HASH)
+            changed = not known or export.sha256_hex(data) != known
+    return {"unexported": unexported, "issues": issues, "jsonl_missing": missing and issues > 0,
+            "jsonl_changed": changed}
+
+
+def resync(tracker: Tracker) -> str:
+    """Import what the file has that the database lacks, then flush the database's changes."""
+    from beads.errors import SyncError
+    from beads.sync import auto, export
+
+    warnings: list[str] = []
+    auto.before_command(tracker, warnings.append)
+    if warnings:
+        raise SyncError("; ".join(warnings))
+    export.flush(tracker)
+    state = sync_state(tracker)
+    if state["unexported"] or state["jsonl_changed"] or state["jsonl_missing"]:
+        export.export_jsonl(tracker)
+    return "imported the JSONL's changes and exported the database's"
