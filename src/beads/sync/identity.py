@@ -60,7 +60,7 @@ def parse_user_section(text: str) -> dict[str, str]:
     return found
 
 
-def _git_dirs(start: str) -> tuple[str | None, str | None]:
+def git_dirs(start: str) -> tuple[str | None, str | None]:
     """(git dir, common dir) of the repository holding ``start``, read from ``.git``."""
     current = os.path.abspath(start)
     while True:
@@ -101,7 +101,7 @@ def config_files(start: str) -> list[str]:
         home = env.get("HOME") or os.path.expanduser("~")
         xdg = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
         files += [os.path.join(xdg, "git", "config"), os.path.join(home, ".gitconfig")]
-    gitdir, common = _git_dirs(start)
+    gitdir, common = git_dirs(start)
     if common is not None and gitdir is not None:
         files.append(os.path.join(common, "config"))
         files.append(os.path.join(gitdir, "config.worktree"))
