@@ -222,3 +222,19 @@ def test_doctor_takes_the_project_path_as_an_argument(bd: Bd, repo: Path, tmp_pa
     runner = Bd(tmp_path) if where == "path" else bd
     args = ("doctor", "--json", str(repo)) if where == "path" else ("doctor", "--json")
     assert runner(*args).json()["path"] == str(repo)  # type: ignore[index]
+
+
+def test_expired_tombstones_are_found_and_purged(bd: Bd, repo: Path) -> None:
+    old = bd.json("create", "Deleted long ago")["id"]  # type: ignore[index]
+    recent = bd.json("create", "Deleted today")["id"]  # type: ignore[index]
+    bd("delete", old, recent, "--force")
+    conn = sqlite3.connect(repo / ".beads" / "beads.db")
+    with conn:
+        conn.execute("UPDATE issues SET deleted_at = '2020-01-01T00:00:00Z' WHERE id = ?", (old,))
+    conn.close()
+    _, checks, _ = doctor(bd)
+    assert checks["Expired Tombstones"]["status"] == "warning" and checks["Expired Tombstones"]["detail"] == old
+    _, checks, doc = doctor(bd, "--fix", "--yes")
+    assert checks["Expired Tombstones"]["status"] == "ok" and checks["DB-JSONL Sync"]["status"] == "ok", doc
+    text = (repo / ".beads" / "issues.jsonl").read_text()
+    assert old not in text and recent in text

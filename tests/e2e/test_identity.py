@@ -82,3 +82,19 @@ def test_the_config_reader_reads_the_user_section(text: str, expected: dict[str,
 def test_the_config_reader_gives_up_on_syntax_it_does_not_model(text: str) -> None:
     with pytest.raises(identity._Unsafe):
         identity.parse_user_section(text)
+
+
+def test_only_writes_fall_back_to_git_when_the_config_uses_includes(bd: Bd, repo: Path, tmp_path: Path,
+                                                                     isolated_env: Path) -> None:
+    (isolated_env / ".gitconfig").write_text("[include]\n\tpath = ~/other.inc\n")
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    marker = tmp_path / "git-was-run"
+    (fake / "git").write_text(f"#!/bin/sh\necho \"$@\" >> '{marker}'\nexit 1\n")
+    (fake / "git").chmod(0o755)
+    env = {**_plain_env(), "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
+    for read in (("list", "--json"), ("ready", "--json"), ("show", "--json", "test-none"), ("stats", "--json")):
+        bd(*read, env=env, check=False)
+    assert not marker.exists()
+    assert bd.json("create", "Fallback", env=env)["created_by"] == "tester"  # git failed: $USER
+    assert "config --get user.name" in marker.read_text()

@@ -157,7 +157,7 @@ def _state_line(ctx: Context, ws: Workspace) -> str:
     tracker = Tracker(SqliteStore(ws.db_path, create=False, busy_timeout_ms=2000), actor="prime", workspace=ws)
     try:
         stats = tracker.stats()
-        actor = ctx.actor()
+        actor = ctx.actor(git=True)
         mine = tracker.list(IssueFilter(statuses=["in_progress"], assignee=actor, limit=3))
     finally:
         tracker.disconnect()

@@ -43,7 +43,7 @@ def run_doctor(ctx: Context) -> int:
         from beads.errors import InvalidInput
 
         raise InvalidInput(f"not a directory: {args.path}")
-    doctor = open_doctor(path, ctx.actor())
+    doctor = open_doctor(path, ctx.actor(git=True))
     fixes: list[dict[str, Any]] = []
     try:
         checks = doctor.run()
@@ -54,7 +54,7 @@ def run_doctor(ctx: Context) -> int:
             elif _confirmed(ctx, fixable):
                 fixes = _apply(doctor, fixable)
                 doctor.close()
-                doctor = open_doctor(path, ctx.actor())
+                doctor = open_doctor(path, ctx.actor(git=True))
                 checks = doctor.run()
             else:
                 fixes = [{"name": c.name, "fix": c.fix, "applied": False} for c in fixable]

@@ -113,8 +113,14 @@ class Context:
             self._workspace = discover(db=getattr(self.args, "db", None))
         return self._workspace
 
-    def actor(self) -> str:
-        """Who is writing: --actor, BD_ACTOR, config, BEADS_ACTOR, git user.name, $USER (sync/identity.py)."""
+    def actor(self, *, git: bool | None = None) -> str:
+        """Who acts: --actor, BD_ACTOR, config ``actor``, BEADS_ACTOR, git's user.name, $USER, unknown
+        (``beads.sync.identity``). git's config is consulted for a writing command (``git`` None:
+        once ``writer`` was called) or when asked (``git=True``); reads record no actor."""
+        if not (self.wrote if git is None else git):
+            return _checked_actor(getattr(self.args, "actor", None) or os.environ.get("BD_ACTOR")
+                                  or str(self.setting("actor") or "") or os.environ.get("BEADS_ACTOR")
+                                  or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown")
         if self._actor is None:
             from beads.sync.identity import resolve_actor
 
@@ -122,14 +128,13 @@ class Context:
                                                        str(self.setting("actor") or "") or None))
         return self._actor
 
-    def _reader_actor(self) -> str:
-        """The actor of a Tracker opened for reading: the same chain without git's config
-        (reads record no actor; ``writer`` sets the full one)."""
-        if self._actor is not None:
-            return self._actor
-        return _checked_actor(getattr(self.args, "actor", None) or os.environ.get("BD_ACTOR")
-                              or str(self.setting("actor") or "") or os.environ.get("BEADS_ACTOR")
-                              or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown")
+    def _identified(self, tracker: Tracker) -> Tracker:
+        """A writing command's Tracker records the full actor and stamps git's email as ``owner``."""
+        from beads.sync.identity import resolve_owner
+
+        tracker.actor = self.actor(git=True)
+        tracker.owner = resolve_owner() or ""
+        return tracker
 
     def tracker(self) -> Tracker:
         """The Tracker for this workspace, opened on first use (auto-import runs here)."""
@@ -142,7 +147,7 @@ class Context:
             if self.no_db:
                 from beads.sync import nodb
 
-                self._tracker = nodb.open_tracker(ws, actor=self._reader_actor(), prefix=self.setting("issue-prefix"))
+                self._tracker = nodb.open_tracker(ws, actor=self.actor(), prefix=self.setting("issue-prefix"))
                 return self._tracker
             if not ws.db_exists():
                 raise NoWorkspace("no beads database found", hint=_no_db_hint())
@@ -150,7 +155,7 @@ class Context:
                                         30_000)
             readonly = bool(getattr(self.args, "readonly", False))
             store = SqliteStore(ws.db_path, readonly=readonly, busy_timeout_ms=timeout, create=False)
-            self._tracker = Tracker(store, actor=self._reader_actor(), workspace=ws)
+            self._tracker = Tracker(store, actor=self.actor(), workspace=ws)
             readonly = readonly or store.db.read_only_fs
             # `sync` imports on its own terms (after applying the merge's removals; never in --dry-run).
             if self.auto_import and not readonly and getattr(self.args, "command", "") not in ("import", "delete",
@@ -178,13 +183,7 @@ class Context:
         if getattr(self.args, "readonly", False):
             raise InvalidInput(f"operation '{operation}' is not allowed in read-only mode")
         self.wrote = True
-        tracker = self.tracker()
-        if tracker.owner is None:
-            from beads.sync.identity import resolve_owner
-
-            tracker.actor = self.actor()
-            tracker.owner = resolve_owner() or ""
-        return tracker
+        return self._identified(self.tracker())
 
     def finish(self) -> None:
         """After a successful command: flush the JSONL if this command wrote."""
