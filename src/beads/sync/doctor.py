@@ -99,9 +99,12 @@ class Doctor:
         for step in steps:
             try:
                 checks.append(step())
-            except BdError as exc:
+            except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
+                if os.environ.get("BD_DEBUG"):
+                    raise
+                why = exc.message if isinstance(exc, BdError) else f"{type(exc).__name__}: {exc}"
                 checks.append(Check(getattr(step, "__name__", "Check").replace("_", " ").title(), ERROR,
-                                    exc.message))
+                                    f"the check failed: {why}"))
         return checks
 
     # -- checks ---------------------------------------------------------------------------------
