@@ -238,3 +238,36 @@ def test_expired_tombstones_are_found_and_purged(bd: Bd, repo: Path) -> None:
     assert checks["Expired Tombstones"]["status"] == "ok" and checks["DB-JSONL Sync"]["status"] == "ok", doc
     text = (repo / ".beads" / "issues.jsonl").read_text()
     assert old not in text and recent in text
+
+
+@pytest.mark.parametrize("answer, removed", [("y", True), ("n", False)])
+def test_fix_asks_on_a_terminal_and_applies_only_after_a_yes(bd: Bd, repo: Path, answer: str,
+                                                             removed: bool) -> None:
+    import pty
+    import select
+
+    from conftest import BD
+
+    lock = repo / ".git" / "index.lock"
+    lock.write_text("")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([BD, "doctor", "--fix"], cwd=repo, stdin=slave, stderr=slave, stdout=subprocess.PIPE,
+                            text=True)
+    os.close(slave)
+    seen = b""
+    try:
+        while b"[y/N]" not in seen:
+            ready, _, _ = select.select([master], [], [], 60)
+            assert ready, f"no prompt: {seen!r}"
+            seen += os.read(master, 4096)
+        assert b"Git Locks: remove it" in seen
+        os.write(master, f"{answer}\n".encode())
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=60)
+        os.close(master)
+    assert lock.exists() is not removed
+    assert (proc.returncode == 0) is removed
+    assert ("Fixed Git Locks" in out) is removed

@@ -9,7 +9,6 @@ could warn). The texts are in ``agent_docs``; the setup recipes in ``integration
 from __future__ import annotations
 
 import os
-import sys
 
 from beads.cli.main import new_subparser
 
@@ -70,11 +69,14 @@ def _register_prime(sub: argparse._SubParsersAction) -> None:
 
 
 def run_prime(ctx: Context) -> int:
-    devnull = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the rest of the process
-    ctx.stderr = devnull
-    sys.stderr = devnull
+    import contextlib
+    import io
+
+    sink = io.StringIO()  # whatever would reach stderr is dropped (restored afterwards: the daemon runs
+    ctx.stderr = sink     # commands in its own process)
     try:
-        text = prime_text(ctx)
+        with contextlib.redirect_stderr(sink):
+            text = prime_text(ctx)
     except Exception:  # noqa: BLE001 - a session hook must never fail: no context rather than an error
         if os.environ.get("BD_DEBUG"):
             raise
