@@ -271,3 +271,21 @@ def test_fix_asks_on_a_terminal_and_applies_only_after_a_yes(bd: Bd, repo: Path,
     assert lock.exists() is not removed
     assert (proc.returncode == 0) is removed
     assert ("Fixed Git Locks" in out) is removed
+
+
+def test_a_corrupt_database_is_set_aside_and_rebuilt_from_the_jsonl(bd: Bd, repo: Path) -> None:
+    first = bd.json("create", "Survives", "-l", "keep")["id"]  # type: ignore[index]
+    second = bd.json("create", "Also survives")["id"]  # type: ignore[index]
+    bd("dep", "add", second, first)
+    db = repo / ".beads" / "beads.db"
+    db.write_bytes(b"not a database" * 1000)
+    rc, checks, _ = doctor(bd)
+    assert rc == 1 and checks["Database Integrity"]["status"] == "error"
+    assert checks["Orphaned Dependencies"]["status"] == "warning"  # skipped, not crashed
+    rc, checks, doc = doctor(bd, "--fix", "--yes")
+    assert rc == 0 and {c["status"] for c in checks.values()} == {"ok"}, doc
+    assert [f for f in doc["fixes"] if f["name"] == "Database Integrity"][0]["applied"] is True
+    assert len(list((repo / ".beads").glob("beads.db.corrupt-*"))) == 1
+    shown = bd.json("show", second)[0]  # type: ignore[index]
+    assert shown["title"] == "Also survives" and [d["id"] for d in shown["dependencies"]] == [first]
+    assert bd.json("show", first)[0]["labels"] == ["keep"]  # type: ignore[index]

@@ -131,10 +131,12 @@ class Doctor:
         problems = health.quick_check(self.workspace.db_path)
         if problems:
             self.db_usable = False
+            name = os.path.basename(self.workspace.db_path)
+            standard = os.path.basename(self.workspace.beads_dir) == ".beads"
             return Check("Database Integrity", ERROR, f"the database failed SQLite's quick_check "
                          f"({len(problems)} problem(s))", detail="\n".join(problems[:10]),
-                         fix=f"move {os.path.basename(self.workspace.db_path)} aside and run 'bd init' "
-                             "to rebuild it from the JSONL")
+                         fix=f"move {name} aside and rebuild it from the JSONL (changes not yet exported are "
+                             "only in the old file)", apply=self._rebuild if standard else None)
         return Check("Database Integrity", OK, "SQLite quick_check: ok")
 
     def schema(self) -> Check:
@@ -158,6 +160,38 @@ class Doctor:
                          f"schema version {version}, this bd migrates it to {SCHEMA_VERSION} on first use",
                          fix="apply the pending migrations", apply=self._migrate)
         return Check("Schema Compatibility", OK, f"schema version {version} (current)")
+
+    def _rebuild(self) -> str:
+        """Move the damaged database (and its -wal/-shm) aside, create a fresh one as ``bd init``
+        does, and import the JSONL into it."""
+        from beads.core.config import load_yaml
+        from beads.core.setup import init_workspace
+        from beads.core.tracker import Tracker
+        from beads.storage.sqlite.store import SqliteStore
+        from beads.sync.importer import import_file
+        from beads.sync.setup_hooks import prefix_from_jsonl
+
+        ws = self.workspace
+        assert ws is not None
+        self.close()
+        db = ws.db_path
+        aside = f"{db}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}"
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.replace(db + suffix, aside + suffix)
+        prefix = (str(load_yaml(ws.config_yaml_path).get("issue-prefix") or "").strip()
+                  or prefix_from_jsonl(ws.jsonl_path) or None)
+        init_workspace(ws.root, prefix=prefix)
+        imported = 0
+        if os.path.exists(ws.jsonl_path):
+            tracker = Tracker(SqliteStore(ws.db_path, create=False), actor=self.actor, workspace=ws)
+            try:
+                stats = import_file(tracker, ws.jsonl_path)
+                imported = int(stats.get("created", 0) or 0) + int(stats.get("updated", 0) or 0)
+            finally:
+                tracker.disconnect()
+        return (f"moved the damaged database to {os.path.basename(aside)}; rebuilt it with {imported} issue(s) "
+                f"from {os.path.basename(ws.jsonl_path)}")
 
     def _migrate(self) -> str:
         self.tracker()  # opening the store applies the migrations
