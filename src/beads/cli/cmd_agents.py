@@ -153,21 +153,19 @@ def _state_line(ctx: Context, ws: Workspace) -> str:
     if not ws.db_exists():
         return ""
     from beads.core.tracker import Tracker
-    from beads.query import IssueFilter
+    from beads.storage.sqlite import health
     from beads.storage.sqlite.store import SqliteStore
 
     tracker = Tracker(SqliteStore(ws.db_path, create=False, busy_timeout_ms=2000), actor="prime", workspace=ws)
     try:
         stats = tracker.stats()
-        actor = ctx.actor(git=True)
-        mine = tracker.list(IssueFilter(statuses=["in_progress"], assignee=actor, limit=3))
+        mine = health.in_progress_of(tracker.store, ctx.actor(git=True), 3) if stats.get("in_progress_issues") else []
     finally:
         tracker.disconnect()
     line = (f"\nNow: {stats.get('ready_issues', 0)} ready, {stats.get('in_progress_issues', 0)} in progress, "
             f"{stats.get('blocked_issues', 0)} blocked, {stats.get('open_issues', 0)} open.\n")
-    for issue in mine:
-        title = issue.get("title", "")
-        line += f"Yours in progress: {issue['id']} {title[:60]}{'…' if len(title) > 60 else ''}\n"
+    for issue_id, title in mine:
+        line += f"Yours in progress: {issue_id} {title[:60]}{'…' if len(title) > 60 else ''}\n"
     return line
 
 

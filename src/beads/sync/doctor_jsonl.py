@@ -8,20 +8,26 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
     from beads import model
     from beads.core.tracker import Tracker
 
 
-def _lines(path: str) -> list[str]:
+def _lines(path: str) -> Iterator[tuple[int, str, bool]]:
+    """(number, text, is UTF-8) of each line, read one at a time (bad bytes shown as U+FFFD)."""
     with open(path, "rb") as fh:
-        data = fh.read()
-    return data.decode("utf-8", "replace").split("\n") if data else []
+        for number, raw in enumerate(fh, 1):
+            try:
+                yield number, raw.decode("utf-8").rstrip("\n"), True
+            except UnicodeDecodeError:
+                yield number, raw.decode("utf-8", "replace").rstrip("\n"), False
 
 
-def classify(path: str, vocab: model.Vocab) -> tuple[list[tuple[int, str]], list[dict[str, Any]], list[str]]:
-    """(problems as (line number, why), the valid records, the bad lines' text)."""
+def classify(path: str, vocab: model.Vocab, *, keep: bool = True
+             ) -> tuple[list[tuple[int, str]], list[dict[str, Any]], list[str]]:
+    """(problems as (line number, why), the valid records (when ``keep``), the bad lines' text)."""
     from beads.errors import CorruptJSONL
     from beads.sync import jsonl
 
@@ -30,12 +36,11 @@ def classify(path: str, vocab: model.Vocab) -> tuple[list[tuple[int, str]], list
     bad: list[str] = []
     first_line: dict[str, int] = {}
     name = os.path.basename(path)
-    try:
-        with open(path, "rb") as fh:
-            jsonl.decode(fh.read(), name)
-    except CorruptJSONL as exc:
-        problems.append((0, exc.message))
-    for number, line in enumerate(_lines(path), 1):
+    for number, line, utf8 in _lines(path):
+        if not utf8:
+            problems.append((number, "invalid UTF-8"))
+            bad.append(line)
+            continue
         if not line.strip():
             continue
         if jsonl.conflict_marker(line):
@@ -53,12 +58,13 @@ def classify(path: str, vocab: model.Vocab) -> tuple[list[tuple[int, str]], list
             problems.append((number, f"duplicate id {rec['id']} (first on line {seen})"))
         else:
             first_line[rec["id"]] = number
-        records.append(rec)
+        if keep:
+            records.append(rec)
     return problems, records, bad
 
 
 def scan(path: str, vocab: model.Vocab) -> list[tuple[int, str]]:
-    return classify(path, vocab)[0]
+    return classify(path, vocab, keep=False)[0]
 
 
 def repair(tracker: Tracker, path: str, vocab: model.Vocab) -> str:

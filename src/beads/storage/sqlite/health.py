@@ -1,5 +1,5 @@
-"""Read-only probes ``bd doctor`` runs on a database: integrity, schema version, dangling
-edges and old tombstones. Kept apart from the store so the hot path never loads them."""
+"""Read-only probes ``bd doctor`` runs on a database (integrity, schema version, dangling edges, old
+tombstones) and the one ``bd prime`` adds. Kept apart from the store so the hot path never loads them."""
 
 from __future__ import annotations
 
@@ -60,3 +60,13 @@ def tombstones_deleted_before(store: SqliteStore, cutoff: str) -> list[str]:
         "SELECT id FROM issues WHERE status = 'tombstone' AND deleted_at IS NOT NULL AND deleted_at != '' "
         "AND julianday(deleted_at) < julianday(?) ORDER BY id", (cutoff,))
     return [r[0] for r in rows]
+
+
+def in_progress_of(store: SqliteStore, assignee: str, limit: int = 3) -> list[tuple[str, str]]:
+    """(id, title) of ``assignee``'s issues in progress, most urgent first (``bd prime``). Searched by
+    the assignee index (``+status`` keeps SQLite off the status index, which at 100,000 issues means
+    sorting every issue in progress to find an agent's few)."""
+    rows = store.db.all(
+        "SELECT id, title FROM issues WHERE assignee = ? AND +status = 'in_progress' AND is_template = 0 "
+        "ORDER BY priority ASC, created_at DESC LIMIT ?", (assignee, int(limit)))
+    return [(str(r[0]), str(r[1])) for r in rows]
