@@ -98,17 +98,31 @@ def sync_state(tracker: Tracker) -> dict[str, Any]:
     path = tracker.workspace.jsonl_path
     unexported = len(store.dirty_ids())
     issues = store.issue_count()
-    data, st = export.read_file(path)
-    missing = data is None
+    try:
+        st: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    missing = st is None
     changed = False
-    if data is not None and st is not None and data.strip():
+    if st is not None and st.st_size:
         # as auto-import judges it: the stat recorded at the last import/export, then the bytes' hash
         meta = store.get_metadata_many([export.KEY_STAT, export.KEY_CONTENT_HASH, export.LEGACY_HASH])
         if meta.get(export.KEY_STAT) != export.fingerprint(st):
             known = meta.get(export.KEY_CONTENT_HASH) or meta.get(export.LEGACY_HASH)
-            changed = not known or export.sha256_hex(data) != known
+            changed = not known or _file_sha256(path) != known
     return {"unexported": unexported, "issues": issues, "jsonl_missing": missing and issues > 0,
             "jsonl_changed": changed}
+
+
+def _file_sha256(path: str) -> str:
+    """The hex SHA-256 of a file, read in 1 MiB pieces (a 100,000-issue JSONL is never held whole)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def resync(tracker: Tracker) -> str:
