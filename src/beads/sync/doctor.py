@@ -305,7 +305,9 @@ def open_doctor(path: str, actor: str) -> Doctor:
     no path was given)."""
     from beads.core.workspace import discover
     from beads.errors import NoWorkspace
+    from beads.sync import doctor_files
 
+    doctor_files.forget_git()  # a fresh look at the repository for every run
     try:
         workspace = discover(cwd=path)
     except NoWorkspace:

@@ -19,7 +19,11 @@ if TYPE_CHECKING:
     from beads.core.workspace import Workspace
     from beads.sync.git import Git
 
-_GIT_CACHE: dict[str, Git | None] = {}
+_GIT_CACHE: dict[str, Git | None] = {}  # one ``find_git`` per run of the checks
+
+
+def forget_git() -> None:
+    _GIT_CACHE.clear()
 
 
 def _git(workspace: Workspace) -> Git | None:
