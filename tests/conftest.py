@@ -41,7 +41,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "tester@example.com")
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     for var in ("BEADS_DIR", "BEADS_DB", "BEADS_JSONL", "BD_ACTOR", "BD_JSON", "BD_DEBUG", "BD_NO_AUTO_FLUSH",
-                "BD_NO_AUTO_IMPORT"):
+                "BD_NO_AUTO_IMPORT", "BEADS_ACTOR", "BD_AGENT_MODE", "CLAUDE_CODE"):
         monkeypatch.delenv(var, raising=False)
     return home
 

@@ -66,7 +66,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 @pytest.mark.parametrize("args", [("list", "--json"), ("ready", "--json"), ("blocked", "--json"),
-                                  ("status", "--json"), ("show", "{id}", "--json"), ("list",), ("ready",)])
+                                  ("status", "--json"), ("show", "{id}", "--json"), ("list",), ("ready",),
+                                  ("prime",)])
 def test_a_read_command_imports_no_heavy_module(workspace: tuple[Path, str], args: tuple[str, ...]) -> None:
     root, first = workspace
     argv = [a.format(id=first) for a in args]

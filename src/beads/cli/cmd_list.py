@@ -156,7 +156,8 @@ def _register_list(sub: argparse._SubParsersAction) -> None:
     _add_date_filters(p)
     _add_priority_range(p)
     _add_ordering(p)
-    p.add_argument("-n", "--limit", type=int_arg(), default=DEFAULT_LIMIT, help="maximum issues (default 50, 0 = all)")
+    p.add_argument("-n", "--limit", type=int_arg(), default=None,
+                   help="maximum issues (default 50, 20 in agent mode, 0 = all)")
     p.add_argument("--all", action="store_true", help="include closed issues")
     p.add_argument("--format", help="'digraph', 'dot' (Graphviz), or a template like '{{.IssueID}} {{.DependsOnID}}'")
     p.add_argument("--pinned", action="store_true", help="only pinned issues")
@@ -170,7 +171,10 @@ def run_list(ctx: Context) -> int:
     args = ctx.args
     if args.pinned and args.no_pinned:
         raise InvalidInput("--pinned and --no-pinned are mutually exclusive")
-    limit = _limit(args.limit)
+    from beads.cli.render import AGENT_LIST_LIMIT, agent_mode
+
+    agent = agent_mode()
+    limit = _limit(args.limit if args.limit is not None else AGENT_LIST_LIMIT if agent else DEFAULT_LIMIT)
     filt = build_filter(args, limit=limit, exclude_closed=not (args.all or args.status),
                         include_templates=args.include_templates, parent_id=args.parent,
                         pinned=True if args.pinned else False if args.no_pinned else None)
@@ -187,6 +191,10 @@ def run_list(ctx: Context) -> int:
         return 0
     from beads.cli.render import issue_line
 
+    if agent and not args.long:  # agent mode: one "ID: Title" line each, nothing else (as the original)
+        if issues:
+            ctx.out("\n".join(f"{i['id']}: {i.get('title', '')}" for i in issues))
+        return 0
     if args.long:
         lines = [f"\nFound {len(issues)} issues:\n"]
         for issue in issues:

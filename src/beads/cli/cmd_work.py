@@ -126,7 +126,7 @@ def _register_status(sub: argparse._SubParsersAction) -> None:
 
 def run_status(ctx: Context) -> int:
     tracker = ctx.tracker()
-    stats = tracker.assigned_stats(ctx.actor()) if ctx.args.assigned else tracker.stats()
+    stats = tracker.assigned_stats(ctx.actor(git=True)) if ctx.args.assigned else tracker.stats()
     if ctx.json:
         # Flat keys for beads-mcp and the RPC-era readers, "summary" for v0.31+ readers (lessons J).
         ctx.emit({**stats, "summary": dict(stats)})

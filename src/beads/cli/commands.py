@@ -49,6 +49,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "daemon": ("cmd_daemon", "Run a background daemon serving this workspace (start|stop|status|restart|logs)"),
     "daemons": ("cmd_daemon", "Manage the daemons of every workspace (list|stop|killall|health|logs)"),
     "daemon-event": ("cmd_daemon", "Tell a running daemon the JSONL needs importing or exporting (git hooks)"),
+    # agents and maintenance
+    "onboard": ("cmd_agents", "Print the AGENTS.md snippet that points agents at bd"),
+    "prime": ("cmd_agents", "Print workflow context for an AI agent (for session hooks)"),
+    "quickstart": ("cmd_agents", "A short tour of bd's workflow"),
+    "setup": ("cmd_agents", "Install the bd integration for an AI editor or agent"),
+    "doctor": ("cmd_doctor", "Check the workspace's health and repair what can be repaired"),
 }
 
 ALIASES: dict[str, str] = {"new": "create", "stats": "status"}
@@ -59,9 +65,12 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("Views & Reports", ["ready", "blocked", "status", "epic"]),
     ("Dependencies & Structure", ["dep", "relate", "unrelate", "duplicate", "supersede"]),
     ("Sync & Data", ["export", "import", "sync", "merge", "hooks"]),
-    ("Setup & Configuration", ["init", "config", "version", "where", "info"]),
+    ("Setup & Configuration", ["init", "config", "version", "where", "info", "onboard", "prime", "quickstart",
+                               "setup"]),
     ("Daemon", ["daemon", "daemons", "daemon-event"]),
+    ("Maintenance", ["doctor"]),
 ]
 
 # Commands that never open the database before running (spec §6.1).
-NO_DB_COMMANDS = frozenset(("init", "version", "merge", "hooks", "help", "daemon", "daemons", "daemon-event"))
+NO_DB_COMMANDS = frozenset(("init", "version", "merge", "hooks", "help", "daemon", "daemons", "daemon-event",
+                            "doctor", "onboard", "prime", "quickstart", "setup"))

@@ -50,6 +50,7 @@ class Context:
         self._yaml: dict[str, Any] | None = None
         self.wrote = False
         self._held: list[str] = []  # auto-import warnings a writing command's flush will repeat
+        self._actor: str | None = None
         self.json = bool(getattr(args, "json", False)) or self._flag("json")
         self.quiet = bool(getattr(args, "quiet", False))
 
@@ -116,15 +117,28 @@ class Context:
             self._workspace = discover(db=getattr(self.args, "db", None))
         return self._workspace
 
-    def actor(self) -> str:
-        actor = (getattr(self.args, "actor", None) or os.environ.get("BD_ACTOR") or str(self.setting("actor") or "")
-                 or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown")
-        if not actor.isascii():
-            try:
-                actor.encode("utf-8")
-            except UnicodeEncodeError:
-                raise InvalidInput(f'the actor name "{visible(actor)}" is not valid UTF-8 (set --actor or BD_ACTOR)')
-        return actor
+    def actor(self, *, git: bool | None = None) -> str:
+        """Who acts: --actor, BD_ACTOR, config ``actor``, BEADS_ACTOR, git's user.name, $USER, unknown
+        (``beads.sync.identity``). git's config is consulted for a writing command (``git`` None:
+        once ``writer`` was called) or when asked (``git=True``); reads record no actor."""
+        if not (self.wrote if git is None else git):
+            return _checked_actor(getattr(self.args, "actor", None) or os.environ.get("BD_ACTOR")
+                                  or str(self.setting("actor") or "") or os.environ.get("BEADS_ACTOR")
+                                  or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown")
+        if self._actor is None:
+            from beads.sync.identity import resolve_actor
+
+            self._actor = _checked_actor(resolve_actor(getattr(self.args, "actor", None),
+                                                       str(self.setting("actor") or "") or None))
+        return self._actor
+
+    def _identified(self, tracker: Tracker) -> Tracker:
+        """A writing command's Tracker records the full actor and stamps git's email as ``owner``."""
+        from beads.sync.identity import resolve_owner
+
+        tracker.actor = self.actor(git=True)
+        tracker.owner = resolve_owner() or ""
+        return tracker
 
     def tracker(self) -> Tracker:
         """The Tracker for this workspace, opened on first use through the write barrier."""
@@ -163,7 +177,7 @@ class Context:
         if getattr(self.args, "readonly", False):
             raise InvalidInput(f"operation '{operation}' is not allowed in read-only mode")
         self.wrote = True
-        return self.barrier().writer(operation)
+        return self._identified(self.barrier().writer(operation))
 
     def finish(self) -> None:
         """After a successful command: flush the JSONL if this command wrote (the barrier decides how)."""
@@ -231,3 +245,11 @@ class Context:
                 self.stderr.write(f"Hint: {visible(exc.hint)}\n")
         return exc.exit_status
 
+
+def _checked_actor(actor: str) -> str:
+    if not actor.isascii():
+        try:
+            actor.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(f'the actor name "{visible(actor)}" is not valid UTF-8 (set --actor or BD_ACTOR)')
+    return actor

@@ -34,7 +34,7 @@ def add_global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None
     f = argparse.SUPPRESS if suppress else False
     g = parser.add_argument_group("global flags")
     g.add_argument("--db", default=d, help="database path (default: auto-discover .beads/*.db)")
-    g.add_argument("--actor", default=d, help="actor name for audit trail (default: $BD_ACTOR or $USER)")
+    g.add_argument("--actor", default=d, help="actor name for audit trail (default: $BD_ACTOR, $BEADS_ACTOR, git user.name, $USER)")
     g.add_argument("--json", action="store_true", default=f, help="output in JSON format")
     g.add_argument("-q", "--quiet", action="store_true", default=f, help="suppress non-essential output")
     g.add_argument("-v", "--verbose", action="store_true", default=f, help="verbose output")

@@ -112,3 +112,14 @@ def _short_time(value: str | None) -> str:
     if not value:
         return ""
     return value[:16].replace("T", " ")
+
+
+AGENT_LIST_LIMIT = 20
+
+
+def agent_mode() -> bool:
+    """Agent mode (``BD_AGENT_MODE=1``, or ``CLAUDE_CODE`` set by Claude Code): compact text for
+    agents -- ``bd list`` prints ``ID: Title`` lines and defaults to 20 issues."""
+    import os
+
+    return os.environ.get("BD_AGENT_MODE") == "1" or bool(os.environ.get("CLAUDE_CODE"))

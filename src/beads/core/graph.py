@@ -284,15 +284,16 @@ class GraphOps:
         tree = [root_node, *rest]
         return _keep_status(tree, status) if status else tree
 
-    def find_cycles(self) -> list[list[str]]:
+    def find_cycles(self, *, thorough: bool = False) -> list[list[str]]:
         """Every cycle (as an ID path) among non-``relates-to`` edges, one per strongly connected group.
 
         None when the graph is known acyclic: the store drops that mark with every edge it adds,
         and a cycle check or search that found nothing sets it again (a search only if nothing
-        was committed since its snapshot)."""
+        was committed since its snapshot). ``thorough`` walks the graph whatever the mark says
+        (``bd doctor``: another writer may have added edges behind our back)."""
         store = self.store
         with store.read_snapshot():
-            if store.graph_known_acyclic():
+            if not thorough and store.graph_known_acyclic():
                 return []
             adjacency: dict[str, list[str]] = {}
             for a, b, _ in store.all_edges():

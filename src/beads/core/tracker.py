@@ -49,7 +49,7 @@ def default_actor(store: SqliteStore | None = None) -> str:
         configured = store.get_config("actor")
         if configured:
             return configured
-    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+    return os.environ.get("BEADS_ACTOR") or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
 
 
 class Tracker(GraphOps, Views):
@@ -58,6 +58,7 @@ class Tracker(GraphOps, Views):
     def __init__(self, store: SqliteStore, *, actor: str | None = None, workspace: Workspace | None = None) -> None:
         self.store = store
         self.actor = actor or default_actor(store)
+        self.owner: str | None = None  # v0.47 ``owner`` stamped on new issues (the CLI sets git's user.email)
         self.workspace = workspace
         self._cache_stale = False  # rebuild the blocked cache in full at commit
         self._cache_seeds: set[str] = set()  # or recompute these issues and their descendants
@@ -176,6 +177,8 @@ class Tracker(GraphOps, Views):
         now_ns = time.time_ns()
         now = timefmt.format_ns(now_ns)
         issue = model.new_issue(title=title, created_at=now, updated_at=now, created_by=self.actor)
+        if self.owner:
+            issue["owner"] = self.owner
         for key, value in spec.items():
             if value is None:
                 continue

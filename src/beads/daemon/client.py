@@ -30,10 +30,11 @@ CONNECT_TIMEOUT = 0.2
 HEALTH_TIMEOUT = 2.0
 REQUEST_TIMEOUT = 30.0
 
-# Commands that never go through a daemon: they set it up, manage it, talk to git and
-# other processes (sync, merge driver, hooks), or need no workspace at all.
+# Commands that never go through a daemon: they set it up, manage or inspect it (doctor),
+# talk to git and other processes (sync, merge driver, hooks), write the user's editor
+# settings (setup), or need no workspace at all.
 DIRECT_COMMANDS = frozenset(("init", "merge", "hooks", "sync", "daemon", "daemons", "daemon-event", "version",
-                             "help"))
+                             "help", "doctor", "setup", "onboard", "quickstart"))
 DIRECT_FLAGS = frozenset(("--no-daemon", "--sandbox", "--no-db", "--profile"))
 
 
