@@ -7,7 +7,7 @@ before the command runs.
 
 from __future__ import annotations
 
-from beads.cli.flags import MAX_DAYS, int_arg, split_values
+from beads.cli.flags import MAX_DAYS, bool_flag, int_arg, split_values
 from beads.cli.main import new_subparser
 from beads.errors import InvalidInput
 
@@ -84,7 +84,9 @@ def build_filter(args: argparse.Namespace, **fields: Any) -> IssueFilter:
     if status:
         fields["statuses"] = ["all"] if status == "all" else values([status])
     if get(args, "issue_type", None):
-        fields["issue_types"] = values([args.issue_type])
+        from beads.model import normalize_issue_type
+
+        fields["issue_types"] = [normalize_issue_type(t) for t in values([args.issue_type])]
     if get(args, "assignee", None):
         fields["assignee"] = args.assignee
     fields["labels"] = values(get(args, "labels", None))
@@ -164,6 +166,8 @@ def _register_list(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-pinned", action="store_true", help="exclude pinned issues")
     p.add_argument("--include-templates", action="store_true", help="include template issues")
     p.add_argument("--parent", "--filter-parent", dest="parent", help="only direct children of this issue")
+    bool_flag(p, "--pretty", "tree format with status glyphs and priority badges")
+    bool_flag(p, "--tree", "same as --pretty: hierarchical tree format")
     p.set_defaults(run=run_list)
 
 
@@ -188,6 +192,11 @@ def run_list(ctx: Context) -> int:
         return 0
     if ctx.json:
         ctx.emit(issues)
+        return 0
+    if args.pretty or args.tree:
+        from beads.cli import style
+
+        style.write(ctx, style.pretty_list(style.painter(ctx), issues, tracker.edges_among([i["id"] for i in issues])))
         return 0
     from beads.cli.render import issue_line
 

@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "blocked": ("cmd_work", "Show blocked issues"),
     "status": ("cmd_work", "Show issue database overview and statistics"),
     "epic": ("cmd_work", "Epic management: status, close-eligible"),
+    "graph": ("cmd_graph", "Display the dependency graph (ASCII, DOT, Mermaid or JSON)"),
+    "triage": ("cmd_graph", "What to work on next, and why (ranked from the dependency graph)"),
     # dependencies
     "dep": ("cmd_deps", "Manage dependencies"),
     "relate": ("cmd_deps", "Create a bidirectional relates-to link"),
@@ -62,7 +64,7 @@ ALIASES: dict[str, str] = {"new": "create", "stats": "status"}
 GROUPS: list[tuple[str, list[str]]] = [
     ("Working With Issues", ["create", "q", "show", "update", "close", "reopen", "delete", "list", "search",
                              "count", "stale", "label", "comments", "comment"]),
-    ("Views & Reports", ["ready", "blocked", "status", "epic"]),
+    ("Views & Reports", ["ready", "blocked", "status", "epic", "graph", "triage"]),
     ("Dependencies & Structure", ["dep", "relate", "unrelate", "duplicate", "supersede"]),
     ("Sync & Data", ["export", "import", "sync", "merge", "hooks"]),
     ("Setup & Configuration", ["init", "config", "version", "where", "info", "onboard", "prime", "quickstart",
