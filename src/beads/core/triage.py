@@ -189,12 +189,10 @@ def _json_size(doc: dict[str, Any]) -> int:
 
 
 def shrink(doc: dict[str, Any], size: Any, limit: int = BRIEF_LIMIT) -> dict[str, Any]:
-    """Drop list items from the end (longest lists first), then cut long strings, until ``size(doc)``
-    fits in ``limit`` bytes."""
+    """Cut long strings (IDs, titles, reasons) shorter and shorter, then drop list items from the end,
+    until ``size(doc)`` fits in ``limit`` bytes. Each list holds at most 3 items, so with ordinary
+    IDs and titles nothing is cut."""
     lists = ("next", "blockers", "quick_wins")
-    while size(doc) > limit and any(doc[k] for k in lists):
-        longest = max((k for k in lists if doc[k]), key=lambda k: (len(doc[k]), k))
-        doc[longest] = doc[longest][:-1]
     width = 32
     while size(doc) > limit and width >= 4:
         for item in doc["next"]:
