@@ -43,13 +43,13 @@ READY_STATUSES = (STATUS_OPEN, STATUS_IN_PROGRESS)
 ISSUE_TYPES = (
     "bug", "feature", "task", "epic", "chore",
     "message", "merge-request", "molecule", "gate", "agent", "role",
-    "rig", "convoy", "event", "slot", "decision", "spike", "story", "milestone",
+    "rig", "convoy", "event", "slot", "decision",
 )
-# Shorthands accepted wherever a type is (v0.47 `util.NormalizeIssueType` and later `IssueType.Normalize`).
+# Shorthands accepted wherever a type is (v0.47 `util.NormalizeIssueType` and later `IssueType.Normalize`);
+# `decision` is a later built-in that beads-ui offers in its type menu.
 TYPE_ALIASES = {
     "mr": "merge-request", "feat": "feature", "mol": "molecule", "enhancement": "feature",
-    "dec": "decision", "adr": "decision", "investigation": "spike", "timebox": "spike",
-    "user-story": "story", "user_story": "story", "ms": "milestone",
+    "dec": "decision", "adr": "decision",
 }
 # Workflow types hidden from `ready` unless asked for with --type.
 READY_HIDDEN_TYPES = ("merge-request", "gate", "molecule", "message")

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from conftest import BD, Bd, shared_data_file
 
 PLAIN = {"NO_COLOR": "1"}

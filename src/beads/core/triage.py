@@ -131,16 +131,16 @@ def _tracks(active: list[str], inner: list[tuple[str, str, str]], position: dict
     """Groups of connected work (blocking and parent-child edges) that hold ready issues: agents
     taking different tracks do not wait on each other."""
     links = [(a, b) for a, b, t in inner if t in analysis.BLOCKING_TYPES or t == analysis.PARENT_CHILD]
-    tracks = []
+    tracks: list[dict[str, Any]] = []
     for group in analysis.weak_components(active, links):
         ready = sorted((i for i in group if i in position), key=lambda i: position[i])
         if ready:
-            tracks.append({"size": len(group), "ready_count": len(ready), "ready": ready[:3], "lead": ready[0]})
-    tracks.sort(key=lambda t: position[t["lead"]])
+            tracks.append({"track": 0, "lead": ready[0], "size": len(group), "ready_count": len(ready),
+                           "ready": ready[:3]})
+    tracks.sort(key=lambda t: position[str(t["lead"])])
     for n, track in enumerate(tracks, 1):
         track["track"] = n
-    return [{"track": t["track"], "lead": t["lead"], "size": t["size"], "ready_count": t["ready_count"],
-             "ready": t["ready"]} for t in tracks]
+    return tracks
 
 
 def _orphans(nodes: dict[str, dict[str, Any]], edges: list[tuple[str, str, str]],
