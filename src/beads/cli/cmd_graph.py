@@ -53,7 +53,7 @@ def run_graph(ctx: Context) -> int:
     tracker = ctx.tracker()
     graphs = insight.graph_all(tracker) if args.all else [insight.graph_of(tracker, args.issue_id)]
     if fmt == "json":
-        docs = [insight.graph_json(tracker, g) for g in graphs]
+        docs = insight.graphs_json(tracker, graphs)
         ctx.emit(docs if args.all else docs[0])
         return 0
     if not graphs:

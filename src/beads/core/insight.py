@@ -19,13 +19,13 @@ if TYPE_CHECKING:
 
 ACTIVE_GRAPH_STATUSES = ("open", "in_progress", "blocked")  # `bd graph --all` (as the original)
 DONE_STATUSES = ("closed", "tombstone")
+LIGHT_KEYS = ("id", "title", "status", "priority", "issue_type", "assignee", "created_at", "estimated_minutes",
+              "pinned", "is_template", "ephemeral", "defer_until")
 
 
 def load_nodes(tracker: Tracker) -> dict[str, dict[str, Any]]:
     """Every live issue as a light record (id, title, status, priority, issue_type, …)."""
-    keys = ("id", "title", "status", "priority", "issue_type", "assignee", "created_at", "estimated_minutes",
-            "pinned", "is_template", "ephemeral", "defer_until")
-    return {row[0]: dict(zip(keys, row, strict=True)) for row in tracker.store.graph_nodes()}
+    return {row[0]: dict(zip(LIGHT_KEYS, row, strict=True)) for row in tracker.store.graph_nodes()}
 
 
 def load_edges(tracker: Tracker) -> list[tuple[str, str, str]]:
@@ -57,22 +57,25 @@ def subgraph(nodes: dict[str, dict[str, Any]], edges: list[tuple[str, str, str]]
 def graph_of(tracker: Tracker, issue_id: str) -> dict[str, Any]:
     """The issue and everything that depends on it, transitively (children of an epic included)."""
     root = tracker.resolve_id(issue_id)
-    with tracker.store.read_snapshot():
-        nodes = load_nodes(tracker)
+    store = tracker.store
+    with store.read_snapshot():
         edges = load_edges(tracker)
+        dependents: dict[str, list[str]] = {}
+        for a, b, _ in edges:
+            dependents.setdefault(b, []).append(a)
+        seen = {root}
+        queue = [root]
+        for current in queue:
+            for nxt in sorted(dependents.get(current, [])):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(nxt)
+        found = store.get_issues(queue)
+    nodes = {i: {key: issue.get(key) for key in LIGHT_KEYS} for i, issue in found.items()
+             if issue["status"] != "tombstone"}
     if root not in nodes:
         raise InvalidInput(f"issue {root} is deleted")
-    dependents: dict[str, list[str]] = {}
-    for a, b, _ in edges:
-        dependents.setdefault(b, []).append(a)
-    seen = {root}
-    queue = [root]
-    for current in queue:
-        for nxt in sorted(dependents.get(current, [])):
-            if nxt not in seen and nxt in nodes:
-                seen.add(nxt)
-                queue.append(nxt)
-    return subgraph(nodes, edges, root, sorted(seen))
+    return subgraph(nodes, edges, root, sorted(i for i in seen if i in nodes))
 
 
 def graph_all(tracker: Tracker) -> list[dict[str, Any]]:
@@ -89,18 +92,28 @@ def graph_all(tracker: Tracker) -> list[dict[str, Any]]:
 
     roots = {g[0]: root_of(g) for g in groups}
     groups.sort(key=lambda g: (-len(g), nodes[roots[g[0]]]["priority"], roots[g[0]]))
-    active_set = set(active)
-    inside = [e for e in edges if e[0] in active_set and e[1] in active_set]
-    return [subgraph(nodes, inside, roots[g[0]], g) for g in groups]
+    group_of = {i: k for k, g in enumerate(groups) for i in g}
+    inside: list[list[tuple[str, str, str]]] = [[] for _ in groups]
+    for edge in edges:  # both ends active means both ends in one group
+        k = group_of.get(edge[0])
+        if k is not None and group_of.get(edge[1]) == k:
+            inside[k].append(edge)
+    return [subgraph(nodes, inside[k], roots[g[0]], g) for k, g in enumerate(groups)]
 
 
-def graph_json(tracker: Tracker, graph: dict[str, Any]) -> dict[str, Any]:
-    """The original's ``{root, issues, layout}`` (layout keeps its Go field names)."""
+def graphs_json(tracker: Tracker, graphs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``graph_json`` for each graph, the issues read in one go."""
     from beads.core.views import wire
 
+    full = tracker.store.get_issues([i for g in graphs for i in g["ids"]])
+    wired = {i: wire(issue) for i, issue in full.items()}
+    return [graph_json(g, wired) for g in graphs]
+
+
+def graph_json(graph: dict[str, Any], wired: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The original's ``{root, issues, layout}`` (layout keeps its Go field names)."""
     ids = graph["ids"]
-    full = tracker.store.get_issues(ids)
-    issues = [wire(full[i]) for i in ids if i in full]
+    issues = [wired[i] for i in ids if i in wired]
     by_id = {i["id"]: i for i in issues}
     positions = {i: n for row in graph["layers"] for n, i in enumerate(row)}
     layout = {
