@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 DEFAULT_LIMIT = 50
 _GROUPS = ("status", "priority", "type", "assignee", "label")
 _DATE_FLAGS = ("created_after", "created_before", "updated_after", "updated_before", "closed_after",
-               "closed_before")
+               "closed_before", "due_after", "due_before", "defer_after", "defer_before")
 
 
 def register(sub: argparse._SubParsersAction, name: str) -> None:
@@ -47,8 +47,9 @@ def _add_basic_filters(p: argparse.ArgumentParser) -> None:
 def _add_date_filters(p: argparse.ArgumentParser) -> None:
     for flag in _DATE_FLAGS:
         what, when = flag.split("_")
+        verb = {"due": "due", "defer": "deferred"}.get(what, what)
         p.add_argument(f"--{what}-{when}", dest=flag, metavar="DATE",
-                       help=f"issues {what} {when} DATE (YYYY-MM-DD or RFC3339)")
+                       help=f"issues {verb} {when} DATE (YYYY-MM-DD, RFC3339, +6h, tomorrow, next monday)")
 
 
 def _add_priority_range(p: argparse.ArgumentParser) -> None:
@@ -113,7 +114,7 @@ def build_filter(args: argparse.Namespace, **fields: Any) -> IssueFilter:
     fields["title_contains"] = get(args, "title_contains", None) or title
     fields["description_contains"] = get(args, "desc_contains", None)
     fields["notes_contains"] = get(args, "notes_contains", None)
-    for flag in ("empty_description", "no_assignee", "no_labels", "reverse"):
+    for flag in ("empty_description", "no_assignee", "no_labels", "reverse", "deferred", "overdue"):
         if get(args, flag, False):
             fields[flag] = True
     if get(args, "sort", None):
@@ -168,6 +169,8 @@ def _register_list(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--parent", "--filter-parent", dest="parent", help="only direct children of this issue")
     bool_flag(p, "--pretty", "tree format with status glyphs and priority badges")
     bool_flag(p, "--tree", "same as --pretty: hierarchical tree format")
+    p.add_argument("--deferred", action="store_true", help="only issues with a defer date")
+    p.add_argument("--overdue", action="store_true", help="only issues past their due date (not closed)")
     p.set_defaults(run=run_list)
 
 

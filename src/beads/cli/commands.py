@@ -14,6 +14,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "update": ("cmd_issues", "Update one or more issues"),
     "close": ("cmd_issues", "Close one or more issues"),
     "reopen": ("cmd_issues", "Reopen closed issues"),
+    "defer": ("cmd_defer", "Defer issues for later (hidden from ready; optionally until a date)"),
+    "undefer": ("cmd_defer", "Undefer issues: back to open, defer date cleared"),
     "delete": ("cmd_issues", "Delete issues (tombstone; preview unless --force)"),
     "list": ("cmd_list", "List issues"),
     "search": ("cmd_list", "Search issues by text"),
@@ -62,7 +64,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 ALIASES: dict[str, str] = {"new": "create", "stats": "status"}
 
 GROUPS: list[tuple[str, list[str]]] = [
-    ("Working With Issues", ["create", "q", "show", "update", "close", "reopen", "delete", "list", "search",
+    ("Working With Issues", ["create", "q", "show", "update", "close", "reopen", "defer", "undefer", "delete", "list", "search",
                              "count", "stale", "label", "comments", "comment"]),
     ("Views & Reports", ["ready", "blocked", "status", "epic", "graph", "triage"]),
     ("Dependencies & Structure", ["dep", "relate", "unrelate", "duplicate", "supersede"]),
