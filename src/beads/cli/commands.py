@@ -43,6 +43,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("cmd_git", "Synchronize issues with git (export, commit, pull, merge, push)"),
     "merge": ("cmd_git", "Git merge driver for beads JSONL files"),
     "hooks": ("cmd_git", "Manage git hooks"),
+    # maintenance
+    "duplicates": ("cmd_maint", "Find open issues with identical content (and merge them)"),
+    "orphans": ("cmd_maint", "Open issues named in a git commit message"),
+    "admin": ("cmd_maint", "Administrative commands: cleanup"),
+    "cleanup": ("cmd_maint", "Alias of 'bd admin cleanup'"),
     # setup
     "init": ("cmd_setup", "Initialize bd in the current directory"),
     "config": ("cmd_setup", "Manage configuration"),
@@ -72,7 +77,7 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("Setup & Configuration", ["init", "config", "version", "where", "info", "onboard", "prime", "quickstart",
                                "setup"]),
     ("Daemon", ["daemon", "daemons", "daemon-event"]),
-    ("Maintenance", ["doctor"]),
+    ("Maintenance", ["doctor", "duplicates", "orphans", "admin"]),
 ]
 
 # Commands that never open the database before running (spec §6.1).

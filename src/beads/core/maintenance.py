@@ -1,0 +1,114 @@
+"""Maintenance use-cases: duplicate issues, issues whose work is already committed, old closed issues.
+
+``find_duplicates`` groups open issues with the same content (title, description, design,
+acceptance criteria and status) and picks the one to keep as the original does: the most
+referenced in other issues' text, then the smallest ID. ``merge_duplicates`` closes the
+others ("Duplicate of X") and links them to it with a ``related`` edge, in one transaction.
+``committed_but_open`` finds open issues named in a git commit subject as ``(prefix-id)``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from beads import model
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from beads.core.tracker import Tracker
+
+_REFERENCE = re.compile(r"\b[a-zA-Z][-a-zA-Z0-9]*-\d+\b")
+
+
+def find_duplicates(tracker: Tracker) -> list[dict[str, Any]]:
+    """Groups of open issues with identical content, each with its suggested target (JSON shape
+    of the original's ``bd duplicates --json`` ``groups``)."""
+    issues = tracker.store.all_issues(include_tombstones=False)
+    # the original counts only numeric IDs (bd-12); hash IDs of this workspace (bd-a3f8.1) count too
+    hashed = re.compile(r"\b" + re.escape(tracker.prefix) + r"-[a-z0-9]+(?:\.[0-9]+)*\b")
+    refs: dict[str, int] = {}
+    for issue in issues:
+        for key in ("description", "design", "acceptance_criteria", "notes"):
+            text = issue.get(key) or ""
+            spans = {(m.start(), m.group()) for pat in (_REFERENCE, hashed) for m in pat.finditer(text)}
+            for _, match in spans:
+                refs[match] = refs.get(match, 0) + 1
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for issue in issues:
+        if issue["status"] == model.STATUS_CLOSED:
+            continue
+        key = tuple(issue.get(k) or "" for k in ("title", "description", "design", "acceptance_criteria", "status"))
+        groups.setdefault(key, []).append(issue)
+    out = []
+    for members in sorted((sorted(g, key=lambda i: i["id"]) for g in groups.values() if len(g) > 1),
+                          key=lambda g: (g[0]["title"], g[0]["id"])):
+        target = min(members, key=lambda i: (-refs.get(i["id"], 0), i["id"]))["id"]
+        sources = [i["id"] for i in members if i["id"] != target]
+        out.append({
+            "title": members[0]["title"],
+            "issues": [{"id": i["id"], "title": i["title"], "status": i["status"], "priority": i["priority"],
+                        "references": refs.get(i["id"], 0), "is_merge_target": i["id"] == target} for i in members],
+            "suggested_target": target,
+            "suggested_sources": sources,
+            "suggested_action": f"bd close {' '.join(sources)} && bd dep add {' '.join(sources)} {target} --type related",
+            "note": f"Duplicate: {' '.join(sources)} (same content as {target})",
+        })
+    return out
+
+
+def merge_duplicates(tracker: Tracker, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Close every suggested source and link it to its target (``related``); all or nothing."""
+    results = []
+    with tracker.write():
+        for group in groups:
+            target, sources = group["suggested_target"], group["suggested_sources"]
+            for source in sources:
+                tracker.close(source, f"Duplicate of {target}")
+                tracker.add_dependency(source, target, model.DEP_RELATED)
+            results.append({"target": target, "sources": sources, "closed": list(sources), "linked": list(sources),
+                            "errors": []})
+    return results
+
+
+def committed_but_open(tracker: Tracker, subjects: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Open or in-progress issues named ``(prefix-id)`` in a commit subject: their work looks done.
+
+    ``subjects`` are ``(commit, subject)`` pairs, newest first; each issue keeps its newest commit.
+    """
+    prefix = tracker.prefix
+    pattern = re.compile(r"\(" + re.escape(prefix) + r"-[a-z0-9.]+\)")
+    latest: dict[str, tuple[str, str]] = {}
+    for commit, subject in subjects:
+        for match in pattern.findall(subject):
+            latest.setdefault(match[1:-1], (commit, subject))
+    if not latest:
+        return []
+    found = tracker.store.get_issues(sorted(latest))
+    out = []
+    for issue_id in sorted(found):
+        issue = found[issue_id]
+        if issue["status"] in model.READY_STATUSES:
+            commit, subject = latest[issue_id]
+            out.append({"issue_id": issue_id, "title": issue["title"], "status": issue["status"],
+                        "latest_commit": commit, "latest_commit_message": subject})
+    return out
+
+
+def closed_before(tracker: Tracker, older_than_days: int, *, ephemeral_only: bool = False) -> tuple[list[str], int]:
+    """Closed issues to clean up (closed more than N days ago; 0 = all) and how many pinned ones
+    were left out (pinned issues are protected)."""
+    import time
+
+    from beads.query import IssueFilter
+    from beads.timefmt import format_ns
+
+    fields: dict[str, Any] = {"statuses": [model.STATUS_CLOSED], "limit": 0, "include_templates": True}
+    if older_than_days > 0:
+        fields["closed_before"] = format_ns(time.time_ns() - older_than_days * 86_400 * 10**9)
+    issues = tracker.list(IssueFilter(**fields))
+    if ephemeral_only:
+        issues = [i for i in issues if i.get("ephemeral")]
+    pinned = sum(1 for i in issues if i.get("pinned"))
+    return sorted(i["id"] for i in issues if not i.get("pinned")), pinned
