@@ -77,7 +77,7 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("Setup & Configuration", ["init", "config", "version", "where", "info", "onboard", "prime", "quickstart",
                                "setup"]),
     ("Daemon", ["daemon", "daemons", "daemon-event"]),
-    ("Maintenance", ["doctor", "duplicates", "orphans", "admin"]),
+    ("Maintenance", ["doctor", "duplicates", "orphans", "admin", "cleanup"]),
 ]
 
 # Commands that never open the database before running (spec §6.1).

@@ -30,8 +30,8 @@ def find_duplicates(tracker: Tracker) -> list[dict[str, Any]]:
     hashed = re.compile(r"\b" + re.escape(tracker.prefix) + r"-[a-z0-9]+(?:\.[0-9]+)*\b")
     refs: dict[str, int] = {}
     for issue in issues:
-        for key in ("description", "design", "acceptance_criteria", "notes"):
-            text = issue.get(key) or ""
+        for field in ("description", "design", "acceptance_criteria", "notes"):
+            text = issue.get(field) or ""
             spans = {(m.start(), m.group()) for pat in (_REFERENCE, hashed) for m in pat.finditer(text)}
             for _, match in spans:
                 refs[match] = refs.get(match, 0) + 1
@@ -39,8 +39,9 @@ def find_duplicates(tracker: Tracker) -> list[dict[str, Any]]:
     for issue in issues:
         if issue["status"] == model.STATUS_CLOSED:
             continue
-        key = tuple(issue.get(k) or "" for k in ("title", "description", "design", "acceptance_criteria", "status"))
-        groups.setdefault(key, []).append(issue)
+        content = tuple(issue.get(k) or "" for k in ("title", "description", "design", "acceptance_criteria",
+                                                     "status"))
+        groups.setdefault(content, []).append(issue)
     out = []
     for members in sorted((sorted(g, key=lambda i: i["id"]) for g in groups.values() if len(g) > 1),
                           key=lambda g: (g[0]["title"], g[0]["id"])):
