@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from conftest import Bd, git
 
 
@@ -70,3 +72,82 @@ def test_admin_cleanup_previews_refuses_without_force_and_deletes(bd: Bd) -> Non
     result = bd.json("cleanup", "--force")  # the hidden top-level alias
     assert sorted(result["deleted"]) == sorted([old, other])  # type: ignore[index]
     assert [i["id"] for i in bd.json("list", "--all")] == [keep]  # type: ignore[union-attr]
+
+
+def test_compact_analyze_apply_restore_without_any_api_key(bd: Bd, tmp_path) -> None:  # noqa: ANN001
+    long = "The original long text. " * 40
+    issue = bd.json("create", "Old work", "-d", long, "--notes", "some notes")["id"]  # type: ignore[index]
+    bd("close", issue)
+    assert bd.json("compact", "--analyze") == []  # closed today: not a tier 1 candidate yet
+    [one] = bd.json("compact", "--analyze", "--id", issue)  # type: ignore[misc]
+    assert (one["description"], one["notes"], one["size_bytes"]) == (long, "some notes", len(long) + 10)
+    summary = tmp_path / "summary.txt"
+    summary.write_text("Short summary.", encoding="utf-8")
+    refused = bd("compact", "--apply", "--id", issue, "--summary", str(summary), check=False)
+    assert refused.returncode == 1 and "closed less than 30 days ago" in refused.stderr
+    result = bd.json("compact", "--apply", "--id", issue, "--summary", str(summary), "--force")
+    assert result["compacted_size"] == 14 and result["original_size"] == len(long) + 10  # type: ignore[index]
+    shown = bd.json("show", issue)[0]  # type: ignore[index]
+    assert (shown["description"], shown.get("notes"), shown["compaction_level"]) == ("Short summary.", None, 1)
+    assert shown["original_size"] == len(long) + 10 and shown["compacted_at"]
+    assert "Tier 1 compaction" in shown["comments"][0]["text"]
+    line = next(x for x in (bd.cwd / ".beads" / "issues.jsonl").read_text().splitlines() if issue in x)
+    assert '"compaction_level":1' in line  # the JSONL carries it to other clones
+    restored = bd.json("restore", issue)
+    assert restored["description"] == long and restored["notes"] == "some notes"  # type: ignore[index]
+    assert "compaction_level" not in restored  # type: ignore[operator]
+    again = bd("restore", issue, check=False)
+    assert again.returncode == 1 and "no compaction snapshot" in again.stderr
+    assert bd.json("compact", "--stats") == {"tier1": {"candidates": 0, "total_size": 0},
+                                             "tier2": {"candidates": 0, "total_size": 0}}
+    assert bd("compact", check=False).returncode == 1
+    auto = bd("compact", "--auto", check=False)
+    assert auto.returncode == 1 and "API key" in auto.stderr
+
+
+def test_compact_prune_removes_expired_tombstones_everywhere(bd: Bd) -> None:
+    gone = bd("q", "Gone").stdout.strip()
+    kept = bd("q", "Kept").stdout.strip()
+    bd("delete", gone, "--force")
+    assert bd.json("compact", "--prune")["pruned_count"] == 0  # type: ignore[index]
+    preview = bd.json("admin", "compact", "--prune", "--older-than", "0", "--dry-run")
+    assert preview["would_prune"] == [gone]  # type: ignore[index]
+    assert bd.json("admin", "compact", "--prune", "--older-than", "0")["pruned"] == [gone]  # type: ignore[index]
+    text = (bd.cwd / ".beads" / "issues.jsonl").read_text()
+    assert gone not in text and kept in text
+    assert bd("show", gone, check=False).returncode == 1
+
+
+def test_rename_prefix_rewrites_ids_edges_text_and_the_jsonl(bd: Bd) -> None:
+    a = bd("q", "First").stdout.strip()
+    b = bd.json("create", f"Second, after {a}", "-d", f"needs {a}; not bold-{a}")["id"]  # type: ignore[index]
+    bd("dep", "add", b, a)
+    bd("comment", a, f"see {b}")
+    preview = bd.json("rename-prefix", "proj", "--dry-run")
+    assert preview["issues"] == 2 and preview["dry_run"] is True  # type: ignore[index]
+    assert bd.json("show", a)[0]["id"] == a  # type: ignore[index]
+    bad = bd("rename-prefix", "Bad_Prefix", check=False)
+    assert bad.returncode == 1 and "invalid prefix" in bad.stderr
+    bd("rename-prefix", "proj")
+    na, nb = a.replace("test-", "proj-"), b.replace("test-", "proj-")
+    shown = bd.json("show", nb)[0]  # type: ignore[index]
+    assert shown["title"] == f"Second, after {na}"
+    assert shown["description"] == f"needs {na}; not bold-{a}"  # only whole references change
+    assert [d["id"] for d in shown["dependencies"]] == [na]
+    assert bd.json("comments", na)[0]["text"] == f"see {nb}"  # type: ignore[index]
+    assert bd("show", a, check=False).returncode == 1
+    lines = (bd.cwd / ".beads" / "issues.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["id"] for line in lines) == sorted([na, nb])
+    assert bd("q", "Third").stdout.startswith("proj-")
+
+
+def test_admin_reset_previews_then_removes_beads_and_its_hooks(bd: Bd) -> None:
+    bd("hooks", "install")
+    preview = bd.json("admin", "reset")
+    kinds = [i["type"] for i in preview["items"]]  # type: ignore[index]
+    assert preview["dry_run"] is True and "directory" in kinds and "hook" in kinds  # type: ignore[index]
+    assert (bd.cwd / ".beads").is_dir()
+    done = bd.json("admin", "reset", "--force")
+    assert done["reset"] is True  # type: ignore[index]
+    assert not (bd.cwd / ".beads").exists()
+    assert not (bd.cwd / ".git" / "hooks" / "pre-commit").exists()

@@ -19,7 +19,37 @@ if TYPE_CHECKING:
 
 def register(sub: argparse._SubParsersAction, name: str) -> None:
     {"duplicates": _register_duplicates, "orphans": _register_orphans, "admin": _register_admin,
-     "cleanup": _register_cleanup_alias}[name](sub)
+     "cleanup": _register_cleanup_alias, "rename-prefix": _register_rename_prefix}[name](sub)
+
+
+# -- rename-prefix ----------------------------------------------------------------------------
+
+
+def _register_rename_prefix(sub: argparse._SubParsersAction) -> None:
+    p = new_subparser(sub, "rename-prefix", "Change the issue prefix: every ID and text reference, in one go")
+    p.add_argument("new_prefix", metavar="new-prefix")
+    p.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    p.set_defaults(run=run_rename_prefix)
+
+
+def run_rename_prefix(ctx: Context) -> int:
+    from beads.core import maintenance
+
+    args = ctx.args
+    tracker = ctx.tracker() if args.dry_run else ctx.writer("rename-prefix")
+    result = maintenance.rename_prefix(tracker, args.new_prefix, dry_run=args.dry_run)
+    if ctx.json:
+        ctx.emit(result)
+        return 0
+    head = "DRY RUN: would rename" if args.dry_run else "✓ Renamed"
+    lines = [f"{head} {result['issues']} issue(s) from prefix '{result['old_prefix']}' to '{result['new_prefix']}'"]
+    lines += [f"  {s['old']} → {s['new']}" for s in result["sample"]]
+    if result["issues"] > len(result["sample"]):
+        lines.append(f"  … {result['issues'] - len(result['sample'])} more")
+    if not args.dry_run:
+        lines.append(f"  text references updated in {result['texts_updated']} place(s)")
+    ctx.out("\n".join(lines))
+    return 0
 
 
 # -- duplicates -------------------------------------------------------------------------------
@@ -160,15 +190,44 @@ def _cleanup_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _register_admin(sub: argparse._SubParsersAction) -> None:
-    p = new_subparser(sub, "admin", "Administrative commands: cleanup")
+    from beads.cli.cmd_compact import add_compact_flags
+
+    p = new_subparser(sub, "admin", "Administrative commands: cleanup, compact, reset")
     actions = p.add_subparsers(dest="action", metavar="<action>")
     _cleanup_flags(new_subparser(actions, "cleanup", "Delete closed issues (older than N days), with preview"))
+    add_compact_flags(new_subparser(actions, "compact", "Compact old closed issues (agent-written summaries)"))
+    r = new_subparser(actions, "reset", "Remove beads from this repository (preview unless --force)")
+    r.add_argument("--force", action="store_true", help="actually remove .beads and the bd git hooks")
+    r.set_defaults(run=run_reset)
 
     def usage(ctx: Context) -> int:
         ctx.stderr.write(p.format_help())
         return 1
 
     p.set_defaults(run=usage)
+
+
+def run_reset(ctx: Context) -> int:
+    from beads.sync import reset
+
+    beads_dir = ctx.workspace().beads_dir
+    items = reset.plan(beads_dir)
+    if not ctx.args.force:
+        if ctx.json:
+            ctx.emit({"dry_run": True, "items": items})
+            return 0
+        lines = ["Reset preview (dry-run mode)", "", "The following will be removed:", ""]
+        for item in items:
+            lines += [f"  • {item['description']}", f"    {item['path']}"]
+        lines += ["", "⚠ This operation cannot be undone!", "", "To proceed, run: bd admin reset --force"]
+        ctx.out("\n".join(lines))
+        return 0
+    done = reset.reset(beads_dir)
+    if ctx.json:
+        ctx.emit({"reset": True, "removed": done})
+    else:
+        ctx.out("\n".join(f"✓ Removed {d['path']}" for d in done) or "Nothing to reset.")
+    return 0
 
 
 def _register_cleanup_alias(sub: argparse._SubParsersAction) -> None:

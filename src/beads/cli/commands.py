@@ -46,8 +46,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # maintenance
     "duplicates": ("cmd_maint", "Find open issues with identical content (and merge them)"),
     "orphans": ("cmd_maint", "Open issues named in a git commit message"),
-    "admin": ("cmd_maint", "Administrative commands: cleanup"),
+    "admin": ("cmd_maint", "Administrative commands: cleanup, compact, reset"),
+    "compact": ("cmd_compact", "Compact old closed issues (agent-written summaries; no API key)"),
+    "restore": ("cmd_compact", "Restore an issue's text from before its last compaction"),
     "cleanup": ("cmd_maint", "Alias of 'bd admin cleanup'"),
+    "rename-prefix": ("cmd_maint", "Change the issue prefix: every ID and text reference, in one go"),
     # setup
     "init": ("cmd_setup", "Initialize bd in the current directory"),
     "config": ("cmd_setup", "Manage configuration"),
@@ -77,7 +80,7 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("Setup & Configuration", ["init", "config", "version", "where", "info", "onboard", "prime", "quickstart",
                                "setup"]),
     ("Daemon", ["daemon", "daemons", "daemon-event"]),
-    ("Maintenance", ["doctor", "duplicates", "orphans", "admin", "cleanup"]),
+    ("Maintenance", ["doctor", "duplicates", "orphans", "admin", "cleanup", "compact", "restore", "rename-prefix"]),
 ]
 
 # Commands that never open the database before running (spec §6.1).

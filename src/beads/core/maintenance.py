@@ -113,3 +113,60 @@ def closed_before(tracker: Tracker, older_than_days: int, *, ephemeral_only: boo
         issues = [i for i in issues if i.get("ephemeral")]
     pinned = sum(1 for i in issues if i.get("pinned"))
     return sorted(i["id"] for i in issues if not i.get("pinned")), pinned
+
+
+PREFIX_RULE = re.compile(r"^[a-z][a-z0-9-]*$")
+_TEXT_KEYS = ("title", "description", "design", "notes", "acceptance_criteria", "close_reason")
+
+
+def rename_prefix(tracker: Tracker, new_prefix: str, *, dry_run: bool = False) -> dict[str, Any]:
+    """Give every issue of the workspace prefix the new one: IDs, edges, labels, comments, events,
+    text references (``old-abc`` → ``new-abc`` in titles, descriptions, notes… and comments) and
+    ``issue_prefix``, in one transaction. The JSONL follows at the flush (old lines dropped)."""
+    from beads import timefmt
+    from beads.errors import Conflict, InvalidInput
+
+    new_prefix = new_prefix.rstrip("-")
+    if not PREFIX_RULE.match(new_prefix):
+        raise InvalidInput(f"invalid prefix {new_prefix!r}: use lowercase letters, digits and '-', "
+                           "starting with a letter")
+    store = tracker.store
+    with tracker.write():
+        old_prefix = tracker.prefix
+        if new_prefix == old_prefix:
+            raise InvalidInput(f"the prefix is already {old_prefix!r}")
+        start = old_prefix + "-"
+        ids = [i for i in store.all_ids(include_tombstones=True) if i.startswith(start)]
+        mapping = {old: new_prefix + old[len(old_prefix):] for old in ids}
+        taken = [new for new in mapping.values() if store.issue_exists(new)]
+        if taken:
+            raise Conflict(f"cannot rename: {taken[0]} already exists")
+        pattern = re.compile(r"(?<![\w.-])" + re.escape(start) + r"([a-z0-9]+(?:\.[0-9]+)*)\b")
+
+        def swap(text: str) -> str:
+            return pattern.sub(lambda m: new_prefix + "-" + m.group(1), text)
+
+        result = {"old_prefix": old_prefix, "new_prefix": new_prefix, "issues": len(ids), "dry_run": dry_run,
+                  "sample": [{"old": k, "new": mapping[k]} for k in ids[:5]]}
+        if dry_run:
+            return result
+        now = timefmt.now()
+        for old, new in mapping.items():
+            store.rename_issue(old, new)
+        texts_updated = 0
+        for issue in store.all_issues(include_tombstones=True):
+            changes = {k: swap(issue[k]) for k in _TEXT_KEYS if issue.get(k) and swap(issue[k]) != issue[k]}
+            if changes:
+                issue.update(changes)
+                store.update_issue(issue["id"], changes, model.content_hash(issue), issue)
+                texts_updated += 1
+        for comments in store.comments_for(None).values():
+            for comment in comments:
+                text = swap(comment["text"] or "")
+                if text != comment["text"]:
+                    store.set_comment_text(comment["id"], text)
+                    texts_updated += 1
+        store.set_config("issue_prefix", new_prefix)
+        store.mark_dirty(sorted(set(mapping) | set(mapping.values())), now)  # old IDs: lines to drop
+        result["texts_updated"] = texts_updated
+    return result
