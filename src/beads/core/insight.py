@@ -59,18 +59,9 @@ def graph_of(tracker: Tracker, issue_id: str) -> dict[str, Any]:
     root = tracker.resolve_id(issue_id)
     store = tracker.store
     with store.read_snapshot():
-        edges = load_edges(tracker)
-        dependents: dict[str, list[str]] = {}
-        for a, b, _ in edges:
-            dependents.setdefault(b, []).append(a)
-        seen = {root}
-        queue = [root]
-        for current in queue:
-            for nxt in sorted(dependents.get(current, [])):
-                if nxt not in seen:
-                    seen.add(nxt)
-                    queue.append(nxt)
-        found = store.get_issues(queue)
+        edges = store.dependents_closure(root)
+        seen = {root} | {a for a, _, _ in edges}
+        found = store.get_issues(sorted(seen))
     nodes = {i: {key: issue.get(key) for key in LIGHT_KEYS} for i, issue in found.items()
              if issue["status"] != "tombstone"}
     if root not in nodes:

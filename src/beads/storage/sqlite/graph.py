@@ -321,6 +321,19 @@ class GraphMixin:
                   WHERE d.type != ? ORDER BY d.issue_id, d.depends_on_id""",
             (start, DEP_RELATES_TO, DEP_RELATES_TO))]
 
+    def dependents_closure(self, start: str) -> list[tuple[str, str, str]]:
+        """Every non-``relates-to`` edge among ``start`` and all that depends on it, transitively
+        (what ``bd graph ID`` draws), found by one walk up the ``depends_on_id`` index."""
+        return [(r[0], r[1], r[2]) for r in self.db.all(
+            f"""WITH RECURSIVE walk(node) AS (
+                 SELECT ?
+                 UNION
+                 SELECT d.issue_id FROM walk JOIN dependencies d ON d.depends_on_id = walk.node
+                  WHERE d.type != ? AND {_one_row("walk.node IS NOT NULL")}
+               ) SELECT d.issue_id, d.depends_on_id, d.type FROM dependencies d JOIN walk ON d.depends_on_id = walk.node
+                  WHERE d.type != ? ORDER BY d.issue_id, d.depends_on_id""",
+            (start, DEP_RELATES_TO, DEP_RELATES_TO))]
+
     def all_edges(self, *, exclude_types: tuple[str, ...] = (DEP_RELATES_TO,)) -> list[tuple[str, str, str]]:
         marks = ",".join("?" * len(exclude_types)) or "''"
         return [(r[0], r[1], r[2]) for r in self.db.all(
