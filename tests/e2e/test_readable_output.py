@@ -95,6 +95,24 @@ def test_escape_sequences_in_titles_are_shown_not_obeyed_even_in_colour(bd: Bd) 
     assert "\x1b]0;" not in out and "\\x1b]0;pwned\\x07" in out
 
 
+def test_show_text_has_the_v047_header_metadata_and_sections(bd: Bd, work: dict[str, str]) -> None:
+    bd("comment", work["epic"], "first words\nsecond line")
+    bd("update", work["epic"], "-d", "Ship it", "--notes", "carefully", "--add-label", "ui")
+    out = bd("show", work["epic"], work["done"], env=PLAIN).stdout
+    e, d, b = work["epic"], work["design"], work["build"]
+    epic_part, done_part = out.split("─" * 60)
+    assert epic_part.splitlines()[:4] == ["", f"○ {e} [EPIC] · Epic   [● P1 · OPEN]",
+                                          "Owner: tester · Type: epic", epic_part.splitlines()[3]]
+    assert epic_part.splitlines()[3].startswith("Created: 20") and " · Updated: 20" in epic_part
+    for section in ("DESCRIPTION\nShip it", "NOTES\ncarefully", "LABELS: ui",
+                    f"CHILDREN\n  ↳ ○ {d}: Design ● P2\n  ↳ ○ {b}: Build ● P2",  # in edge order
+                    "COMMENTS\n", "    first words\n    second line"):
+        assert section in epic_part, section
+    assert f"✓ {work['done']} · Done   [● P2 · CLOSED]" in done_part and "Close reason: Closed" in done_part
+    coloured = bd("show", work["docs"], env={"CLICOLOR_FORCE": "1"}).stdout
+    assert "\x1b[1;38;2;240;113;120m● P0\x1b[0m" in coloured and "[BUG]" in coloured
+
+
 def test_show_short_refs_and_json(bd: Bd, work: dict[str, str]) -> None:
     short = bd("show", work["docs"], work["done"], "--short", env=PLAIN).stdout
     assert short.splitlines() == [f"○ {work['docs']} ● P0 [bug] Docs", f"✓ {work['done']} ● P2 task Done"]

@@ -211,8 +211,6 @@ def _register_show(sub: argparse._SubParsersAction) -> None:
 
 
 def run_show(ctx: Context) -> int:
-    from beads.cli.render import issue_details
-
     args = ctx.args
     if args.thread or args.refs or args.short:
         from beads.cli import show_views
@@ -221,7 +219,9 @@ def run_show(ctx: Context) -> int:
     tracker = ctx.tracker()
     results, failures = for_each_id(ctx, ctx.args.ids, tracker.show, "fetching", None)
     if results and not ctx.json:
-        ctx.out("\n\n".join(issue_details(r) for r in results))
+        from beads.cli import show_views, style
+
+        style.write(ctx, show_views.show_lines(style.painter(ctx), results))
     return finish_each(ctx, results, failures, results)
 
 

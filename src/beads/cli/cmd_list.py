@@ -137,9 +137,11 @@ def _limit(value: int) -> int:
     return value
 
 
-def long_lines(issue: dict[str, Any]) -> list[str]:
-    """The ``--long`` block for one issue."""
-    lines = [f"{issue['id']} [P{issue.get('priority', 0)}] [{issue.get('issue_type', '')}] {issue.get('status', '')}",
+def long_lines(issue: dict[str, Any], *, badge: bool = True) -> list[str]:
+    """The ``--long`` block for one issue (v0.47: ``[● P1]`` in ``list``; ``search`` keeps ``[P1]``)."""
+    priority = f"● P{issue.get('priority', 0)}" if badge else f"P{issue.get('priority', 0)}"
+    pin = "📌 " if badge and issue.get("pinned") else ""
+    lines = [f"{pin}{issue['id']} [{priority}] [{issue.get('issue_type', '')}] {issue.get('status', '')}",
              f"  {issue.get('title', '')}"]
     if issue.get("assignee"):
         lines.append(f"  Assignee: {issue['assignee']}")
@@ -288,14 +290,14 @@ def run_search(ctx: Context) -> int:
     if not issues:
         ctx.out(f"No issues found matching '{query}'")
         return 0
-    from beads.cli.render import issue_line
+    from beads.cli.render import search_line
 
     if args.long:
         lines = [f"\nFound {len(issues)} issues matching '{query}':\n"]
         for issue in issues:
-            lines.extend(long_lines(issue))
+            lines.extend(long_lines(issue, badge=False))
     else:
-        lines = [f"Found {len(issues)} issues matching '{query}':"] + [issue_line(i) for i in issues]
+        lines = [f"Found {len(issues)} issues matching '{query}':"] + [search_line(i) for i in issues]
     ctx.out("\n".join(lines))
     return 0
 

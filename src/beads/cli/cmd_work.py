@@ -91,7 +91,7 @@ def run_ready(ctx: Context) -> int:
         return 0
     lines = [f"\n📋 Ready work ({len(issues)} issues with no blockers):\n"]
     for n, issue in enumerate(issues, 1):
-        lines.append(f"{n}. [P{issue.get('priority', 0)}] [{issue.get('issue_type', '')}] "
+        lines.append(f"{n}. [● P{issue.get('priority', 0)}] [{issue.get('issue_type', '')}] "
                      f"{issue['id']}: {issue.get('title', '')}")
         if issue.get("estimated_minutes") is not None:
             lines.append(f"   Estimate: {issue['estimated_minutes']} min")

@@ -1,11 +1,13 @@
-"""``bd show --short | --refs | --thread``: the original's compact views of issues (v0.47 layout).
+"""``bd show`` text in the original's v0.47 layout, and its ``--short | --refs | --thread`` views.
 
-Kept apart from ``cmd_issues`` so the plain ``show`` path loads nothing more.
+A header line (status glyph, ID, type badge, title, priority badge, STATUS), a metadata block,
+then one section per kind of content (DESCRIPTION … COMMENTS); colour on a terminal only.
 """
 
 from __future__ import annotations
 
 from beads.cli.render import visible
+from beads.cli.style import STATUS_ICONS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -97,3 +99,93 @@ def _thread(ctx: Context, p: Any) -> int:
     lines += [f"Total: {len(messages)} messages in thread", ""]
     style.write(ctx, lines)
     return 0
+
+
+# -- the default text of bd show (v0.47 layout) --------------------------------------------------
+
+_DEPENDENT_GROUPS = (("parent-child", "CHILDREN", "↳"), ("blocks", "BLOCKS", "←"), ("related", "RELATED", "↔"),
+                     ("discovered-from", "DISCOVERED", "◊"))
+
+
+def show_lines(p: Any, issues: list[dict[str, Any]]) -> list[str]:
+    """``bd show`` text: a header, a metadata block, then one section per kind of content."""
+    lines: list[str] = []
+    for n, issue in enumerate(issues):
+        if n:
+            lines += ["", p.muted("─" * 60)]
+        lines += ["", _header(p, issue), *_metadata(p, issue)]
+        level = issue.get("compaction_level") or 0
+        original = issue.get("original_size") or 0
+        if level and original:
+            current = sum(len((issue.get(k) or "").encode()) for k in ("description", "design", "notes",
+                                                                       "acceptance_criteria"))
+            if original > current:
+                lines += ["", f"📊 {original} → {current} bytes ({(original - current) * 100 / original:.0f}% reduction)"]
+        for key, title in (("description", "DESCRIPTION"), ("design", "DESIGN"), ("notes", "NOTES"),
+                           ("acceptance_criteria", "ACCEPTANCE CRITERIA")):
+            if issue.get(key):
+                lines += ["", p.bold(title), visible(issue[key])]
+        if issue.get("labels"):
+            lines += ["", f"{p.bold('LABELS:')} {visible(', '.join(issue['labels']))}"]
+        if issue.get("dependencies"):
+            lines += ["", p.bold("DEPENDS ON"), *(_link(p, "→", d, badge=False) for d in issue["dependencies"])]
+        dependents = issue.get("dependents") or []
+        known = {t for t, _, _ in _DEPENDENT_GROUPS}
+        for dep_type, title, arrow in _DEPENDENT_GROUPS:
+            members = [d for d in dependents if d["dependency_type"] == dep_type
+                       or (dep_type == "related" and d["dependency_type"] == "relates-to")
+                       or (dep_type == "blocks" and d["dependency_type"] not in known | {"relates-to"})]
+            if members:
+                lines += ["", p.bold(title), *(_link(p, arrow, d, badge=True) for d in members)]
+        if issue.get("comments"):
+            lines += ["", p.bold("COMMENTS")]
+            for c in issue["comments"]:
+                lines.append(f"  {p.muted((c.get('created_at') or '')[:10])} {visible(c.get('author') or '')}")
+                lines += [f"    {visible(t)}" for t in (c.get("text") or "").split("\n")]
+    lines.append("")
+    return lines
+
+
+def _header(p: Any, issue: dict[str, Any]) -> str:
+    status = issue.get("status") or "open"
+    badge = {"epic": " " + p.paint("[EPIC]", "epic"), "bug": " " + p.paint("[BUG]", "bug")}.get(
+        issue.get("issue_type") or "", "")
+    tier = {1: " 🗜️", 2: " 📦"}.get(issue.get("compaction_level") or 0, "")
+    return (f"{p.status_icon(status)} {p.accent(visible(issue['id']))}{badge} · {visible(issue.get('title', ''))}"
+            f"{tier}   [{p.priority(issue.get('priority', 0))} · {p.status_text(status, status.upper())}]")
+
+
+def _metadata(p: Any, issue: dict[str, Any]) -> list[str]:
+    who = []
+    if issue.get("created_by"):
+        who.append(f"Owner: {visible(issue['created_by'])}")
+    if issue.get("assignee"):
+        who.append(f"Assignee: {visible(issue['assignee'])}")
+    issue_type = issue.get("issue_type") or "task"
+    who.append(f"Type: {p.issue_type(visible(issue_type))}")
+    when = [f"Created: {(issue.get('created_at') or '')[:10]}", f"Updated: {(issue.get('updated_at') or '')[:10]}"]
+    if issue.get("due_at"):
+        when.append(f"Due: {issue['due_at'][:10]}")
+    if issue.get("defer_until"):
+        when.append(f"Deferred: {issue['defer_until'][:10]}")
+    lines = [" · ".join(who), " · ".join(when)]
+    if issue.get("status") == "closed" and issue.get("close_reason"):
+        lines.append(p.muted(f"Close reason: {visible(issue['close_reason'])}"))
+    if issue.get("external_ref"):
+        lines.append(f"External: {visible(issue['external_ref'])}")
+    if issue.get("status") == "tombstone":
+        lines.append(p.muted(f"Deleted: {(issue.get('deleted_at') or '')[:10]} by {visible(issue.get('deleted_by') or '')}"))
+    return lines
+
+
+def _link(p: Any, arrow: str, dep: dict[str, Any], *, badge: bool) -> str:
+    status = dep.get("status") or "open"
+    icon = STATUS_ICONS.get(status, "?")
+    dep_id, title = visible(dep["id"]), visible(dep.get("title", ""))
+    priority = dep.get("priority", 0)
+    if status == "closed":
+        return f"  {arrow} {icon} {p.muted(dep_id)}: {p.muted(title)} {p.muted(f'● P{priority}')}"
+    kind = ""
+    if badge and dep.get("issue_type") in ("epic", "bug"):
+        kind = p.paint(f"({dep['issue_type'].upper()})", dep["issue_type"]) + " "
+    return f"  {arrow} {icon} {p.status_text(status, dep_id)}: {kind}{title} {p.priority(priority)}"
