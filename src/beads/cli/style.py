@@ -44,6 +44,8 @@ def use_color(stream: TextIO) -> bool:
         return False
     if os.environ.get("CLICOLOR_FORCE"):
         return True
+    if os.environ.get("BD_STDOUT_TTY") == "1":  # run by the daemon for a client writing to a terminal
+        return True
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
