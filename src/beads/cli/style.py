@@ -3,7 +3,8 @@
 The layout follows the original's v0.47 ``--pretty`` / ``--tree`` / ``show --short`` lines
 (``○ bd-1 ● P1 [bug] Title``). Colour is decided once per stream: never with ``NO_COLOR``
 or ``CLICOLOR=0``, always with ``CLICOLOR_FORCE``, otherwise only on a terminal — so a pipe,
-a file or an agent's capture gets plain text with the same glyphs.
+a file or an agent's capture gets plain text with the same glyphs. Through the daemon the
+client's terminal counts: the client sets ``BD_STDOUT_TTY=1`` for the command it forwards.
 
 User text is passed through ``visible`` *before* it is painted: the escape sequences added
 here are the only ones that reach the terminal. Lines are written with ``write``, which
