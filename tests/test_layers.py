@@ -22,7 +22,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "beads"
 
-LEAF_MODULES = ("model", "errors", "ids", "timefmt", "jsonfmt", "query", "fastjson")
+LEAF_MODULES = ("model", "errors", "ids", "timefmt", "jsonfmt", "query", "fastjson", "whenparse")
 LEAF_ALLOWED = {f"beads.{m}" for m in LEAF_MODULES}
 STORAGE_FORBIDDEN = ("beads.core", "beads.cli", "beads.sync", "beads.rpc", "beads.daemon", "beads.mcp", "beads.api")
 CORE_FORBIDDEN = ("beads.cli", "beads.rpc", "beads.daemon", "beads.mcp", "click", "rich", "watchfiles", "mcp",

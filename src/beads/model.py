@@ -43,8 +43,14 @@ READY_STATUSES = (STATUS_OPEN, STATUS_IN_PROGRESS)
 ISSUE_TYPES = (
     "bug", "feature", "task", "epic", "chore",
     "message", "merge-request", "molecule", "gate", "agent", "role",
-    "rig", "convoy", "event", "slot",
+    "rig", "convoy", "event", "slot", "decision",
 )
+# Shorthands accepted wherever a type is (v0.47 `util.NormalizeIssueType` and later `IssueType.Normalize`);
+# `decision` is a later built-in that beads-ui offers in its type menu.
+TYPE_ALIASES = {
+    "mr": "merge-request", "feat": "feature", "mol": "molecule", "enhancement": "feature",
+    "dec": "decision", "adr": "decision",
+}
 # Workflow types hidden from `ready` unless asked for with --type.
 READY_HIDDEN_TYPES = ("merge-request", "gate", "molecule", "message")
 
@@ -250,9 +256,16 @@ def validate_status(status: str, custom: tuple[str, ...] | list[str] = ()) -> st
     raise InvalidInput(f"invalid status: {status}")
 
 
+def normalize_issue_type(issue_type: str) -> str:
+    """``issue_type`` with a shorthand (``mr``, ``feat``, ``mol``, …) expanded; anything else unchanged."""
+    return TYPE_ALIASES.get(issue_type.lower(), issue_type) if issue_type else issue_type
+
+
 def validate_issue_type(issue_type: str, custom: tuple[str, ...] | list[str] = ()) -> str:
     from beads.errors import InvalidInput
 
+    if issue_type not in custom:
+        issue_type = normalize_issue_type(issue_type)
     if issue_type in ISSUE_TYPES or issue_type in custom:
         return issue_type
     raise InvalidInput(f"invalid issue type: {issue_type}")

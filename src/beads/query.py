@@ -60,6 +60,12 @@ class IssueFilter(_Filter):
         "updated_before": None,
         "closed_after": None,
         "closed_before": None,
+        "due_after": None,
+        "due_before": None,
+        "defer_after": None,
+        "defer_before": None,
+        "deferred": False,
+        "overdue": False,
         "empty_description": False,
         "pinned": None,
         "include_templates": False,
@@ -94,6 +100,12 @@ class IssueFilter(_Filter):
     updated_before: str | None
     closed_after: str | None
     closed_before: str | None
+    due_after: str | None
+    due_before: str | None
+    defer_after: str | None
+    defer_before: str | None
+    deferred: bool
+    overdue: bool
     empty_description: bool
     pinned: bool | None
     include_templates: bool

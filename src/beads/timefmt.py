@@ -121,13 +121,8 @@ def _days_from_civil(y: int, m: int, d: int) -> int:
 
 
 def parse_user_time(text: str) -> str:
-    """Accept YYYY-MM-DD or RFC3339 from a flag; return RFC3339 text or raise InvalidInput."""
-    from beads.errors import InvalidInput
+    """A date from a flag (``YYYY-MM-DD``, RFC 3339, ``+6h``, ``tomorrow``, ``next monday``…; see
+    ``beads.whenparse``) as RFC 3339 text, or ``InvalidInput``."""
+    from beads.whenparse import parse_when
 
-    ns = to_ns(text)
-    if ns is None:
-        raise InvalidInput(f"invalid date {text!r} (use YYYY-MM-DD or RFC3339)")
-    if len(text.strip()) == 10:  # a bare date means local midnight
-        y, mo, d = (int(p) for p in text.strip().split("-"))
-        ns = int(time.mktime((y, mo, d, 0, 0, 0, 0, 0, -1))) * 1_000_000_000
-    return format_ns(ns)
+    return parse_when(text)

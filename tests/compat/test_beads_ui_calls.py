@@ -352,3 +352,39 @@ def test_viewer_honours_beads_dir_and_beads_db(bd: Bd, tmp_path: Path) -> None:
     bd("create", "Via BEADS_DB", cwd=elsewhere, env={"BEADS_DB": str(beads_dir / "beads.db")})
     assert sorted(i["title"] for i in viewer_load(Path(str(beads_dir / "beads.db")).parent)) == [
         "Via BEADS_DB", "Via BEADS_DIR"]
+
+
+def test_the_current_release_command_lines_succeed(ui: Ui) -> None:
+    """beads-ui 0.12.6 (npm): ``list --json --tree=false`` (refused before: the UI's issue list stayed
+    empty), ``show ID --json --include-dependents``, ``update --type decision``, ``comments add --author``."""
+    epic = ui.create("Release 2", "-t", "epic")
+    task = ui.create("Write notes", "-t", "task", "-p", "1", "-d", "words")
+    ui.write("dep", "add", task, epic)
+    ui.write("update", task, "--status", "blocked")
+    # server/list-adapters.js mapSubscriptionToBdArgs, every subscription
+    subs = {
+        "all-issues": ui.read("list", "--json", "--tree=false", "--limit", "0"),
+        "epics": ui.read("epic", "status", "--json"),
+        "blocked-issues": ui.read("blocked", "--json"),
+        "status-blocked-issues": ui.read("list", "--json", "--tree=false", "--status", "blocked", "--limit", "0"),
+        "ready-issues": ui.read("ready", "--limit", "1000", "--json"),
+        "in-progress-issues": ui.read("list", "--json", "--tree=false", "--status", "in_progress", "--limit", "0"),
+        "closed-issues": ui.read("list", "--json", "--tree=false", "--status", "closed", "--limit", "1000"),
+    }
+    assert sorted(ids(normalize(subs["all-issues"]))) == sorted([epic, task])
+    assert ids(normalize(subs["status-blocked-issues"])) == [task]
+    assert ids(normalize(subs["blocked-issues"])) == [task]
+    assert subs["in-progress-issues"] == [] and subs["closed-issues"] == []
+    detail = normalize(ui.read("show", task, "--json", "--include-dependents"))
+    assert [d["id"] for d in detail[0]["dependencies"]] == [epic]
+    assert [d["id"] for d in normalize(ui.read("show", epic, "--json", "--include-dependents"))[0]["dependents"]] == [
+        task]
+    # server/ws.js writes
+    for issue_type in ("bug", "feature", "task", "epic", "chore", "decision"):
+        ui.write("update", task, "--type", issue_type)
+        assert ui.detail(task)["issue_type"] == issue_type
+    ui.write("comments", "add", task, "hello", "--author", "ui-user")
+    assert [(c["author"], c["text"]) for c in ui.read("comments", task, "--json")] == [("ui-user", "hello")]
+    # bdui prepends --sandbox unless BDUI_BD_SANDBOX=0 (server/bd.js buildBdArgs)
+    assert sorted(ids(normalize(ui.read("--sandbox", "list", "--json", "--tree=false", "--limit", "0")))) == sorted(
+        [epic, task])

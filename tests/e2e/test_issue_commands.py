@@ -317,10 +317,10 @@ def test_show_text_lists_fields_and_sections(bd: Checked) -> None:
     blocker = make(bd, "Blocker")
     issue_id = bd("create", "Readable", "-d", "The description", "-p", "1", "-a", "bob", "-l", "ui",
                   "--deps", blocker, "--silent").stdout.strip()
-    text = bd("show", issue_id).stdout
-    assert text.startswith(f"{issue_id}: Readable\n")
-    for fragment in ("Status: open", "Priority: P1", "Type: task", "Assignee: bob", "Description:",
-                     "The description", "Labels: [ui]", "Depends on (1):", blocker):
+    text = bd("show", issue_id, env={"NO_COLOR": "1"}).stdout
+    # the original's v0.47 layout: header, metadata, then sections
+    assert text.startswith(f"\n○ {issue_id} · Readable   [● P1 · OPEN]\nOwner: tester · Assignee: bob · Type: task\n")
+    for fragment in ("DESCRIPTION\nThe description", "LABELS: ui", f"DEPENDS ON\n  → ○ {blocker}: Blocker ● P2"):
         assert fragment in text
 
 

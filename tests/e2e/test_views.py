@@ -417,9 +417,9 @@ def test_list_pinned_and_template_issues(bd, repo: Path) -> None:  # noqa: ANN00
 
 def test_list_text_line_shows_priority_type_status_assignee_and_labels(bd) -> None:  # noqa: ANN001
     a = _create(bd, "Fix it", "-p", "1", "-t", "bug", "-a", "alice", "-l", "b,a")
-    assert bd("list").stdout == f"{a} [P1] [bug] open @alice [a b] - Fix it\n"
+    assert bd("list").stdout == f"○ {a} [● P1] [bug] @alice [a b] - Fix it\n"  # v0.47 layout
     long_out = bd("list", "--long").stdout
-    assert f"{a} [P1] [bug] open\n  Fix it\n  Assignee: alice\n  Labels: [a b]\n" in long_out
+    assert f"{a} [● P1] [bug] open\n  Fix it\n  Assignee: alice\n  Labels: [a b]\n" in long_out
 
 
 def test_list_format_digraph_and_dot_print_the_edges_between_listed_issues(bd) -> None:  # noqa: ANN001

@@ -104,5 +104,5 @@ def test_ready_text_output_numbers_the_work_with_priority_and_type(bd) -> None: 
     epic, tasks = _chained_epic(bd)
     out = bd("ready").stdout
     assert "📋 Ready work (2 issues with no blockers):" in out
-    assert f"1. [P1] [epic] {epic}: Ship the importer" in out
-    assert f"2. [P2] [task] {tasks[0]}: Step 1" in out
+    assert f"1. [● P1] [epic] {epic}: Ship the importer" in out
+    assert f"2. [● P2] [task] {tasks[0]}: Step 1" in out

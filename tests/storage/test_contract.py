@@ -1077,3 +1077,43 @@ def test_secondary_indexes_are_dropped_for_a_load_into_an_empty_table_and_restor
         assert store.drop_indexes_if_empty()
         raise RuntimeError("the load failed")
     assert _index_ddl(store) == before and store.all_ids() == ["t-a"]  # the rollback brought them back
+
+
+# -- graph views, compaction snapshots, comment rewrites (issue 9) ------------------------------------
+
+
+def test_graph_nodes_are_the_live_issues_in_id_order(store: SqliteStore) -> None:
+    put(store, issue("t-b", priority=1, issue_type="bug"), issue("t-a"), issue("t-c"))
+    set_status(store, "t-c", "tombstone", deleted_at=timefmt.now())
+    rows = store.graph_nodes()
+    assert [r[0] for r in rows] == ["t-a", "t-b"]
+    assert rows[1][:5] == ("t-b", "title of t-b", "open", 1, "bug")
+
+
+def test_dependents_closure_walks_up_every_type_but_relates_to(store: SqliteStore) -> None:
+    put(store, *(issue(f"t-{n}") for n in "abcdex"))
+    link(store, ("t-b", "t-a"), ("t-c", "t-b", "parent-child"), ("t-d", "t-c", "related"), ("t-e", "t-a", "relates-to"),
+         ("t-b", "t-x"))
+    assert store.dependents_closure("t-a") == [("t-b", "t-a", "blocks"), ("t-c", "t-b", "parent-child"),
+                                               ("t-d", "t-c", "related")]
+    assert store.dependents_closure("t-d") == []
+
+
+def test_compaction_snapshots_stack_and_are_dropped_newest_first(store: SqliteStore) -> None:
+    put(store, issue("t-a"))
+    assert store.latest_compaction_snapshot("t-a") is None
+    with store.transaction():
+        store.add_compaction_snapshot("t-a", 1, '{"description": "first"}', timefmt.now())
+        store.add_compaction_snapshot("t-a", 2, '{"description": "second"}', timefmt.now())
+    assert store.latest_compaction_snapshot("t-a") == (2, '{"description": "second"}')
+    with store.transaction():
+        store.drop_compaction_snapshot("t-a")
+    assert store.latest_compaction_snapshot("t-a") == (1, '{"description": "first"}')
+
+
+def test_a_comment_text_can_be_rewritten(store: SqliteStore) -> None:
+    put(store, issue("t-a"))
+    with store.transaction():
+        comment = store.add_comment("t-a", "me", "old words", timefmt.now())
+        store.set_comment_text(comment["id"], "new words")
+    assert [c["text"] for c in store.comments_of("t-a")] == ["new words"]

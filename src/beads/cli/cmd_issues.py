@@ -202,16 +202,26 @@ def run_q(ctx: Context) -> int:
 def _register_show(sub: argparse._SubParsersAction) -> None:
     p = new_subparser(sub, "show", "Show issue details")
     p.add_argument("ids", nargs="+", metavar="id")
+    p.add_argument("--short", action="store_true", help="one compact line per issue")
+    p.add_argument("--refs", action="store_true", help="issues that reference these issues, by link type")
+    p.add_argument("--thread", action="store_true", help="the whole replies-to conversation of a message")
+    p.add_argument("--include-dependents", action="store_true",
+                   help="include dependents in JSON (they always are; accepted for tools that pass it)")
     p.set_defaults(run=run_show)
 
 
 def run_show(ctx: Context) -> int:
-    from beads.cli.render import issue_details
+    args = ctx.args
+    if args.thread or args.refs or args.short:
+        from beads.cli import show_views
 
+        return show_views.run(ctx)
     tracker = ctx.tracker()
     results, failures = for_each_id(ctx, ctx.args.ids, tracker.show, "fetching", None)
     if results and not ctx.json:
-        ctx.out("\n\n".join(issue_details(r) for r in results))
+        from beads.cli import show_views, style
+
+        style.write(ctx, show_views.show_lines(style.painter(ctx), results))
     return finish_each(ctx, results, failures, results)
 
 

@@ -7,7 +7,7 @@ before the command runs.
 
 from __future__ import annotations
 
-from beads.cli.flags import MAX_DAYS, int_arg, split_values
+from beads.cli.flags import MAX_DAYS, bool_flag, int_arg, split_values
 from beads.cli.main import new_subparser
 from beads.errors import InvalidInput
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 DEFAULT_LIMIT = 50
 _GROUPS = ("status", "priority", "type", "assignee", "label")
 _DATE_FLAGS = ("created_after", "created_before", "updated_after", "updated_before", "closed_after",
-               "closed_before")
+               "closed_before", "due_after", "due_before", "defer_after", "defer_before")
 
 
 def register(sub: argparse._SubParsersAction, name: str) -> None:
@@ -47,8 +47,9 @@ def _add_basic_filters(p: argparse.ArgumentParser) -> None:
 def _add_date_filters(p: argparse.ArgumentParser) -> None:
     for flag in _DATE_FLAGS:
         what, when = flag.split("_")
+        verb = {"due": "due", "defer": "deferred"}.get(what, what)
         p.add_argument(f"--{what}-{when}", dest=flag, metavar="DATE",
-                       help=f"issues {what} {when} DATE (YYYY-MM-DD or RFC3339)")
+                       help=f"issues {verb} {when} DATE (YYYY-MM-DD, RFC3339, +6h, tomorrow, next monday)")
 
 
 def _add_priority_range(p: argparse.ArgumentParser) -> None:
@@ -84,7 +85,9 @@ def build_filter(args: argparse.Namespace, **fields: Any) -> IssueFilter:
     if status:
         fields["statuses"] = ["all"] if status == "all" else values([status])
     if get(args, "issue_type", None):
-        fields["issue_types"] = values([args.issue_type])
+        from beads.model import normalize_issue_type
+
+        fields["issue_types"] = [normalize_issue_type(t) for t in values([args.issue_type])]
     if get(args, "assignee", None):
         fields["assignee"] = args.assignee
     fields["labels"] = values(get(args, "labels", None))
@@ -111,7 +114,7 @@ def build_filter(args: argparse.Namespace, **fields: Any) -> IssueFilter:
     fields["title_contains"] = get(args, "title_contains", None) or title
     fields["description_contains"] = get(args, "desc_contains", None)
     fields["notes_contains"] = get(args, "notes_contains", None)
-    for flag in ("empty_description", "no_assignee", "no_labels", "reverse"):
+    for flag in ("empty_description", "no_assignee", "no_labels", "reverse", "deferred", "overdue"):
         if get(args, flag, False):
             fields[flag] = True
     if get(args, "sort", None):
@@ -134,9 +137,11 @@ def _limit(value: int) -> int:
     return value
 
 
-def long_lines(issue: dict[str, Any]) -> list[str]:
-    """The ``--long`` block for one issue."""
-    lines = [f"{issue['id']} [P{issue.get('priority', 0)}] [{issue.get('issue_type', '')}] {issue.get('status', '')}",
+def long_lines(issue: dict[str, Any], *, badge: bool = True) -> list[str]:
+    """The ``--long`` block for one issue (v0.47: ``[● P1]`` in ``list``; ``search`` keeps ``[P1]``)."""
+    priority = f"● P{issue.get('priority', 0)}" if badge else f"P{issue.get('priority', 0)}"
+    pin = "📌 " if badge and issue.get("pinned") else ""
+    lines = [f"{pin}{issue['id']} [{priority}] [{issue.get('issue_type', '')}] {issue.get('status', '')}",
              f"  {issue.get('title', '')}"]
     if issue.get("assignee"):
         lines.append(f"  Assignee: {issue['assignee']}")
@@ -164,6 +169,10 @@ def _register_list(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-pinned", action="store_true", help="exclude pinned issues")
     p.add_argument("--include-templates", action="store_true", help="include template issues")
     p.add_argument("--parent", "--filter-parent", dest="parent", help="only direct children of this issue")
+    bool_flag(p, "--pretty", "tree format with status glyphs and priority badges")
+    bool_flag(p, "--tree", "same as --pretty: hierarchical tree format")
+    p.add_argument("--deferred", action="store_true", help="only issues with a defer date")
+    p.add_argument("--overdue", action="store_true", help="only issues past their due date (not closed)")
     p.set_defaults(run=run_list)
 
 
@@ -188,6 +197,11 @@ def run_list(ctx: Context) -> int:
         return 0
     if ctx.json:
         ctx.emit(issues)
+        return 0
+    if args.pretty or args.tree:
+        from beads.cli import style
+
+        style.write(ctx, style.pretty_list(style.painter(ctx), issues, tracker.edges_among([i["id"] for i in issues])))
         return 0
     from beads.cli.render import issue_line
 
@@ -276,14 +290,14 @@ def run_search(ctx: Context) -> int:
     if not issues:
         ctx.out(f"No issues found matching '{query}'")
         return 0
-    from beads.cli.render import issue_line
+    from beads.cli.render import search_line
 
     if args.long:
         lines = [f"\nFound {len(issues)} issues matching '{query}':\n"]
         for issue in issues:
-            lines.extend(long_lines(issue))
+            lines.extend(long_lines(issue, badge=False))
     else:
-        lines = [f"Found {len(issues)} issues matching '{query}':"] + [issue_line(i) for i in issues]
+        lines = [f"Found {len(issues)} issues matching '{query}':"] + [search_line(i) for i in issues]
     ctx.out("\n".join(lines))
     return 0
 

@@ -7,7 +7,7 @@ at load time beyond the parser helper; the readiness rules themselves live in
 
 from __future__ import annotations
 
-from beads.cli.flags import int_arg, split_values
+from beads.cli.flags import bool_flag, int_arg, split_values
 from beads.cli.main import new_subparser
 
 TYPE_CHECKING = False
@@ -28,6 +28,14 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
 _values = split_values
 
 
+def _type(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    from beads.model import normalize_issue_type
+
+    return normalize_issue_type(raw)
+
+
 # -- ready ------------------------------------------------------------------------------------
 
 
@@ -43,6 +51,7 @@ def _register_ready(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-t", "--type", dest="issue_type", help="only this type (shows workflow types when asked)")
     p.add_argument("--parent", help="only descendants of this issue")
     p.add_argument("--include-deferred", action="store_true", help="include issues deferred to a future date")
+    bool_flag(p, "--pretty", "tree format with status glyphs and priority badges")
     p.set_defaults(run=run_ready)
 
 
@@ -61,7 +70,7 @@ def run_ready(ctx: Context) -> int:
     filt = ReadyFilter(limit=args.limit, priority=priority, unassigned=args.unassigned,
                        assignee=None if args.unassigned else (args.assignee or None),
                        sort_policy=args.sort, labels=_values(args.labels), labels_any=_values(args.labels_any),
-                       issue_type=args.issue_type or None, parent_id=args.parent or None,
+                       issue_type=_type(args.issue_type), parent_id=args.parent or None,
                        include_deferred=args.include_deferred)
     tracker = ctx.tracker()
     issues = tracker.ready(filt)
@@ -75,9 +84,14 @@ def run_ready(ctx: Context) -> int:
         else:
             ctx.out("\n✨ No open issues\n")
         return 0
+    if args.pretty:
+        from beads.cli import style
+
+        style.write(ctx, style.pretty_list(style.painter(ctx), issues, tracker.edges_among([i["id"] for i in issues])))
+        return 0
     lines = [f"\n📋 Ready work ({len(issues)} issues with no blockers):\n"]
     for n, issue in enumerate(issues, 1):
-        lines.append(f"{n}. [P{issue.get('priority', 0)}] [{issue.get('issue_type', '')}] "
+        lines.append(f"{n}. [● P{issue.get('priority', 0)}] [{issue.get('issue_type', '')}] "
                      f"{issue['id']}: {issue.get('title', '')}")
         if issue.get("estimated_minutes") is not None:
             lines.append(f"   Estimate: {issue['estimated_minutes']} min")

@@ -14,6 +14,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "update": ("cmd_issues", "Update one or more issues"),
     "close": ("cmd_issues", "Close one or more issues"),
     "reopen": ("cmd_issues", "Reopen closed issues"),
+    "defer": ("cmd_defer", "Defer issues for later (hidden from ready; optionally until a date)"),
+    "undefer": ("cmd_defer", "Undefer issues: back to open, defer date cleared"),
     "delete": ("cmd_issues", "Delete issues (tombstone; preview unless --force)"),
     "list": ("cmd_list", "List issues"),
     "search": ("cmd_list", "Search issues by text"),
@@ -27,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "blocked": ("cmd_work", "Show blocked issues"),
     "status": ("cmd_work", "Show issue database overview and statistics"),
     "epic": ("cmd_work", "Epic management: status, close-eligible"),
+    "graph": ("cmd_graph", "Display the dependency graph (ASCII, DOT, Mermaid or JSON)"),
+    "triage": ("cmd_graph", "What to work on next, and why (ranked from the dependency graph)"),
     # dependencies
     "dep": ("cmd_deps", "Manage dependencies"),
     "relate": ("cmd_deps", "Create a bidirectional relates-to link"),
@@ -39,6 +43,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("cmd_git", "Synchronize issues with git (export, commit, pull, merge, push)"),
     "merge": ("cmd_git", "Git merge driver for beads JSONL files"),
     "hooks": ("cmd_git", "Manage git hooks"),
+    # maintenance
+    "duplicates": ("cmd_maint", "Find open issues with identical content (and merge them)"),
+    "orphans": ("cmd_maint", "Open issues named in a git commit message"),
+    "admin": ("cmd_maint", "Administrative commands: cleanup, compact, reset"),
+    "compact": ("cmd_compact", "Compact old closed issues (agent-written summaries; no API key)"),
+    "restore": ("cmd_compact", "Restore an issue's text from before its last compaction"),
+    "cleanup": ("cmd_maint", "Alias of 'bd admin cleanup'"),
+    "rename-prefix": ("cmd_maint", "Change the issue prefix: every ID and text reference, in one go"),
     # setup
     "init": ("cmd_setup", "Initialize bd in the current directory"),
     "config": ("cmd_setup", "Manage configuration"),
@@ -60,15 +72,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
 ALIASES: dict[str, str] = {"new": "create", "stats": "status"}
 
 GROUPS: list[tuple[str, list[str]]] = [
-    ("Working With Issues", ["create", "q", "show", "update", "close", "reopen", "delete", "list", "search",
+    ("Working With Issues", ["create", "q", "show", "update", "close", "reopen", "defer", "undefer", "delete", "list", "search",
                              "count", "stale", "label", "comments", "comment"]),
-    ("Views & Reports", ["ready", "blocked", "status", "epic"]),
+    ("Views & Reports", ["ready", "blocked", "status", "epic", "graph", "triage"]),
     ("Dependencies & Structure", ["dep", "relate", "unrelate", "duplicate", "supersede"]),
     ("Sync & Data", ["export", "import", "sync", "merge", "hooks"]),
     ("Setup & Configuration", ["init", "config", "version", "where", "info", "onboard", "prime", "quickstart",
                                "setup"]),
     ("Daemon", ["daemon", "daemons", "daemon-event"]),
-    ("Maintenance", ["doctor"]),
+    ("Maintenance", ["doctor", "duplicates", "orphans", "admin", "cleanup", "compact", "restore", "rename-prefix"]),
 ]
 
 # Commands that never open the database before running (spec §6.1).

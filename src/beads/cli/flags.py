@@ -11,6 +11,7 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
@@ -94,3 +95,23 @@ def int_arg(minimum: int = INT64_MIN, maximum: int = INT64_MAX) -> Callable[[str
 def printable_value(text: str, limit: int = 80) -> str:
     """A user's value cut to ``limit`` characters for an error message."""
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+_TRUE = ("true", "True", "TRUE", "t", "T", "1")
+_FALSE = ("false", "False", "FALSE", "f", "F", "0")
+
+
+def bool_flag(parser: Any, flag: str, help_text: str, **kwargs: Any) -> None:
+    """A boolean flag that also takes cobra's ``--flag=false`` / ``--flag=true`` forms.
+
+    Tools (beads-ui sends ``bd list --tree=false``) pass the explicit form; argparse's
+    ``store_true`` refuses any value. argparse matches a whole token against the option
+    strings before splitting at ``=``, so each spelling is registered as its own hidden
+    option; a bare ``--flag`` never consumes the next word (``bd show --short bd-1``).
+    """
+    import argparse
+
+    dest = kwargs.pop("dest", flag.lstrip("-").replace("-", "_"))
+    parser.add_argument(flag, *kwargs.pop("aliases", ()), dest=dest, action="store_true", help=help_text, **kwargs)
+    parser.add_argument(*(f"{flag}={v}" for v in _TRUE), dest=dest, action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(*(f"{flag}={v}" for v in _FALSE), dest=dest, action="store_false", help=argparse.SUPPRESS)

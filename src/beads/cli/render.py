@@ -32,9 +32,13 @@ def visible(text: str) -> str:
 
 
 def issue_line(issue: dict[str, Any]) -> str:
-    """``<id> [P<n>] [<type>] <status> @assignee [labels] - <title>`` (bd list)."""
-    parts = [issue["id"], f"[P{issue.get('priority', 0)}]", f"[{issue.get('issue_type') or 'task'}]",
-             issue.get("status") or "open"]
+    """``bd list``'s line in the original's v0.47 layout:
+    ``<glyph> [📌 ]<id> [● P<n>] [<type>] @assignee [labels] - <title>`` (glyphs: docs/GRAPH.md)."""
+    from beads.cli.style import STATUS_ICONS
+
+    status = issue.get("status") or "open"
+    parts = [STATUS_ICONS.get(status, "?"), ("📌 " if issue.get("pinned") else "") + issue["id"],
+             f"[● P{issue.get('priority', 0)}]", f"[{issue.get('issue_type') or 'task'}]"]
     if issue.get("assignee"):
         parts.append(f"@{issue['assignee']}")
     if issue.get("labels"):
@@ -42,76 +46,15 @@ def issue_line(issue: dict[str, Any]) -> str:
     return " ".join(parts) + f" - {issue.get('title', '')}"
 
 
-def issue_details(issue: dict[str, Any]) -> str:
-    """The ``bd show`` text block."""
-    lines = [f"{issue['id']}: {issue['title']}"]
-    lines.append(f"Status: {issue.get('status', '')}")
-    lines.append(f"Priority: P{issue.get('priority', 0)}")
-    lines.append(f"Type: {issue.get('issue_type', '')}")
-    lines.append(f"Created: {_short_time(issue.get('created_at'))}")
-    lines.append(f"Updated: {_short_time(issue.get('updated_at'))}")
-    if issue.get("closed_at"):
-        lines.append(f"Closed: {_short_time(issue['closed_at'])}")
-    if issue.get("close_reason"):
-        lines.append(f"Close reason: {issue['close_reason']}")
+def search_line(issue: dict[str, Any]) -> str:
+    """``bd search``'s line (unchanged in v0.47): ``<id> [P<n>] [<type>] <status> @assignee [labels] - <title>``."""
+    parts = [issue["id"], f"[P{issue.get('priority', 0)}]", f"[{issue.get('issue_type') or 'task'}]",
+             issue.get("status") or "open"]
     if issue.get("assignee"):
-        lines.append(f"Assignee: {issue['assignee']}")
-    if issue.get("external_ref"):
-        lines.append(f"External Ref: {issue['external_ref']}")
-    if issue.get("parent"):
-        lines.append(f"Parent: {issue['parent']}")
-    if issue.get("status") == "tombstone":
-        lines.append(f"Deleted: {_short_time(issue.get('deleted_at'))} by {issue.get('deleted_by', '')}")
-    for key, title in (("description", "Description"), ("design", "Design"), ("notes", "Notes"),
-                       ("acceptance_criteria", "Acceptance Criteria")):
-        if issue.get(key):
-            lines.append("")
-            lines.append(f"{title}:")
-            lines.append(issue[key])
+        parts.append(f"@{issue['assignee']}")
     if issue.get("labels"):
-        lines.append("")
-        lines.append(f"Labels: [{' '.join(issue['labels'])}]")
-    deps = [d for d in issue.get("dependencies", []) if d.get("dependency_type") != "parent-child"]
-    if deps:
-        lines.append("")
-        lines.append(f"Depends on ({len(deps)}):")
-        for d in deps:
-            lines.append(f"  → {d['id']}: {d.get('title', '')} [P{d.get('priority', 0)}] ({d.get('status', '')})"
-                         + ("" if d["dependency_type"] == "blocks" else f" [{d['dependency_type']}]"))
-    groups = (("parent-child", "Children"), ("blocks", "Blocks"), ("related", "Related"),
-              ("relates-to", "Related"), ("discovered-from", "Discovered"))
-    dependents = issue.get("dependents", [])
-    shown: set[int] = set()
-    for dep_type, title in groups:
-        members = [(n, d) for n, d in enumerate(dependents) if d["dependency_type"] == dep_type and n not in shown]
-        if not members:
-            continue
-        lines.append("")
-        lines.append(f"{title} ({len(members)}):")
-        for n, d in members:
-            shown.add(n)
-            lines.append(f"  ← {d['id']}: {d.get('title', '')} [P{d.get('priority', 0)}] ({d.get('status', '')})")
-    rest = [d for n, d in enumerate(dependents) if n not in shown]
-    if rest:
-        lines.append("")
-        lines.append(f"Other dependents ({len(rest)}):")
-        for d in rest:
-            lines.append(f"  ← {d['id']}: {d.get('title', '')} ({d['dependency_type']})")
-    comments = issue.get("comments", [])
-    if comments:
-        lines.append("")
-        lines.append(f"Comments ({len(comments)}):")
-        for c in comments:
-            lines.append(f"  [{c.get('author', '')}] {_short_time(c.get('created_at'))}")
-            for text_line in (c.get("text") or "").splitlines() or [""]:
-                lines.append(f"    {text_line}")
-    return "\n".join(lines)
-
-
-def _short_time(value: str | None) -> str:
-    if not value:
-        return ""
-    return value[:16].replace("T", " ")
+        parts.append("[" + " ".join(issue["labels"]) + "]")
+    return " ".join(parts) + f" - {issue.get('title', '')}"
 
 
 AGENT_LIST_LIMIT = 20

@@ -271,6 +271,8 @@ def _exec(conn: Connection, argv: list[str], expected_db: str) -> int:
                 env["COLUMNS"] = str(os.get_terminal_size(stdout.fileno()).columns)
         except (OSError, ValueError):
             pass
+    if _isatty(stdout):  # the daemon writes into a pipe: tell it colour is wanted (beads.cli.style)
+        env["BD_STDOUT_TTY"] = "1"
     args = {"argv": argv, "env": env, "stdin_tty": _isatty(sys.stdin),
             "stdout_encoding": getattr(stdout, "encoding", None) or "utf-8",
             "stdout_errors": getattr(stdout, "errors", None) or "strict",

@@ -321,11 +321,33 @@ class GraphMixin:
                   WHERE d.type != ? ORDER BY d.issue_id, d.depends_on_id""",
             (start, DEP_RELATES_TO, DEP_RELATES_TO))]
 
+    def dependents_closure(self, start: str) -> list[tuple[str, str, str]]:
+        """Every non-``relates-to`` edge among ``start`` and all that depends on it, transitively
+        (what ``bd graph ID`` draws), found by one walk up the ``depends_on_id`` index."""
+        return [(r[0], r[1], r[2]) for r in self.db.all(
+            f"""WITH RECURSIVE walk(node) AS (
+                 SELECT ?
+                 UNION
+                 SELECT d.issue_id FROM walk JOIN dependencies d ON d.depends_on_id = walk.node
+                  WHERE d.type != ? AND {_one_row("walk.node IS NOT NULL")}
+               ) SELECT d.issue_id, d.depends_on_id, d.type FROM dependencies d JOIN walk ON d.depends_on_id = walk.node
+                  WHERE d.type != ? ORDER BY d.issue_id, d.depends_on_id""",
+            (start, DEP_RELATES_TO, DEP_RELATES_TO))]
+
     def all_edges(self, *, exclude_types: tuple[str, ...] = (DEP_RELATES_TO,)) -> list[tuple[str, str, str]]:
         marks = ",".join("?" * len(exclude_types)) or "''"
         return [(r[0], r[1], r[2]) for r in self.db.all(
             f"SELECT issue_id, depends_on_id, type FROM dependencies WHERE type NOT IN ({marks}) "
             "ORDER BY issue_id, depends_on_id", list(exclude_types))]
+
+    def graph_nodes(self) -> list[tuple[Any, ...]]:
+        """Every live issue as ``(id, title, status, priority, issue_type, assignee, created_at,
+        estimated_minutes, pinned, is_template, ephemeral, defer_until)``, in ID order:
+        what the graph views and triage need, without decoding whole issues (10,000 in ~15 ms)."""
+        return self.db.all(
+            "SELECT id, title, status, priority, issue_type, COALESCE(assignee, ''), created_at, "
+            "estimated_minutes, COALESCE(pinned, 0), COALESCE(is_template, 0), COALESCE(ephemeral, 0), defer_until "
+            "FROM issues WHERE status != 'tombstone' AND deleted_at IS NULL ORDER BY id")
 
     def descendants_of(self, parent_id: str) -> list[str]:
         return [r[0] for r in self.db.all(

@@ -147,6 +147,13 @@ def issue_where(f: IssueFilter) -> tuple[str, list[Any]]:
     _time_clause(where, params, "i.created_at", f.created_after, f.created_before)
     _time_clause(where, params, "i.updated_at", f.updated_after, f.updated_before)
     _time_clause(where, params, "i.closed_at", f.closed_after, f.closed_before)
+    _time_clause(where, params, "i.due_at", f.due_after, f.due_before)
+    _time_clause(where, params, "i.defer_until", f.defer_after, f.defer_before)
+    if f.deferred:
+        where.append("i.defer_until IS NOT NULL AND i.defer_until != ''")
+    if f.overdue:
+        where.append("i.due_at IS NOT NULL AND i.due_at != '' AND julianday(i.due_at) < julianday('now') "
+                     "AND i.status NOT IN ('closed', 'tombstone')")
     if f.empty_description:
         where.append("(i.description IS NULL OR trim(i.description) = '')")
     if f.pinned is True:

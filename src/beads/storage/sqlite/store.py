@@ -289,6 +289,26 @@ class SqliteStore(GraphMixin, QueryMixin, SyncMixin):
                               (issue_id, author, text, created_at))
         return {"id": cur.lastrowid, "issue_id": issue_id, "author": author, "text": text, "created_at": created_at}
 
+    def set_comment_text(self, comment_id: int, text: str) -> None:
+        self.db.execute("UPDATE comments SET text = ? WHERE id = ?", (text, comment_id))
+
+    def add_compaction_snapshot(self, issue_id: str, level: int, snapshot_json: str, created_at: str) -> None:
+        self.db.execute("INSERT INTO compaction_snapshots (issue_id, compaction_level, snapshot_json, created_at) "
+                        "VALUES (?, ?, ?, ?)", (issue_id, level, snapshot_json, created_at))
+
+    def latest_compaction_snapshot(self, issue_id: str) -> tuple[int, str] | None:
+        """``(level, snapshot_json)`` of the issue's newest snapshot (the content before its last compaction)."""
+        row = self.db.one("SELECT compaction_level, snapshot_json FROM compaction_snapshots WHERE issue_id = ? "
+                          "ORDER BY id DESC LIMIT 1", (issue_id,))
+        if row is None:
+            return None
+        data = row[1]
+        return int(row[0]), data.decode("utf-8") if isinstance(data, bytes) else str(data)
+
+    def drop_compaction_snapshot(self, issue_id: str) -> None:
+        self.db.execute("DELETE FROM compaction_snapshots WHERE id = (SELECT MAX(id) FROM compaction_snapshots "
+                        "WHERE issue_id = ?)", (issue_id,))
+
     def comments_of(self, issue_id: str) -> list[dict[str, Any]]:
         return self.comments_for([issue_id]).get(issue_id, [])
 
