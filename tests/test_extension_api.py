@@ -92,3 +92,12 @@ def test_claim_next_pages_past_many_refused_candidates(tmp_path: Path) -> None:
         refused = {i["id"] for i in issues[:39]}
         taken = tracker.claim_next(skip=lambda issue: issue["id"] in refused)
         assert taken is not None and taken["id"] == issues[39]["id"]
+
+
+def test_an_up_to_date_schema_needs_no_write(tmp_path: Path) -> None:
+    with beads.init(str(tmp_path), prefix="t") as tracker:
+        tracker.migrate("app", [V1])
+    with beads.open(str(tmp_path), readonly=True) as tracker:
+        assert tracker.migrate("app", [V1]) == 1
+        with pytest.raises(beads.errors.BdError):
+            tracker.migrate("app", [V1, V2])

@@ -17,7 +17,7 @@ from typing import Any
 
 import beads
 from beads.errors import BdError, NotFound
-from beads_orchestrator.engine import Config, Orchestrator, decide, plan
+from beads_orchestrator.engine import Config, Orchestrator, decide, pid_alive, plan
 from beads_orchestrator.store import RunStore
 
 
@@ -117,6 +117,7 @@ def cmd_status(tracker: beads.Tracker, args: argparse.Namespace) -> int:
     if run is None:
         raise NotFound(f"no run {run_id}" if run_id else "no runs yet")
     checkpoint = store.last_checkpoint(run_id)
+    run["alive"] = run["status"] != "running" or pid_alive(run["pid"])
     report = {"run": run, "attempt_counts": store.attempt_counts(run_id),
               "checkpoint": checkpoint and {**checkpoint, "state": json.loads(checkpoint["state_json"])},
               "pending_approvals": store.pending_approvals(run_id),
@@ -124,7 +125,8 @@ def cmd_status(tracker: beads.Tracker, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report))
         return 0
-    print(f"run {run['id']}  {run['status']}  actor {run['actor']}  cycles {run['cycle_count']}"
+    state = run["status"] if run["alive"] else "running, but its process is gone (bd-orch resume)"
+    print(f"run {run['id']}  {state}  actor {run['actor']}  cycles {run['cycle_count']}"
           f"  current {run['current_issue_id'] or '-'}")
     if run["goal"]:
         print(f"goal: {run['goal']}")

@@ -405,6 +405,8 @@ class Tracker(GraphOps, Views):
             raise InvalidInput(f"invalid namespace {namespace!r}: use lower-case letters, digits and '_'")
         if namespace in _RESERVED_NAMESPACES:
             raise InvalidInput(f"namespace {namespace!r} is reserved by beads")
+        if self.store.extension_version(namespace) == len(migrations):
+            return len(migrations)  # up to date: no write transaction (read-only databases work too)
         with self.write():
             current = self.store.extension_version(namespace)
             if current > len(migrations):
