@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -24,6 +25,7 @@ import pytest
 import beads
 
 BD_ORCH = Path(sys.executable).parent / "bd-orch"
+EXTENDING = Path(__file__).resolve().parents[2] / "docs" / "EXTENDING.md"
 
 AGENT = r'''
 import json, os, sys
@@ -275,3 +277,20 @@ def test_schema_cascades_from_issues_and_a_hard_delete_takes_the_rows_along(work
         tracker.delete([a], hard=True, cascade=True)
     assert count(a) == 0 and count(b) > 0
     assert rows(workspace, "SELECT COUNT(*) FROM orch_runs WHERE id = 'r1'") == [(1,)]
+
+
+def test_the_guides_sql_over_the_orchestrator_tables_runs(workspace: Path, tmp_path: Path) -> None:
+    """docs/EXTENDING.md's queries joining orch_* with issues, on a real run's rows."""
+    with beads.open(str(workspace), actor="tester") as tracker:
+        tracker.create_many([{"title": "discover a"}, {"title": "fail b", "labels": ["infra"]}])
+    orch(workspace, "run", "--run-id", "r1", "--agent-cmd", agent_cmd(tmp_path), "--max-attempts", "1",
+         "--require-approval")
+    guide = EXTENDING.read_text(encoding="utf-8").split("## A complete application")[1]
+    queries = re.findall(r"^```sql\n(.*?)^```", guide, flags=re.S | re.M)
+    assert len(queries) == 4
+    per_run, blocked, discovered, waiting = (rows(workspace, q) for q in queries)
+    assert per_run == [("r1", "done", 3, 0, 1)]  # closing is held for approval
+    assert [(r[1], r[2], r[3], r[4]) for r in blocked] == [("fail b", "exit 2: error: cannot build module <n>", 1,
+                                                            "infra")]
+    assert [(r[0], r[3], r[4]) for r in discovered] == [("r1", "found while doing discover a", "in_progress")]
+    assert sorted(r[1] for r in waiting) == ["discover a", "found while doing discover a"]
