@@ -197,6 +197,8 @@ def test_two_orchestrators_a_crash_and_a_resume_handle_every_issue_exactly_once(
     last = {run: (status, json.loads(state)) for run, status, state in checkpoints}
     assert {run: (status, state["step"]) for run, (status, state) in last.items()} == {
         "run-a": ("done", "done"), "run-b": ("done", "done")}
+    exported = {r["id"]: r["status"] for r in map(json.loads, (workspace / ".beads" / "issues.jsonl").open())}
+    assert exported == {i: v["status"] for i, v in everything.items()}  # shared through the JSONL too
     runs = {r["id"]: r for r in json.loads(orch(workspace, "runs", "--json").stdout)}
     assert runs["run-a"]["succeeded"] + runs["run-b"]["succeeded"] == 49
     assert runs["run-a"]["succeeded"] > 0 and runs["run-b"]["succeeded"] > 0

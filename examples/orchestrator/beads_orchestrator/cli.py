@@ -72,13 +72,24 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with beads.open(args.path, db=args.db) as tracker:
-            return COMMANDS[args.command](tracker, args)
+            status = COMMANDS[args.command](tracker, args)
+            if args.command not in ("status", "runs"):
+                _flush(tracker)
+            return status
     except BdError as err:
         if getattr(args, "json", False):
             print(json.dumps(err.to_dict()), file=sys.stderr)
         else:
             print(f"Error: {err}" + (f"\nHint: {err.hint}" if err.hint else ""), file=sys.stderr)
         return 1
+
+
+def _flush(tracker: beads.Tracker) -> None:
+    """Share the run's issue changes through issues.jsonl, as bd does after a write (a failure is a warning)."""
+    try:
+        beads.flush(tracker)
+    except BdError as err:
+        print(f"Warning: could not export to issues.jsonl: {err}", file=sys.stderr)
 
 
 def cmd_run(tracker: beads.Tracker, args: argparse.Namespace) -> int:
