@@ -13,6 +13,8 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 if [ "${1:-}" = "--test" ]; then
   .venv/bin/python -m pip install -q -e ".[test]"
+  # the example application built on the library (tests/examples runs its console script)
+  .venv/bin/python -m pip install -q --no-deps -e examples/orchestrator
 else
   .venv/bin/python -m pip install -q .
 fi

@@ -37,7 +37,8 @@ def test_the_guide_has_code_for_every_use_case() -> None:
     code = "\n".join(code_blocks())
     for needle in ("beads.init(", "beads.open(", "tracker.create(", "tracker.create_many(", "tracker.write()",
                    "tracker.update(", "tracker.close(", "tracker.add_dependency(", "ReadyFilter(",
-                   "tracker.store.connection", "REFERENCES issues(id)", "JOIN issues"):
+                   "tracker.store.connection", "REFERENCES issues(id)", "JOIN issues", "tracker.migrate(",
+                   "claim_next("):
         assert needle in code, needle
 
 
@@ -100,3 +101,17 @@ def test_the_guides_last_step_exports_to_the_jsonl(guide: tuple[dict, str], tmp_
     ids = [json.loads(line)["id"] for line in jsonl.read_text(encoding="utf-8").splitlines()]
     assert ns["store"]["id"] in ids and "app-docs" in ids
     assert "myapp" not in jsonl.read_text(encoding="utf-8")
+
+
+def test_the_guides_migrations_and_claim_next_do_what_it_says(guide: tuple[dict, str], tmp_path: Path) -> None:
+    ns, printed = guide
+    assert "2 2" in printed.splitlines()
+    taken = ns["taken"]
+    assert taken is not None and taken["id"] == ns["proofread"]["id"] and taken["assignee"] == "worker-1"
+    import beads
+
+    with beads.open(str(tmp_path / "myproject")) as t:
+        assert t.migrate("myapp", ns["MYAPP_MIGRATIONS"]) == 2
+        columns = [r[1] for r in t.store.connection.execute("PRAGMA table_info(myapp_reviews)")]
+        assert columns == ["id", "issue_id", "reviewer", "verdict", "note"]
+        assert t.get(taken["id"])["status"] == "in_progress"

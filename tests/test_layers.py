@@ -163,3 +163,44 @@ def test_the_sql_detector_recognises_sql_and_ignores_prose() -> None:
         assert SQL.search(sql), sql
     for prose in ("Select an issue to work on", "update the issue", "delete from the list", "created a table"):
         assert not SQL.search(prose), prose
+
+
+EXAMPLES = SRC.parent.parent / "examples"
+# What an application may import from beads: the package's front door and its exception tree.
+PUBLIC_API = ("beads", "beads.errors")
+
+
+def example_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path}: relative import"
+            found.add(node.module or "")
+    return found
+
+
+def test_bd_never_imports_the_examples() -> None:
+    offenders = [f"{p.relative_to(SRC.parent)} imports {name}" for p in sources() for name in imports_of(p)
+                 if name.split(".")[0] in ("beads_orchestrator", "examples")]
+    assert offenders == []
+
+
+def test_the_orchestrator_example_uses_only_the_public_library_api() -> None:
+    import beads
+
+    files = sorted((EXAMPLES / "orchestrator" / "beads_orchestrator").rglob("*.py"))
+    assert len(files) >= 5
+    bad = []
+    for path in files:
+        for name in sorted(example_imports(path)):
+            if name.split(".")[0] == "beads_orchestrator" or is_stdlib(name):
+                continue
+            if name not in PUBLIC_API:
+                bad.append(f"{path.relative_to(EXAMPLES)} imports {name}")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "beads"
+                    and node.attr not in beads.__all__):
+                bad.append(f"{path.relative_to(EXAMPLES)} uses beads.{node.attr}")
+    assert bad == []

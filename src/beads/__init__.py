@@ -19,7 +19,7 @@ __version__ = "0.47.0"
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from beads.api import init, open, open_memory
+    from beads.api import flush, init, open, open_memory
     from beads.core.tracker import Tracker
     from beads.core.workspace import Workspace, discover
     from beads.query import IssueFilter, ReadyFilter
@@ -28,6 +28,7 @@ _LAZY = {
     "open": ("beads.api", "open"),
     "open_memory": ("beads.api", "open_memory"),
     "init": ("beads.api", "init"),
+    "flush": ("beads.api", "flush"),
     "Tracker": ("beads.core.tracker", "Tracker"),
     "Workspace": ("beads.core.workspace", "Workspace"),
     "discover": ("beads.core.workspace", "discover"),
@@ -36,7 +37,8 @@ _LAZY = {
 }
 
 __all__ = [
-    "IssueFilter", "ReadyFilter", "Tracker", "Workspace", "__version__", "discover", "init", "open", "open_memory",
+    "IssueFilter", "ReadyFilter", "Tracker", "Workspace", "__version__", "discover", "flush", "init", "open",
+    "open_memory",
 ]
 
 

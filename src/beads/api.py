@@ -46,3 +46,16 @@ def init(path: str | None = None, prefix: str | None = None, *, actor: str | Non
     workspace = init_workspace(path or os.getcwd(), prefix=prefix)
     store = SqliteStore(workspace.db_path)
     return Tracker(store, actor=actor, workspace=workspace)
+
+
+def flush(tracker: Tracker) -> bool:
+    """Write the tracker's pending changes to the workspace's ``issues.jsonl`` now.
+
+    What ``bd`` does after each write command (incremental, under the export lock, importing
+    a file someone else changed first). True if the file was written; False when there was
+    nothing to write or the tracker has no workspace. A conflicted or corrupt file raises
+    ``SyncError`` and the changes stay marked for the next flush.
+    """
+    from beads.sync import export
+
+    return export.flush(tracker)

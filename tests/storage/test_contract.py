@@ -115,6 +115,21 @@ def test_metadata_is_kept_apart_from_config(store: SqliteStore) -> None:
 # -- transactions --------------------------------------------------------------------------------
 
 
+def test_an_application_migration_runs_its_statements_and_records_its_version(store: SqliteStore) -> None:
+    assert store.extension_version("app") == 0
+    script = """
+        CREATE TABLE app_t (x INTEGER);  -- a comment; with a semicolon
+        CREATE TRIGGER app_t_double AFTER INSERT ON app_t BEGIN UPDATE app_t SET x = x * 2 WHERE rowid = NEW.rowid; END;
+        CREATE TABLE stray (y)"""
+    with store.transaction():
+        strays = store.apply_extension_migration("app", 1, script)
+        store.connection.execute("INSERT INTO app_t (x) VALUES (21)")
+    assert strays == ["stray"]  # reported, for the caller to refuse
+    assert store.extension_version("app") == 1
+    assert store.connection.execute("SELECT x FROM app_t").fetchall() == [(42,)]
+    assert store.get_metadata("extension_version.app") == "1"
+
+
 def test_a_transaction_that_raises_leaves_nothing_behind(store: SqliteStore) -> None:
     with pytest.raises(RuntimeError), store.transaction():
         store.insert_issue(issue("t-1"), "h")

@@ -19,10 +19,11 @@ from beads import model, timefmt
 from beads.core.graph import GraphOps
 from beads.core.views import Views
 from beads.errors import Ambiguous, Conflict, InvalidInput, NotFound, NotInitialized
+from beads.query import ReadyFilter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable, Sequence
     from typing import Any
 
     from beads.core.workspace import Workspace
@@ -37,6 +38,11 @@ UPDATABLE = frozenset((
     "last_activity", "role_type", "rig", "mol_type", "work_type", "source_system", "is_template", "ephemeral",
 ))
 _TEXT_FIELDS = ("description", "design", "acceptance_criteria", "notes")
+
+_NAMESPACE = re.compile(r"[a-z][a-z0-9_]{0,30}")
+_RESERVED_NAMESPACES = frozenset(("sqlite", "bd", "beads", "issues", "dependencies", "labels", "comments", "events",
+                                  "config", "metadata", "dirty", "export", "child", "blocked", "compaction", "repo",
+                                  "issue", "schema", "stats"))
 
 NOT_INITIALIZED = "database not initialized: issue_prefix config is missing (run 'bd init --prefix <prefix>' first)"
 
@@ -358,6 +364,64 @@ class Tracker(GraphOps, Views):
                 raise Conflict(f"cannot claim {issue['id']}: issue is {issue['status']}")
             self._apply_changes(issue, {"assignee": self.actor, "status": model.STATUS_IN_PROGRESS})
         return self._fresh(issue["id"])
+
+    def claim_next(self, filt: ReadyFilter | None = None, *,
+                   skip: Callable[[Issue], bool] | None = None) -> Issue | None:
+        """Atomically take the next ready issue nobody holds, or return None when there is none.
+
+        In one write transaction (so concurrent processes never take the same issue): the
+        first issue of ``ready`` (the tracker's ready rules; ``filt`` narrows them, default
+        order ``priority``) that is ``open``, not assigned to someone other than the actor
+        and not refused by ``skip``, set to ``in_progress`` with assignee = actor.
+        """
+        base = {name: getattr(filt, name) for name in filt.__slots__} if filt is not None else {"sort_policy": "priority"}
+        base.update(status=model.STATUS_OPEN)
+        page = 16
+        with self.write():
+            while True:
+                candidates = self.ready(ReadyFilter(**{**base, "limit": page}))
+                for issue in candidates:
+                    holder = issue.get("assignee") or ""
+                    if holder and holder != self.actor:
+                        continue
+                    if skip is not None and skip(issue):
+                        continue
+                    self._apply_changes(self.get(issue["id"], resolve=False),
+                                        {"assignee": self.actor, "status": model.STATUS_IN_PROGRESS})
+                    return self._fresh(issue["id"])
+                if len(candidates) < page:
+                    return None
+                page *= 4
+
+    def migrate(self, namespace: str, migrations: Sequence[str]) -> int:
+        """Bring an application's own tables up to date: its numbered migrations, in one transaction.
+
+        ``migrations[0]`` is version 1, ``migrations[1]`` version 2, ...; each is a SQL script.
+        The version reached is kept per ``namespace`` in the database, so each migration runs
+        once per database, and every table, index, view or trigger it creates must be named
+        ``<namespace>_...`` (beads never touches those). Returns the version now in place.
+        """
+        if not _NAMESPACE.fullmatch(namespace or ""):
+            raise InvalidInput(f"invalid namespace {namespace!r}: use lower-case letters, digits and '_'")
+        if namespace in _RESERVED_NAMESPACES:
+            raise InvalidInput(f"namespace {namespace!r} is reserved by beads")
+        if self.store.extension_version(namespace) == len(migrations):
+            return len(migrations)  # up to date: no write transaction (read-only databases work too)
+        with self.write():
+            current = self.store.extension_version(namespace)
+            if current > len(migrations):
+                raise Conflict(f"the database has {namespace} schema version {current}, newer than this "
+                               f"application's {len(migrations)}", hint="upgrade the application")
+            for version in range(current + 1, len(migrations) + 1):
+                strays = self.store.apply_extension_migration(namespace, version, migrations[version - 1])
+                if strays:
+                    raise InvalidInput(f"{namespace} migration {version} creates {', '.join(strays)}: "
+                                       f"names must start with '{namespace}_'")
+        return max(current, len(migrations))
+
+    def extension_version(self, namespace: str) -> int:
+        """The schema version ``migrate`` last reached for ``namespace`` (0: never migrated)."""
+        return self.store.extension_version(namespace)
 
     def close(self, issue_id: str, reason: str | None = None, *, force: bool = False,
               session: str | None = None) -> Issue:

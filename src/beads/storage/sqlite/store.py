@@ -8,8 +8,9 @@ methods come from the mixins in ``graph.py`` and ``queries.py``.
 from __future__ import annotations
 
 import json
+import sqlite3
 
-from beads.errors import BdError
+from beads.errors import BdError, InvalidInput
 from beads.storage.sqlite.connection import Database
 from beads.storage.sqlite.graph import GraphMixin
 from beads.storage.sqlite.queries import QueryMixin
@@ -29,6 +30,27 @@ if TYPE_CHECKING:
     from typing import Any
 
     from beads.model import Issue
+
+
+# metadata key holding an application's schema version: ``extension_version.<namespace>``.
+EXTENSION_VERSION_KEY = "extension_version."
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a SQL script into complete statements (triggers' inner ``;`` included)."""
+    statements: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip().strip(";").strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip() and sqlite3.complete_statement(current + ";"):
+        statements.append(current.strip())
+    elif current.strip():
+        raise InvalidInput(f"incomplete SQL statement in migration: {current.strip()[:60]!r}")
+    return statements
 
 
 # Below this many issues every plan is fast and statistics are not worth a write.
@@ -85,6 +107,29 @@ class SqliteStore(GraphMixin, QueryMixin, SyncMixin):
 
     def all_metadata(self) -> dict[str, str]:
         return dict(self.db.all("SELECT key, value FROM metadata ORDER BY key"))
+
+    # -- application (extension) schemas ----------------------------------------------
+
+    def extension_version(self, namespace: str) -> int:
+        """The last migration applied for an application's ``namespace`` (0: none)."""
+        value = self.get_metadata(EXTENSION_VERSION_KEY + namespace)
+        return int(value) if value else 0
+
+    def apply_extension_migration(self, namespace: str, version: int, script: str) -> list[str]:
+        """Run one migration's statements inside the caller's transaction and record ``version``.
+
+        Returns the schema objects it created that do not carry the ``<namespace>_`` prefix
+        (the caller refuses the migration when there are any).
+        """
+        before = {row[0] for row in self.db.all("SELECT name FROM sqlite_master")}
+        for statement in split_statements(script):
+            self.db.execute(statement)
+        after = {row[0] for row in self.db.all("SELECT name FROM sqlite_master")}
+        self.db.execute("INSERT INTO metadata (key, value) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        (EXTENSION_VERSION_KEY + namespace, str(version)))
+        return sorted(name for name in after - before
+                      if not name.startswith(namespace + "_") and not name.startswith("sqlite_autoindex_"))
 
     # -- issues ----------------------------------------------------------------------
 

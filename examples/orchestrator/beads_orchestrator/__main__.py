@@ -1,0 +1,3 @@
+from beads_orchestrator.cli import main
+
+raise SystemExit(main())
