@@ -139,6 +139,8 @@ class Ops:
         kind = _str(args, "kind", required=True)
         if kind == "import-needed":
             self.daemon.import_check("daemon-event")
+            if self.daemon.gitwork is not None:
+                self.daemon.gitwork.pull_soon()
         elif kind == "export-needed":
             self.daemon.mutated()
         else:

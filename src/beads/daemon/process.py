@@ -45,7 +45,8 @@ def _env_float(name: str, default: float) -> float:
 
 
 class Daemon:
-    def __init__(self, beads_dir: str, *, idle_timeout: float | None = None) -> None:
+    def __init__(self, beads_dir: str, *, idle_timeout: float | None = None, auto_commit: bool | None = None,
+                 auto_push: bool | None = None, auto_pull: bool | None = None) -> None:
         from beads import __version__
         from beads.core.workspace import Workspace
 
@@ -79,6 +80,11 @@ class Daemon:
         self._export_retries = 0
         self.watcher: Watcher | None = None
         self.poller: Poller | None = None
+        from beads.daemon.gitwork import GitSettings
+
+        self.git_settings = GitSettings(self.beads_dir, auto_commit=auto_commit, auto_push=auto_push,
+                                        auto_pull=auto_pull)
+        self.gitwork: Any = None  # a GitWork when auto-commit/push/pull is on
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -136,6 +142,10 @@ class Daemon:
         registry.add(self.registry_entry())
         self.exporter = Debouncer(self.debounce, self._export, name="exporter")
         barrier.defer_flushes(self.mutated)
+        if self.git_settings.enabled:
+            from beads.daemon.gitwork import GitWork
+
+            self.gitwork = GitWork(self, self.git_settings)
         self._start_sync()
         idle = threading.Thread(target=self._idle_loop, name="idle", daemon=True)
         idle.start()
@@ -152,6 +162,9 @@ class Daemon:
             self.poller.stop()
         self.exporter.stop()
         self.exporter.flush()
+        if self.gitwork is not None:  # the commit (and push) the last export still owes
+            self.gitwork.stop()
+            self.gitwork.finish()
         barrier.defer_flushes(None)
         return 0
 
@@ -244,6 +257,8 @@ class Daemon:
         log.info("exported %d mutation(s)%s", n, "" if ok else " (with problems)")
         if ok:
             self._export_retries = 0
+            if self.gitwork is not None:
+                self.gitwork.exported()
         elif self._export_retries < 10 and not self._stop.is_set():
             # e.g. the export lock held by a long `bd sync`: the dirty marks stay, try again later
             self._export_retries += 1
@@ -382,7 +397,10 @@ class Daemon:
                 "socket_path": self.socket_path, "pid": os.getpid(),
                 "uptime_seconds": round(time.time() - self.started, 3),
                 "last_activity_time": _now_text(time.time() - (time.monotonic() - self.last_activity)),
-                "exclusive_lock_active": False, "auto_commit": False, "auto_push": False, "auto_pull": False,
+                "exclusive_lock_active": False, "auto_commit": self.git_settings.auto_commit,
+                "auto_push": self.git_settings.auto_push, "auto_pull": self.git_settings.auto_pull,
+                "remote_sync_interval": f"{self.git_settings.remote_interval:g}s",
+                "git": self.gitwork.snapshot() if self.gitwork is not None else None,
                 "local_mode": False, "sync_interval": f"{self.poll_interval:g}s", "daemon_mode": self.stats.watcher,
                 "started": _now_text(self.started), "log_path": paths.file(self.beads_dir, paths.LOG),
                 "idle_timeout_seconds": self.idle_timeout, "debounce_ms": int(self.debounce * 1000),
@@ -462,11 +480,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--idle-timeout", type=float, default=None)
     p.add_argument("--foreground", action="store_true")
     p.add_argument("--wait-lock", action="store_true", help="wait up to 10s for a stopping daemon's lock")
+    for name in ("commit", "push", "pull"):
+        p.add_argument(f"--auto-{name}", dest=f"auto_{name}", action="store_true", default=None)
     args = p.parse_args(argv)
     beads_dir = os.path.abspath(args.beads_dir)
     setup_logging(beads_dir, args.foreground)
     try:
-        return Daemon(beads_dir, idle_timeout=args.idle_timeout).run(wait_lock=10.0 if args.wait_lock else 0.0)
+        return Daemon(beads_dir, idle_timeout=args.idle_timeout, auto_commit=args.auto_commit,
+                      auto_push=args.auto_push, auto_pull=args.auto_pull).run(wait_lock=10.0 if args.wait_lock else 0.0)
     except SystemExit as exc:
         if isinstance(exc.code, str):
             _startup_error(beads_dir, exc.code)
