@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Bd, git
 from daemon_helpers import Running, eventually, start
+
+from conftest import Bd, git
 
 FAST = {"BEADS_DEBOUNCE_MS": "100"}
 

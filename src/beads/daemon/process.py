@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("beads.daemon")
 
 DEFAULT_IDLE_TIMEOUT = 30 * 60.0
+# get_mutations: the kind of change an audit event stands for, and which kind names a command's change
+MUTATION_KINDS = {"created": "create", "deleted": "delete", "closed": "status", "reopened": "status",
+                  "status_changed": "status", "commented": "comment"}
+MUTATION_RANK = {"create": 0, "delete": 1, "status": 2, "update": 3, "comment": 4}
 
 
 def _env_float(name: str, default: float) -> float:
@@ -69,7 +73,8 @@ class Daemon:
         self.started = time.time()
         self.last_activity = time.monotonic()
         self.stats = Stats()
-        self.mutations: deque[dict[str, Any]] = deque(maxlen=1000)
+        self.mutations: deque[dict[str, Any]] = deque(maxlen=1000)  # get_mutations, most recent last
+        self._batch_mutations: list[dict[str, Any]] | None = None
         self.socket_path = paths.socket_for_binding(self.beads_dir)
         self.active_connections = 0
         self.stop_reason: str | None = None
@@ -223,18 +228,46 @@ class Daemon:
 
     # -- writes and exports --------------------------------------------------------------------
 
-    def mutated(self) -> None:
-        """The barrier's flush, inside the daemon: count it and let the debouncer export later."""
+    def mutated(self, tracker: Any = None, mark: object = None) -> None:
+        """The barrier's flush, inside the daemon: note what changed, and let the debouncer export later."""
         self.stats.add("mutations")
+        if tracker is not None and mark is not None:
+            try:
+                changes = tracker.store.changes_since(mark)
+            except Exception as exc:  # noqa: BLE001 - the feed misses one entry; the write stands
+                log.warning("get_mutations: cannot read what a command changed: %s", exc)
+                changes = []
+            self._record_changes(changes)
         if self.exporter is not None:
             self.exporter.poke()
+
+    def _record_changes(self, changes: list[tuple[str, str, str | None, str | None]]) -> None:
+        """One mutation event per issue a command touched (``get_mutations``), its kind by precedence."""
+        touched: dict[str, list[Any]] = {}
+        for issue_id, event_type, title, actor in changes:
+            kind = MUTATION_KINDS.get(event_type, "update")
+            entry = touched.setdefault(issue_id, [kind, title, actor])
+            if MUTATION_RANK[kind] < MUTATION_RANK[entry[0]]:
+                entry[0] = kind
+            entry[1] = title or entry[1]
+            entry[2] = actor or entry[2]
+        now = int(time.time() * 1000)
+        events = []
+        for issue_id, (kind, title, actor) in touched.items():
+            event: dict[str, Any] = {"type": kind, "issue_id": issue_id, "timestamp": now}
+            if title:
+                event["title"] = title
+            if actor:
+                event["actor"] = actor
+            events.append(event)
+        if self._batch_mutations is not None:  # a batch: recorded only if all of it applies
+            self._batch_mutations.extend(events)
+        else:
+            self.mutations.extend(events)
 
     def _poke_export(self) -> None:
         if self.exporter is not None and not self._stop.is_set():
             self.exporter.poke()
-
-    def record_mutation(self, kind: str, issue_id: str) -> None:
-        self.mutations.append({"type": kind, "issue_id": issue_id, "timestamp": int(time.time() * 1000)})
 
     def _export(self, n: int) -> None:
         from beads.sync.barrier import Barrier, flush
@@ -301,6 +334,7 @@ class Daemon:
 
         with runner.WORK_LOCK:
             barrier = barrier_mod.Barrier(self.ws, actor=req.get("actor") or self.default_actor)
+            self._batch_mutations = []
             try:
                 tracker = barrier.writer("batch")
                 try:
@@ -308,7 +342,9 @@ class Daemon:
                         results = work()
                 except BatchFailed as exc:
                     raise OpError(str(exc)) from None
+                self.mutations.extend(self._batch_mutations)
             finally:
+                self._batch_mutations = None
                 barrier.close()
         self.mutated()
         return {"results": results}
