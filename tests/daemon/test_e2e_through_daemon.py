@@ -4,7 +4,8 @@
 (and stop it after), so the same assertions hold through the daemon. The tests of
 ``test_readonly_filesystem.py`` are direct mode's behaviour (a read-only mount exists
 only in the client's own mount namespace): they stop that daemon and force direct mode.
-About 4 minutes on 2 shared cores.
+``test_doctor.py`` stops it too (its tests seed daemon files and locks). About 4.5 minutes on 2
+shared cores.
 """
 
 from __future__ import annotations
