@@ -13,7 +13,10 @@ Usage::
    in direct mode, on a copy of the cached 10,000-issue workspace: operations per second;
 4. a write (``bd update <id> --priority N``) through the daemon on a copy of the cached
    ``--big``-issue workspace, as a ratio to ``python -c pass`` run alternately
-   (target ≤ 4×), next to the same write in direct mode.
+   (target ≤ 4×), next to the same write in direct mode;
+5. ``git``: a burst of 100 creates through a daemon started with ``--auto-commit
+   --auto-push`` on a clone of a local bare repository: how many commits it makes, and
+   the time from the last create to the last issue being on the remote.
 """
 
 from __future__ import annotations
@@ -131,6 +134,37 @@ def burst(bd: str, scratch: Path, count: int = 100) -> None:
           f"mutations per export {events['mutations_per_export']['last']}")
 
 
+def git_burst(bd: str, scratch: Path, count: int = 100) -> None:
+    remote = scratch / "remote.git"
+    run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], scratch)
+    run(["git", "clone", "-q", str(remote), "gitburst"], scratch)
+    ws = scratch / "gitburst"
+    for key, value in (("user.name", "Bench"), ("user.email", "bench@example.com")):
+        run(["git", "config", key, value], ws)
+    run([bd, "init", "--prefix", "bn", "--quiet"], ws)
+    run(["git", "add", "-A"], ws)
+    run(["git", "commit", "-q", "-m", "init"], ws)
+    run(["git", "push", "-q", "-u", "origin", "main"], ws)
+    run([bd, "daemon", "start", "--auto-commit", "--auto-push"], ws, {**ENV, "BEADS_DEBOUNCE_MS": "500"})
+    try:
+        t0 = time.perf_counter()
+        last = ""
+        for i in range(count):
+            last = call(ws / ".beads" / "bd.sock", "create", {"title": f"Git burst {i}"})["data"]["id"]
+        t1 = time.perf_counter()
+        while f'"id":"{last}"' not in run(["git", "--git-dir", str(remote), "show", "main:.beads/issues.jsonl"],
+                                          ws, check=False):
+            if time.perf_counter() - t1 > 30:
+                raise SystemExit("the push did not happen within 30 s")
+            time.sleep(0.02)
+        pushed = time.perf_counter() - t1
+        commits = run(["git", "log", "--format=%s", "--grep=bd daemon export:"], ws).splitlines()
+    finally:
+        stop_daemon(bd, ws)
+    print(f"auto-commit + auto-push, burst of {count} creates in {t1 - t0:.2f} s (debounce 500 ms): "
+          f"{len(commits)} commit(s); last create -> on the remote in {pushed * 1000:.0f} ms")
+
+
 def cpu_ticks(pid: int) -> tuple[float, int]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = int(fields[11]) + int(fields[12])
@@ -242,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ops", type=int, default=25)
     p.add_argument("--big", type=int, default=100_000)
     p.add_argument("--runs", type=int, default=11)
-    p.add_argument("--only", default="latency,idle,throughput,big")
+    p.add_argument("--only", default="latency,git,idle,throughput,big")
     args = p.parse_args(argv)
     import beads
 
@@ -258,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         if "latency" in only:
             export_latency(bd, scratch, args.samples)
             burst(bd, scratch)
+        if "git" in only:
+            git_burst(bd, scratch)
         if "idle" in only:
             idle_cpu(bd, scratch, args.idle_seconds)
         if "throughput" in only:

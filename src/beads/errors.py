@@ -73,6 +73,10 @@ class SyncError(BdError):
     code = "sync"
 
 
+class SyncBusy(SyncError):
+    """Another sync holds the clone's sync lock (raised once the caller's wait for it ran out)."""
+
+
 class CorruptJSONL(SyncError):
     code = "corrupt_jsonl"
 

@@ -266,7 +266,8 @@ def test_an_external_change_to_the_jsonl_is_imported_by_the_daemon(bd: Bd, backe
         assert daemon.events()["watcher_backend"] == backend
         bd("q", "Local issue")
         jsonl = daemon.beads / "issues.jsonl"
-        eventually(lambda: len(jsonl_ids(jsonl)) == 1, what="the export")
+        # the export finished (file written and its fingerprint recorded), not merely the file there
+        eventually(lambda: daemon.events()["exports"] >= 1 and len(jsonl_ids(jsonl)) == 1, what="the export")
         line = json.loads(jsonl.read_text().splitlines()[0])
         line.update(id="test-zz9", title="Pulled from a teammate", updated_at="2026-01-01T00:00:00Z")
         with jsonl.open("a") as fh:  # what a git pull does to the file
@@ -284,7 +285,8 @@ def test_poll_mode_imports_external_changes_too(bd: Bd, mode: str) -> None:
         assert daemon.status()["daemon_mode"] == "poll"
         jsonl = daemon.beads / "issues.jsonl"
         bd("q", "Local issue")
-        eventually(lambda: len(jsonl_ids(jsonl)) == 1, what="the export")
+        # the export finished (file written and its fingerprint recorded), not merely the file there
+        eventually(lambda: daemon.events()["exports"] >= 1 and len(jsonl_ids(jsonl)) == 1, what="the export")
         line = json.loads(jsonl.read_text().splitlines()[0])
         line.update(id="test-zz8", title="Polled change", updated_at="2026-01-01T00:00:00Z")
         with jsonl.open("a") as fh:

@@ -216,3 +216,30 @@ def test_export_and_import_operations(daemon: Running, tmp_path: Path) -> None:
     assert raw.call("import", {"jsonl_path": str(out)})["success"]
     assert raw.call("show", {"id": record["id"]})["data"]["title"] == "Imported change"
     raw.close()
+
+
+def test_get_mutations_names_the_issues_each_mutation_touched(daemon: Running, bd: Bd) -> None:
+    raw = daemon.raw()
+    a = raw.call("create", {"title": "Alpha", "labels": ["x"]}, actor="alice")["data"]
+    start_ms = raw.call("get_mutations", {"since": 0})["data"][-1]["timestamp"]
+    assert raw.call("get_mutations", {"since": 0})["data"] == [
+        {"type": "create", "issue_id": a["id"], "title": "Alpha", "actor": "alice", "timestamp": start_ms}]
+    # a command through the CLI (the `exec` path) is tracked the same way, issue by issue
+    b_id = bd("create", "Beta", "--silent").stdout.strip()
+    bd("update", a["id"], b_id, "--priority", "0")
+    bd("comment", b_id, "hello")
+    bd("close", a["id"])
+    bd("dep", "add", b_id, a["id"])
+    bd("delete", b_id, "--force")
+    assert raw.call("batch", {"operations": [{"operation": "create", "args": {"title": "In a batch"}},
+                                             {"operation": "update", "args": {"id": "test-nope", "priority": 1}}]}
+                    )["success"] is False  # rolled back: no mutation recorded
+    feed = raw.call("get_mutations", {"since": 0})["data"]
+    got = [(m["type"], m["issue_id"]) for m in feed]
+    assert got == [("create", a["id"]), ("create", b_id), ("update", a["id"]), ("update", b_id),
+                   ("comment", b_id), ("status", a["id"]), ("update", b_id), ("delete", b_id)], got
+    assert all(m["timestamp"] >= start_ms for m in feed)
+    assert feed[3]["title"] == "Beta" and feed[-1]["title"] == "Beta"  # a deleted issue stays a tombstone
+    later = raw.call("get_mutations", {"since": feed[-1]["timestamp"]})["data"]
+    assert later == []
+    raw.close()

@@ -1,5 +1,8 @@
 """``bd doctor`` (spec §10.2) on a real workspace with real git: each seeded fault is found, ``--fix --yes``
-repairs it, ``--dry-run`` and a missing terminal change nothing, and a healthy workspace reports ok."""
+repairs it, ``--dry-run`` and a missing terminal change nothing, and a healthy workspace reports ok.
+
+``bd doctor`` always runs directly, and these tests seed daemon files and locks themselves: a daemon
+the suite may have started (``BD_TEST_DAEMON=1``) is stopped first, its pending export written."""
 
 from __future__ import annotations
 
@@ -15,6 +18,11 @@ import pytest
 
 from beads import __version__
 from conftest import Bd
+
+
+@pytest.fixture(autouse=True)
+def no_daemon(bd: Bd) -> None:
+    bd("daemon", "stop", check=False)
 
 
 def doctor(bd: Bd, *flags: str) -> tuple[int, dict[str, dict], dict]:

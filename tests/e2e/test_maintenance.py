@@ -91,6 +91,7 @@ def test_compact_analyze_apply_restore_without_any_api_key(bd: Bd, tmp_path) -> 
     assert (shown["description"], shown.get("notes"), shown["compaction_level"]) == ("Short summary.", None, 1)
     assert shown["original_size"] == len(long) + 10 and shown["compacted_at"]
     assert "Tier 1 compaction" in shown["comments"][0]["text"]
+    bd("sync", "--flush-only")  # through a daemon (BD_TEST_DAEMON=1) the export follows the reply
     line = next(x for x in (bd.cwd / ".beads" / "issues.jsonl").read_text().splitlines() if issue in x)
     assert '"compaction_level":1' in line  # the JSONL carries it to other clones
     restored = bd.json("restore", issue)
@@ -113,6 +114,7 @@ def test_compact_prune_removes_expired_tombstones_everywhere(bd: Bd) -> None:
     preview = bd.json("admin", "compact", "--prune", "--older-than", "0", "--dry-run")
     assert preview["would_prune"] == [gone]  # type: ignore[index]
     assert bd.json("admin", "compact", "--prune", "--older-than", "0")["pruned"] == [gone]  # type: ignore[index]
+    bd("sync", "--flush-only")  # through a daemon (BD_TEST_DAEMON=1) the export follows the reply
     text = (bd.cwd / ".beads" / "issues.jsonl").read_text()
     assert gone not in text and kept in text
     assert bd("show", gone, check=False).returncode == 1
@@ -136,6 +138,7 @@ def test_rename_prefix_rewrites_ids_edges_text_and_the_jsonl(bd: Bd) -> None:
     assert [d["id"] for d in shown["dependencies"]] == [na]
     assert bd.json("comments", na)[0]["text"] == f"see {nb}"  # type: ignore[index]
     assert bd("show", a, check=False).returncode == 1
+    bd("sync", "--flush-only")  # through a daemon (BD_TEST_DAEMON=1) the export follows the reply
     lines = (bd.cwd / ".beads" / "issues.jsonl").read_text().splitlines()
     assert sorted(json.loads(line)["id"] for line in lines) == sorted([na, nb])
     assert bd("q", "Third").stdout.startswith("proj-")

@@ -5,6 +5,11 @@ working there; writes must fail cleanly and change nothing. As root (CI), permis
 bits do not stop us, so the tests use the real kernel mechanisms: a read-only bind
 mount in a private mount namespace, and a capability set without DAC override.
 Without root, plain permissions give the same conditions.
+
+These are direct mode's behaviour (the read-only mount exists only in the client's own
+mount namespace, which a daemon does not share): the fixture stops a daemon the suite
+may have started (``BD_TEST_DAEMON=1``; stopping flushes its pending export) and every
+command runs with ``BEADS_NO_DAEMON=1``.
 """
 
 from __future__ import annotations
@@ -31,20 +36,24 @@ def _tool_or_fail(name: str) -> str:
     return path
 
 
+DIRECT = dict(os.environ, BEADS_NO_DAEMON="1")
+
+
 def run_on_readonly_fs(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `bd args` with `project` read-only (bind mount as root, chmod otherwise)."""
+    """Run `bd args` in direct mode with `project` read-only (bind mount as root, chmod otherwise)."""
     if ROOT:
         unshare = _tool_or_fail("unshare")
         p = shlex.quote(str(project))
         script = (f"mount --bind {p} {p} && mount -o remount,ro,bind {p} {p} && cd {p} && "
                   f"exec {shlex.quote(BD)} {' '.join(shlex.quote(a) for a in args)}")
-        return subprocess.run([unshare, "-m", "sh", "-c", script], capture_output=True, text=True, timeout=60)
+        return subprocess.run([unshare, "-m", "sh", "-c", script], capture_output=True, text=True, timeout=60,
+                              env=DIRECT)
     paths = [project, *project.rglob("*")]
     modes = {path: path.stat().st_mode for path in paths}
     try:
         for path in paths:
             path.chmod(modes[path] & ~0o222)
-        return subprocess.run([BD, *args], cwd=project, capture_output=True, text=True, timeout=60)
+        return subprocess.run([BD, *args], cwd=project, capture_output=True, text=True, timeout=60, env=DIRECT)
     finally:
         for path in reversed(paths):
             path.chmod(modes[path])
@@ -55,13 +64,14 @@ def run_without_file_access(project: Path, *args: str) -> subprocess.CompletedPr
     cmd = [BD, *args]
     if ROOT:
         cmd = [_tool_or_fail("setpriv"), "--bounding-set", "-dac_override,-dac_read_search", *cmd]
-    return subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=60)
+    return subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=60, env=DIRECT)
 
 
 @pytest.fixture
 def project(bd: Bd) -> Path:
     bd("create", "Existing issue", "-p", "1")
     bd("list")  # a clean state: the JSONL is flushed and the WAL checkpointed by close
+    bd("daemon", "stop", check=False)  # direct mode from here on (a daemon's pending export is written first)
     return bd.cwd
 
 

@@ -360,6 +360,21 @@ def test_events_are_appended_with_their_values(store: SqliteStore) -> None:
     assert events[0]["new_value"] == "{}" and events[1]["old_value"] == "{}"
 
 
+def test_the_changes_since_a_mutation_mark_are_the_later_events_and_outright_deletions(store: SqliteStore) -> None:
+    put(store, issue("t-1", "One"), issue("t-2", "Two"), issue("t-3", "Three"))
+    with store.transaction():
+        store.add_event("t-1", "created", "alice", "2025-01-01T00:00:00Z")
+        store.delete_issue_row("t-3")  # deleted before the mark: not a change after it
+    mark = store.mutation_mark()
+    assert mark[1] == frozenset({"t-3"})
+    assert store.changes_since(mark) == []
+    with store.transaction():
+        store.add_event("t-2", "updated", "bob", "2025-01-02T00:00:00Z")
+        store.add_event("t-1", "commented", "carol", "2025-01-02T00:00:00Z")
+        store.delete_issue_row("t-1")  # its events go with it; the dirty mark stays
+    assert store.changes_since(mark) == [("t-2", "updated", "Two", "bob"), ("t-1", "deleted", None, None)]
+
+
 # -- dirty marks and export hashes -------------------------------------------------------------------
 
 

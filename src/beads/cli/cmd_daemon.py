@@ -35,6 +35,13 @@ def _register_daemon(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--foreground", action="store_true", help="run in this process (logs to stderr)")
     p.add_argument("--idle-timeout", type=float, metavar="SECONDS",
                    help="exit after this long without requests (default $BEADS_DAEMON_IDLE_TIMEOUT or 1800)")
+    p.add_argument("--auto-commit", action="store_true", default=None,
+                   help="commit the beads files once per quiet period after an export (config daemon.auto_commit)")
+    p.add_argument("--auto-push", action="store_true", default=None,
+                   help="push after each such commit; implies --auto-commit (config daemon.auto_push)")
+    p.add_argument("--auto-pull", action="store_true", default=None,
+                   help="pull (fetch, merge, import) every remote-sync-interval (30s) and on "
+                        "'bd daemon-event import-needed' (config daemon.auto_pull)")
     p.add_argument("-n", "--lines", type=int, default=50, help="log lines to show (logs)")
     p.set_defaults(run=run_daemon)
 
@@ -86,8 +93,10 @@ def _start(ctx: Context) -> int:
         from beads.daemon.process import Daemon, setup_logging
 
         setup_logging(ws.beads_dir, True)
-        return Daemon(ws.beads_dir, idle_timeout=ctx.args.idle_timeout).run()
-    pid, why = control.start(ws.beads_dir, idle_timeout=ctx.args.idle_timeout)
+        return Daemon(ws.beads_dir, idle_timeout=ctx.args.idle_timeout, auto_commit=ctx.args.auto_commit,
+                      auto_push=ctx.args.auto_push, auto_pull=ctx.args.auto_pull).run()
+    flags = tuple(f"--auto-{name}" for name in ("commit", "push", "pull") if getattr(ctx.args, f"auto_{name}"))
+    pid, why = control.start(ws.beads_dir, idle_timeout=ctx.args.idle_timeout, git_flags=flags)
     if pid is None:
         raise BdError(f"the daemon did not start: {why}")
     started = why != "already running"
@@ -138,7 +147,9 @@ def _status(ctx: Context) -> int:
            "uptime_seconds": info.get("uptime_seconds"), "daemon_mode": info.get("daemon_mode"),
            "log_path": info.get("log_path"), "socket_path": info.get("socket_path"),
            "database_path": info.get("database_path"), "idle_timeout_seconds": info.get("idle_timeout_seconds"),
-           "debounce_ms": info.get("debounce_ms"), "auto_commit": False, "auto_push": False, "auto_pull": False,
+           "debounce_ms": info.get("debounce_ms"), "auto_commit": bool(info.get("auto_commit")),
+           "auto_push": bool(info.get("auto_push")), "auto_pull": bool(info.get("auto_pull")),
+           "remote_sync_interval": info.get("remote_sync_interval"), "git": info.get("git"),
            "last_activity": info.get("last_activity_time"),
            "version_mismatch": info.get("version") != __version__, "is_current": info.get("version") == __version__,
            "events": info.get("events") or {}}
@@ -152,6 +163,17 @@ def _status(ctx: Context) -> int:
     ctx.out(f"  Mode: {out['daemon_mode']}")
     ctx.out(f"  Socket: {out['socket_path']}")
     ctx.out(f"  Log: {out['log_path']}")
+    ctx.out(f"  Auto-Commit: {_yes(out['auto_commit'])}")
+    ctx.out(f"  Auto-Push: {_yes(out['auto_push'])}")
+    ctx.out(f"  Auto-Pull: {_yes(out['auto_pull'])}"
+            + (f" (every {out['remote_sync_interval']})" if out["auto_pull"] else ""))
+    git: dict[str, Any] | None = out["git"]
+    if git:
+        ctx.out(f"  Last sync: {git.get('last_sync') or 'never'}")
+        ctx.out(f"  Last commit: {git.get('last_commit') or 'never'}, last push: {git.get('last_push') or 'never'}, "
+                f"last pull: {git.get('last_pull') or 'never'}")
+        if git.get("last_error"):
+            ctx.out(f"  Last git error ({git.get('last_error_at')}): {git['last_error']}")
     if ctx.args.verbose:
         ev: dict[str, Any] = out["events"]
         batched = ev.get("mutations_per_export") or {}
@@ -168,7 +190,15 @@ def _status(ctx: Context) -> int:
         ctx.out(f"    File changes: {ev.get('file_changes', 0)}, imports: {ev.get('imports', 0)}")
         backend = f" ({ev['watcher_backend']})" if ev.get("watcher_backend") else ""
         ctx.out(f"    Watcher: {ev.get('watcher')}{backend}, errors: {ev.get('watcher_errors', 0)}")
+        if git:
+            ctx.out(f"    Git: {git.get('syncs', 0)} sync(s), {git.get('commits', 0)} commit(s), "
+                    f"{git.get('pushes', 0)} push(es), {git.get('pulls', 0)} pull(s), "
+                    f"{git.get('failures', 0)} failed, {git.get('deferred', 0)} deferred for a bd sync")
     return 0
+
+
+def _yes(value: object) -> str:
+    return "yes" if value else "no"
 
 
 def _duration(seconds: float) -> str:

@@ -54,11 +54,12 @@ def ask(beads_dir: str, operation: str, args: dict[str, Any] | None = None, time
             return None
 
 
-def spawn(beads_dir: str, *, idle_timeout: float | None = None, wait_lock: bool = False) -> Any:
-    """Start a detached daemon process; the Popen object."""
+def spawn(beads_dir: str, *, idle_timeout: float | None = None, wait_lock: bool = False,
+          git_flags: tuple[str, ...] = ()) -> Any:
+    """Start a detached daemon process; the Popen object (``git_flags``: ``--auto-commit`` etc.)."""
     import subprocess
 
-    cmd = [sys.executable, "-m", "beads.daemon.process", beads_dir]
+    cmd = [sys.executable, "-m", "beads.daemon.process", beads_dir, *git_flags]
     if idle_timeout is not None:
         cmd += ["--idle-timeout", str(idle_timeout)]
     if wait_lock:
@@ -69,7 +70,8 @@ def spawn(beads_dir: str, *, idle_timeout: float | None = None, wait_lock: bool 
                             close_fds=True)
 
 
-def start(beads_dir: str, *, idle_timeout: float | None = None, timeout: float = START_TIMEOUT) -> tuple[int | None, str]:
+def start(beads_dir: str, *, idle_timeout: float | None = None, timeout: float = START_TIMEOUT,
+          git_flags: tuple[str, ...] = ()) -> tuple[int | None, str]:
     """Start the daemon and wait until it answers; (pid, "") or (None, why it did not start)."""
     running = ask(beads_dir, "ping")
     if running is not None:
@@ -78,7 +80,7 @@ def start(beads_dir: str, *, idle_timeout: float | None = None, timeout: float =
         os.unlink(paths.file(beads_dir, paths.ERROR))
     except OSError:
         pass
-    proc = spawn(beads_dir, idle_timeout=idle_timeout)
+    proc = spawn(beads_dir, idle_timeout=idle_timeout, git_flags=git_flags)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ask(beads_dir, "ping", timeout=1.0) is not None:

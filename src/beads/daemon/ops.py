@@ -106,15 +106,6 @@ class Ops:
             return out
         return json.loads(out) if out else None
 
-    def mutation(self, kind: str, data: Any) -> None:
-        ids = []
-        if isinstance(data, dict) and isinstance(data.get("id"), str):
-            ids = [data["id"]]
-        elif isinstance(data, list):
-            ids = [d["id"] for d in data if isinstance(d, dict) and isinstance(d.get("id"), str)]
-        for issue_id in ids or [""]:
-            self.daemon.record_mutation(kind, issue_id)
-
     # -- daemon operations -----------------------------------------------------------------
 
     def ping(self, req: dict[str, Any], args: dict[str, Any]) -> Any:
@@ -139,6 +130,8 @@ class Ops:
         kind = _str(args, "kind", required=True)
         if kind == "import-needed":
             self.daemon.import_check("daemon-event")
+            if self.daemon.gitwork is not None:
+                self.daemon.gitwork.pull_soon()
         elif kind == "export-needed":
             self.daemon.mutated()
         else:
@@ -175,7 +168,6 @@ class Ops:
             argv.append("--ephemeral")
         created_by = _str(args, "created_by")
         data = self.cli({**req, "actor": created_by} if created_by else req, argv)
-        self.mutation("create", data)
         return data
 
     def update(self, req: dict[str, Any], args: dict[str, Any]) -> Any:
@@ -198,7 +190,6 @@ class Ops:
         if args.get("set_labels") is not None:
             argv.append(f"--set-labels={','.join(_strs(args, 'set_labels'))}")
         data = self.cli(req, argv)
-        self.mutation("update", data)
         return _first(data)
 
     def close(self, req: dict[str, Any], args: dict[str, Any]) -> Any:
@@ -209,7 +200,6 @@ class Ops:
         if _bool(args, "suggest_next"):
             argv.append("--suggest-next")
         data = self.cli(req, argv)
-        self.mutation("status", data)
         return data if _bool(args, "suggest_next") else _first(data)
 
     def delete(self, req: dict[str, Any], args: dict[str, Any]) -> Any:
@@ -223,11 +213,7 @@ class Ops:
         reason = _str(args, "reason")
         if reason is not None:
             argv.append(f"--reason={reason}")
-        data = self.cli(req, [*argv, "--", *ids])
-        if _bool(args, "force"):
-            for issue_id in ids:
-                self.daemon.record_mutation("delete", issue_id)
-        return data
+        return self.cli(req, [*argv, "--", *ids])
 
     def _filters(self, args: dict[str, Any], argv: list[str]) -> list[str]:
         for key, flag in (("status", "--status"), ("assignee", "--assignee"), ("issue_type", "--type"),
@@ -319,14 +305,12 @@ class Ops:
         a, b = _str(args, "from_id", required=True) or "", _str(args, "to_id", required=True) or ""
         dep_type = _str(args, "dep_type") or "blocks"
         self.cli(req, ["dep", "add", f"--type={dep_type}", "--", a, b])
-        self.daemon.record_mutation("update", a)
         return None
 
     def dep_remove(self, req: dict[str, Any], args: dict[str, Any]) -> Any:
         a, b = _str(args, "from_id", required=True) or "", _str(args, "to_id", required=True) or ""
         dep_type = _str(args, "dep_type")
         self.cli(req, ["dep", "remove", *([f"--type={dep_type}"] if dep_type else []), "--", a, b])
-        self.daemon.record_mutation("update", a)
         return None
 
     def dep_tree(self, req: dict[str, Any], args: dict[str, Any]) -> Any:
@@ -342,7 +326,6 @@ class Ops:
     def _label(self, req: dict[str, Any], args: dict[str, Any], action: str) -> Any:
         issue_id = _str(args, "id", required=True) or ""
         self.cli(req, ["label", action, "--", issue_id, _str(args, "label", required=True) or ""])
-        self.daemon.record_mutation("update", issue_id)
         return None
 
     def comment_list(self, req: dict[str, Any], args: dict[str, Any]) -> Any:
@@ -353,7 +336,6 @@ class Ops:
         text = _str(args, "text", required=True) or ""
         author = _str(args, "author")
         data = self.cli(req, ["comment", *([f"--author={author}"] if author else []), "--", issue_id, text])
-        self.daemon.record_mutation("comment", issue_id)
         return data
 
     # -- data ----------------------------------------------------------------------------------
@@ -369,7 +351,6 @@ class Ops:
     def import_(self, req: dict[str, Any], args: dict[str, Any]) -> Any:
         path = _str(args, "jsonl_path") or self.daemon.jsonl_path
         data = self.cli(req, ["import", f"--input={path}"])
-        self.daemon.record_mutation("import", "")
         return data
 
     def batch(self, req: dict[str, Any], args: dict[str, Any]) -> Any:

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("beads.daemon")
 
 DEFAULT_IDLE_TIMEOUT = 30 * 60.0
+# get_mutations: the kind of change an audit event stands for, and which kind names a command's change
+MUTATION_KINDS = {"created": "create", "deleted": "delete", "closed": "status", "reopened": "status",
+                  "status_changed": "status", "commented": "comment"}
+MUTATION_RANK = {"create": 0, "delete": 1, "status": 2, "update": 3, "comment": 4}
 
 
 def _env_float(name: str, default: float) -> float:
@@ -45,7 +49,8 @@ def _env_float(name: str, default: float) -> float:
 
 
 class Daemon:
-    def __init__(self, beads_dir: str, *, idle_timeout: float | None = None) -> None:
+    def __init__(self, beads_dir: str, *, idle_timeout: float | None = None, auto_commit: bool | None = None,
+                 auto_push: bool | None = None, auto_pull: bool | None = None) -> None:
         from beads import __version__
         from beads.core.workspace import Workspace
 
@@ -68,7 +73,8 @@ class Daemon:
         self.started = time.time()
         self.last_activity = time.monotonic()
         self.stats = Stats()
-        self.mutations: deque[dict[str, Any]] = deque(maxlen=1000)
+        self.mutations: deque[dict[str, Any]] = deque(maxlen=1000)  # get_mutations, most recent last
+        self._batch_mutations: list[dict[str, Any]] | None = None
         self.socket_path = paths.socket_for_binding(self.beads_dir)
         self.active_connections = 0
         self.stop_reason: str | None = None
@@ -79,6 +85,11 @@ class Daemon:
         self._export_retries = 0
         self.watcher: Watcher | None = None
         self.poller: Poller | None = None
+        from beads.daemon.gitwork import GitSettings
+
+        self.git_settings = GitSettings(self.beads_dir, auto_commit=auto_commit, auto_push=auto_push,
+                                        auto_pull=auto_pull)
+        self.gitwork: Any = None  # a GitWork when auto-commit/push/pull is on
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -136,6 +147,10 @@ class Daemon:
         registry.add(self.registry_entry())
         self.exporter = Debouncer(self.debounce, self._export, name="exporter")
         barrier.defer_flushes(self.mutated)
+        if self.git_settings.enabled:
+            from beads.daemon.gitwork import GitWork
+
+            self.gitwork = GitWork(self, self.git_settings)
         self._start_sync()
         idle = threading.Thread(target=self._idle_loop, name="idle", daemon=True)
         idle.start()
@@ -152,6 +167,9 @@ class Daemon:
             self.poller.stop()
         self.exporter.stop()
         self.exporter.flush()
+        if self.gitwork is not None:  # the commit (and push) the last export still owes
+            self.gitwork.stop()
+            self.gitwork.finish()
         barrier.defer_flushes(None)
         return 0
 
@@ -210,18 +228,46 @@ class Daemon:
 
     # -- writes and exports --------------------------------------------------------------------
 
-    def mutated(self) -> None:
-        """The barrier's flush, inside the daemon: count it and let the debouncer export later."""
+    def mutated(self, tracker: Any = None, mark: object = None) -> None:
+        """The barrier's flush, inside the daemon: note what changed, and let the debouncer export later."""
         self.stats.add("mutations")
+        if tracker is not None and mark is not None:
+            try:
+                changes = tracker.store.changes_since(mark)
+            except Exception as exc:  # noqa: BLE001 - the feed misses one entry; the write stands
+                log.warning("get_mutations: cannot read what a command changed: %s", exc)
+                changes = []
+            self._record_changes(changes)
         if self.exporter is not None:
             self.exporter.poke()
+
+    def _record_changes(self, changes: list[tuple[str, str, str | None, str | None]]) -> None:
+        """One mutation event per issue a command touched (``get_mutations``), its kind by precedence."""
+        touched: dict[str, list[Any]] = {}
+        for issue_id, event_type, title, actor in changes:
+            kind = MUTATION_KINDS.get(event_type, "update")
+            entry = touched.setdefault(issue_id, [kind, title, actor])
+            if MUTATION_RANK[kind] < MUTATION_RANK[entry[0]]:
+                entry[0] = kind
+            entry[1] = title or entry[1]
+            entry[2] = actor or entry[2]
+        now = int(time.time() * 1000)
+        events = []
+        for issue_id, (kind, title, actor) in touched.items():
+            event: dict[str, Any] = {"type": kind, "issue_id": issue_id, "timestamp": now}
+            if title:
+                event["title"] = title
+            if actor:
+                event["actor"] = actor
+            events.append(event)
+        if self._batch_mutations is not None:  # a batch: recorded only if all of it applies
+            self._batch_mutations.extend(events)
+        else:
+            self.mutations.extend(events)
 
     def _poke_export(self) -> None:
         if self.exporter is not None and not self._stop.is_set():
             self.exporter.poke()
-
-    def record_mutation(self, kind: str, issue_id: str) -> None:
-        self.mutations.append({"type": kind, "issue_id": issue_id, "timestamp": int(time.time() * 1000)})
 
     def _export(self, n: int) -> None:
         from beads.sync.barrier import Barrier, flush
@@ -244,6 +290,8 @@ class Daemon:
         log.info("exported %d mutation(s)%s", n, "" if ok else " (with problems)")
         if ok:
             self._export_retries = 0
+            if self.gitwork is not None:
+                self.gitwork.exported()
         elif self._export_retries < 10 and not self._stop.is_set():
             # e.g. the export lock held by a long `bd sync`: the dirty marks stay, try again later
             self._export_retries += 1
@@ -286,6 +334,7 @@ class Daemon:
 
         with runner.WORK_LOCK:
             barrier = barrier_mod.Barrier(self.ws, actor=req.get("actor") or self.default_actor)
+            self._batch_mutations = []
             try:
                 tracker = barrier.writer("batch")
                 try:
@@ -293,7 +342,9 @@ class Daemon:
                         results = work()
                 except BatchFailed as exc:
                     raise OpError(str(exc)) from None
+                self.mutations.extend(self._batch_mutations)
             finally:
+                self._batch_mutations = None
                 barrier.close()
         self.mutated()
         return {"results": results}
@@ -382,7 +433,10 @@ class Daemon:
                 "socket_path": self.socket_path, "pid": os.getpid(),
                 "uptime_seconds": round(time.time() - self.started, 3),
                 "last_activity_time": _now_text(time.time() - (time.monotonic() - self.last_activity)),
-                "exclusive_lock_active": False, "auto_commit": False, "auto_push": False, "auto_pull": False,
+                "exclusive_lock_active": False, "auto_commit": self.git_settings.auto_commit,
+                "auto_push": self.git_settings.auto_push, "auto_pull": self.git_settings.auto_pull,
+                "remote_sync_interval": f"{self.git_settings.remote_interval:g}s",
+                "git": self.gitwork.snapshot() if self.gitwork is not None else None,
                 "local_mode": False, "sync_interval": f"{self.poll_interval:g}s", "daemon_mode": self.stats.watcher,
                 "started": _now_text(self.started), "log_path": paths.file(self.beads_dir, paths.LOG),
                 "idle_timeout_seconds": self.idle_timeout, "debounce_ms": int(self.debounce * 1000),
@@ -462,11 +516,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--idle-timeout", type=float, default=None)
     p.add_argument("--foreground", action="store_true")
     p.add_argument("--wait-lock", action="store_true", help="wait up to 10s for a stopping daemon's lock")
+    for name in ("commit", "push", "pull"):
+        p.add_argument(f"--auto-{name}", dest=f"auto_{name}", action="store_true", default=None)
     args = p.parse_args(argv)
     beads_dir = os.path.abspath(args.beads_dir)
     setup_logging(beads_dir, args.foreground)
     try:
-        return Daemon(beads_dir, idle_timeout=args.idle_timeout).run(wait_lock=10.0 if args.wait_lock else 0.0)
+        return Daemon(beads_dir, idle_timeout=args.idle_timeout, auto_commit=args.auto_commit,
+                      auto_push=args.auto_push, auto_pull=args.auto_pull).run(wait_lock=10.0 if args.wait_lock else 0.0)
     except SystemExit as exc:
         if isinstance(exc.code, str):
             _startup_error(beads_dir, exc.code)

@@ -226,15 +226,12 @@ class Server:
             conn.sendall(b'{"stream":"%s","bytes":%d}\n' % (name.encode(), len(data)) + data)
 
         self.daemon.stats.add("commands")
-        before = self.daemon.stats.counts["mutations"]
         result = runner.run([a for a in argv], cwd=cwd, env=env, fetch_stdin=fetch_stdin, sink=sink,
                             stdin_tty=bool(args.get("stdin_tty")),
                             stdout_encoding=_text(args.get("stdout_encoding"), "utf-8"),
                             stdout_errors=_text(args.get("stdout_errors"), "strict"),
                             stderr_errors=_text(args.get("stderr_errors"), "backslashreplace"))
         conn.settimeout(IDLE_CONNECTION_TIMEOUT)
-        if self.daemon.stats.counts["mutations"] != before:  # the command wrote (which issues: not tracked)
-            self.daemon.record_mutation("update", "")
         return {"exit": result.exit}
 
 

@@ -30,12 +30,16 @@ if TYPE_CHECKING:
     from beads.core.tracker import Tracker
     from beads.core.workspace import Workspace
 
-_deferred: Callable[[], None] | None = None
+_deferred: Callable[[Tracker | None, object], None] | None = None
 _shared: Tracker | None = None
 
 
-def defer_flushes(callback: Callable[[], None] | None) -> None:
-    """From now on a writing command's flush is ``callback()`` (None: flush at once again)."""
+def defer_flushes(callback: Callable[[Tracker | None, object], None] | None) -> None:
+    """From now on a writing command's flush is ``callback(tracker, mark)`` (None: flush at once again).
+
+    ``mark`` is ``tracker.store.mutation_mark()`` taken when the command asked to write
+    (after the auto-import), so the callback can tell which issues the command touched.
+    """
     global _deferred
     _deferred = callback
 
@@ -77,6 +81,7 @@ class Barrier:
         self.last_import: dict | None = None  # the auto-import's statistics, when it imported
         self._tracker: Tracker | None = None
         self._owned = True
+        self._mark: object = None  # inside the daemon: the audit trail before this command wrote
 
     def tracker(self) -> Tracker:
         """The Tracker, opened on first use (the auto-import runs here)."""
@@ -115,7 +120,10 @@ class Barrier:
         if self.readonly:
             raise InvalidInput(f"operation '{operation}' is not allowed in read-only mode")
         self.wrote = True
-        return self.tracker()
+        tracker = self.tracker()
+        if _deferred is not None and self._mark is None and not self.no_db:
+            self._mark = tracker.store.mutation_mark()
+        return tracker
 
     def finish(self, warn: Callable[[str], None]) -> bool:
         """After a successful command: flush the JSONL if it wrote; False if the flush failed."""
@@ -130,7 +138,7 @@ class Barrier:
         if not self.auto_flush:
             return True
         if _deferred is not None:
-            _deferred()
+            _deferred(tracker, self._mark)
             return True
         return flush(tracker, warn)
 

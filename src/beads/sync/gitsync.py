@@ -57,7 +57,7 @@ class SyncOptions:
     def __init__(self, *, flush_only: bool = False, import_only: bool = False, no_pull: bool = False,
                  no_push: bool = False, dry_run: bool = False, message: str | None = None,
                  rename_on_import: bool = False, author: str | None = None, no_gpg_sign: bool = False,
-                 merged_from: str | None = None) -> None:
+                 merged_from: str | None = None, lock_timeout: float | None = None) -> None:
         self.flush_only = flush_only
         self.import_only = import_only
         self.no_pull = no_pull
@@ -68,6 +68,7 @@ class SyncOptions:
         self.author = author
         self.no_gpg_sign = no_gpg_sign
         self.merged_from = merged_from  # import-only after a merge: the pre-merge commit (ORIG_HEAD)
+        self.lock_timeout = lock_timeout  # how long to wait for another sync's lock (None: synclock.WAIT_S)
 
 
 def sync(tracker: Tracker, options: SyncOptions, *, say: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
@@ -317,7 +318,8 @@ class _Sync:
         from beads.sync.export import FileLock
         from beads.sync.synclock import SyncLock
 
-        with SyncLock(self.git, self.say) as lock:
+        timeout = {} if self.options.lock_timeout is None else {"timeout": self.options.lock_timeout}
+        with SyncLock(self.git, self.say, **timeout) as lock:
             self.lock = lock
             lock.clear_index_lock()
             interrupted = lock.interrupted_merge()

@@ -30,7 +30,7 @@ import json
 import os
 import time
 
-from beads.errors import BdError, GitError, SyncError
+from beads.errors import BdError, GitError, SyncBusy, SyncError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class SyncLock:
                 if time.monotonic() >= deadline:
                     os.close(self.fd)
                     self.fd = -1
-                    raise SyncError(f"another bd sync has held {self.path} for over {self.timeout:g}s "
+                    raise SyncBusy(f"another bd sync has held {self.path} for over {self.timeout:g}s "
                                     f"({self._holder()})", hint="wait for it to finish, then run 'bd sync' again")
                 time.sleep(0.05)
         self.previous = self._read()

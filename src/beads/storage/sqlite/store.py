@@ -386,6 +386,24 @@ class SqliteStore(GraphMixin, QueryMixin, SyncMixin):
             "INSERT INTO events (issue_id, event_type, actor, old_value, new_value, comment, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
+    def mutation_mark(self) -> tuple[int, frozenset[str]]:
+        """Where the audit trail stands now: the last event id, and the deletions not exported yet."""
+        last = self.db.scalar("SELECT COALESCE(MAX(id), 0) FROM events")
+        gone = self.db.all("SELECT d.issue_id FROM dirty_issues d LEFT JOIN issues i ON i.id = d.issue_id "
+                           "WHERE i.id IS NULL")
+        return int(last or 0), frozenset(r[0] for r in gone)  # type: ignore[call-overload]
+
+    def changes_since(self, mark: tuple[int, frozenset[str]]) -> list[tuple[str, str, str | None, str | None]]:
+        """(issue_id, event_type, title, actor) of each event after ``mark``, then ('id', 'deleted', None,
+        None) for each issue deleted outright since (its events went with it)."""
+        rows = self.db.all("SELECT e.issue_id, e.event_type, i.title, e.actor FROM events e "
+                           "LEFT JOIN issues i ON i.id = e.issue_id WHERE e.id > ? ORDER BY e.id", (mark[0],))
+        out = [(r[0], r[1], r[2], r[3]) for r in rows]
+        gone = self.db.all("SELECT d.issue_id FROM dirty_issues d LEFT JOIN issues i ON i.id = d.issue_id "
+                           "WHERE i.id IS NULL")
+        out += [(r[0], "deleted", None, None) for r in gone if r[0] not in mark[1]]
+        return out
+
     def events_of(self, issue_id: str) -> list[dict[str, Any]]:
         cols = ("id", "issue_id", "event_type", "actor", "old_value", "new_value", "comment", "created_at")
         rows = self.db.all(f"SELECT {', '.join(cols)} FROM events WHERE issue_id = ? ORDER BY id", (issue_id,))
