@@ -272,7 +272,7 @@ def test_an_external_change_to_the_jsonl_is_imported_by_the_daemon(bd: Bd, backe
         line.update(id="test-zz9", title="Pulled from a teammate", updated_at="2026-01-01T00:00:00Z")
         with jsonl.open("a") as fh:  # what a git pull does to the file
             fh.write(json.dumps(line) + "\n")
-        eventually(lambda: daemon.events()["imports"] >= 1, timeout=5, what="the watcher's import")
+        eventually(lambda: daemon.events()["imports"] >= 1, timeout=60, what="the watcher's import")
         assert "Pulled from a teammate" in bd("list").stdout
     finally:
         daemon.stop()
