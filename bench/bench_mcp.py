@@ -67,6 +67,7 @@ def in_process(ws: Path, calls: int) -> None:
 
 def over_stdio(ws: Path, calls: int) -> None:
     import anyio
+
     from mcp import ClientSession, StdioServerParameters, stdio_client
 
     params = StdioServerParameters(command=bd_path(), args=["mcp"], cwd=str(ws), env={"BD_ACTOR": "bench"})

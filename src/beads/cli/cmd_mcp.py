@@ -22,13 +22,11 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def run_mcp(ctx: Context) -> int:
-    import os
-
     from beads.errors import BdError
 
     try:
         from beads.mcp.server import main
     except ImportError as exc:
         raise BdError(f"bd mcp needs the MCP SDK ({exc.name or exc}): pip install 'beads-py[mcp]'") from None
-    actor = getattr(ctx.args, "actor", None) or os.environ.get("BD_ACTOR") or os.environ.get("BEADS_ACTOR")
+    actor = getattr(ctx.args, "actor", None)  # else resolved per workspace, as the CLI does
     return main(root=ctx.args.workspace_root, actor=actor, full_schemas=ctx.args.full_schemas)

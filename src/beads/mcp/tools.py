@@ -242,8 +242,7 @@ class Service:
 
     def __init__(self, root: str | None = None, actor: str | None = None) -> None:
         self.root = os.path.abspath(root) if root else None
-        self.actor = actor or (os.environ.get("BD_ACTOR") or os.environ.get("BEADS_ACTOR")
-                               or os.environ.get("USER") or "unknown")
+        self.fixed_actor = actor  # --actor; else resolved per workspace (beads.sync.identity)
         self.warnings: list[str] = []
         self.table: dict[str, Callable[[dict[str, Any]], Any]] = {
             "ready": self.ready, "list": self.list, "show": self.show, "create": self.create, "claim": self.claim,
@@ -283,16 +282,29 @@ class Service:
         ws = self.workspace(args.get("workspace_root"))
         config = load_yaml(ws.config_yaml_path) if os.path.exists(ws.config_yaml_path) else {}
         no_db = truthy(config["no-db"]) if config.get("no-db") is not None else False
-        barrier = Barrier(ws, actor=self.actor, no_db=no_db, command=op,
+        actor = self.actor(ws, config)
+        barrier = Barrier(ws, actor=actor, no_db=no_db, command=op,
                           prefix=str(config.get("issue-prefix") or "") or None if no_db else None,
                           import_warning=self.warnings.append)
         try:
             tracker = barrier.writer(op) if write else barrier.tracker()
+            if write:
+                from beads.sync.identity import resolve_owner
+
+                tracker.actor = actor
+                tracker.owner = resolve_owner(ws.root) or ""
             result = work(tracker)
             barrier.finish(self.warnings.append)
             return result
         finally:
             barrier.close()
+
+    def actor(self, ws: Workspace | None = None, config: dict[str, Any] | None = None) -> str:
+        """--actor, BD_ACTOR, config ``actor``, BEADS_ACTOR, git's user.name, $USER, unknown."""
+        from beads.sync.identity import resolve_actor
+
+        configured = str((config or {}).get("actor") or "") or None
+        return resolve_actor(self.fixed_actor, configured, ws.root if ws is not None else self.root)
 
     # -- tools ----------------------------------------------------------------------------------
 
@@ -464,7 +476,7 @@ class Service:
             db = ws.db_path if ws.db_exists() else "not found (context(action='init') creates it)"
         except BdError:
             db = "not found (context(action='init') creates it)"
-        return f"{head}:\n  Workspace root: {self.root or os.getcwd()}\n  Database: {db}\n  Actor: {self.actor}"
+        return f"{head}:\n  Workspace root: {self.root or os.getcwd()}\n  Database: {db}\n  Actor: {self.actor()}"
 
     def _init(self, root: str, prefix: str | None) -> str:
         from beads.core.setup import init_workspace, is_initialized
