@@ -327,7 +327,7 @@ class Service:
 
         def work(t: Tracker) -> Any:
             issues = t.ready(filt)
-            if not args.get("brief") and not args.get("fields"):
+            if not args.get("brief"):
                 counts = t.store.dependency_counts([i["id"] for i in issues]) if issues else {}
                 for i in issues:
                     i["dependency_count"], i["dependent_count"] = counts.get(i["id"], (0, 0))
