@@ -25,7 +25,7 @@ def test_flags_after_and_between_positionals(bd: Bd) -> None:
 
 
 def test_double_dash_still_ends_the_flags(bd: Bd) -> None:
-    issue = bd("create", "--", "-starts with a dash", "--json").json()
+    issue = bd("create", "--json", "--", "-starts with a dash").json()
     assert issue["title"] == "-starts with a dash"
 
 
