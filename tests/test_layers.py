@@ -7,7 +7,8 @@
 * the two adapters ``cli`` and ``daemon`` meet in two places only: the CLI uses the daemon's client side
   (``client``, ``paths``, ``control``, ``autostart``, ``registry``; ``process`` for ``--foreground``), and
   the daemon runs the CLI's entry point (``beads.cli.main``) in-process;
-* ``watchfiles`` is imported by ``beads.daemon`` only;
+* ``watchfiles`` is imported by ``beads.daemon`` only; the MCP SDK (``mcp``) by ``beads.mcp`` only, and the
+  CLI reaches ``beads.mcp`` only through its entry point (``beads.mcp.server.main``, in ``bd mcp``);
 * SQL lives only under ``storage/``.
 """
 
@@ -138,6 +139,27 @@ def test_watchfiles_is_imported_by_the_daemon_only() -> None:
     offenders = [f"{p.relative_to(SRC.parent)}" for p in sources() if "watchfiles" in imports_of(p)
                  and not p.is_relative_to(SRC / "daemon")]
     assert offenders == []
+
+
+def test_the_mcp_sdk_is_imported_by_beads_mcp_only() -> None:
+    offenders = [f"{p.relative_to(SRC.parent)}" for p in sources()
+                 if any(under(n, ("mcp",)) for n in imports_of(p)) and not p.is_relative_to(SRC / "mcp")]
+    assert offenders == []
+    assert any(under(n, ("mcp",)) for n in imports_of(SRC / "mcp" / "server.py"))  # the check sees it
+
+
+def test_beads_mcp_is_an_adapter_the_others_do_not_import() -> None:
+    def allowed(name: str) -> bool:
+        return not under(name, ("beads.mcp",)) or name in ("beads.mcp.server", "beads.mcp.server.main")
+
+    assert violations(sources("cli"), allowed) == []
+    assert violations(sources("daemon"), lambda n: not under(n, ("beads.mcp",))) == []
+    assert violations(sources("mcp"), lambda n: not under(n, ("beads.cli", "beads.daemon"))) == []
+
+
+def test_only_bd_mcp_imports_beads_mcp() -> None:
+    users = [p.name for p in sources("cli") if any(under(n, ("beads.mcp",)) for n in imports_of(p))]
+    assert users == ["cmd_mcp.py"]
 
 
 def test_sql_appears_in_string_literals_only_under_storage() -> None:

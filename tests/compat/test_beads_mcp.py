@@ -179,3 +179,47 @@ def test_beads_dir_routing_from_elsewhere(bd: Bd, tmp_path: Path, monkeypatch: p
     created = run(client.create(models.CreateIssueParams(title="Routed")))
     assert [i["id"] for i in bd.json("list")] == [created.id]
     assert run(client.show(models.ShowIssueParams(issue_id=created.id))).title == "Routed"
+
+
+def test_hermetic_beads_db_setup_outside_any_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """beads-mcp's own test set-up: ``BEADS_DB=/tmp/x.db bd init --prefix test`` outside any repository,
+    then every command with that ``BEADS_DB``; the whole workflow through its CLI client."""
+    m = models
+    nowhere = tmp_path / "nowhere"
+    nowhere.mkdir()
+    db = tmp_path / "hermetic" / "x.db"
+    monkeypatch.delenv("BEADS_DIR", raising=False)
+    monkeypatch.delenv("BEADS_WORKING_DIR", raising=False)
+    # its fixture runs the shell line first (its config then insists that BEADS_DB exists)
+    Bd(nowhere)("init", "--prefix", "test", env={"BEADS_DB": str(db)})
+    assert db.is_file() and not (nowhere / ".beads").exists()
+    monkeypatch.setenv("BEADS_PATH", BD)
+    monkeypatch.setenv("BEADS_DB", str(db))
+    monkeypatch.setenv("BEADS_ACTOR", "mcp-agent")
+    client = bd_client.BdCliClient(beads_db=str(db), working_dir=str(nowhere))
+    with pytest.raises(bd_client.BdCommandError) as again:  # its init tool on an existing one: refused
+        run(client.init(m.InitParams(prefix="test")))
+    assert "already initialized" in str(again.value)
+
+    epic = run(client.create(m.CreateIssueParams(title="Ship it", issue_type="epic", priority=1)))
+    first = run(client.create(m.CreateIssueParams(title="First step", priority=1)))
+    second = run(client.create(m.CreateIssueParams(title="Second step", deps=[first.id])))
+    for child in (first, second):
+        run(client.add_dependency(m.AddDependencyParams(issue_id=child.id, depends_on_id=epic.id,
+                                                        dep_type="parent-child")))
+    assert all(i.id.startswith("test-") for i in (epic, first, second))
+    ready = {i.id for i in run(client.ready(m.ReadyWorkParams()))}
+    assert first.id in ready and second.id not in ready
+    claimed = run(client.update(m.UpdateIssueParams(issue_id=first.id, status="in_progress", assignee="mcp-agent")))
+    assert (claimed.status, claimed.assignee) == ("in_progress", "mcp-agent")
+    run(client.close(m.CloseIssueParams(issue_id=first.id, reason="done")))
+    assert second.id in {i.id for i in run(client.ready(m.ReadyWorkParams()))}
+    stats = run(client.stats())
+    assert (stats.total_issues, stats.closed_issues) == (3, 1)
+    assert [i.id for i in run(client.list_issues(m.ListIssuesParams(status="closed")))] == [first.id]
+
+
+def test_quickstart_resource_text(client: bd_client.BdCliClient) -> None:
+    """beads-mcp's ``beads://quickstart`` resource is ``bd quickstart``'s output."""
+    text = run(client.quickstart())
+    assert "bd ready" in text and "bd create" in text

@@ -47,9 +47,11 @@ def test_init_quiet_prints_nothing_and_json_describes_the_workspace(repo: Path, 
     assert data["status"] == "initialized" and data["prefix"] == "js"  # type: ignore[index]
 
 
-def test_init_twice_keeps_the_existing_issues_and_prefix(bd: Bd) -> None:
+def test_init_twice_refuses_and_force_keeps_the_existing_issues_and_prefix(bd: Bd) -> None:
     issue = bd.json("create", "keep me")
-    bd("init", "--prefix", "other", "--quiet")
+    again = bd("init", "--prefix", "other", "--quiet", check=False)
+    assert again.returncode == 1 and "already initialized" in again.stderr and "--force" in again.stderr
+    bd("init", "--prefix", "other", "--quiet", "--force")
     assert bd.json("show", issue["id"])[0]["title"] == "keep me"  # type: ignore[index]
     assert bd.json("config", "get", "issue_prefix")["value"] == "test"  # type: ignore[index]
 

@@ -136,7 +136,7 @@ def test_init_with_skip_hooks_or_stealth_installs_none(repo: Path) -> None:
 
 def test_init_registers_the_merge_driver_once(repo: Path) -> None:
     bd_ok("init", "--prefix", "hk", "--quiet", cwd=repo)
-    bd_ok("init", "--prefix", "hk", "--quiet", cwd=repo)
+    bd_ok("init", "--prefix", "hk", "--quiet", "--force", cwd=repo)
     assert (repo / ".gitattributes").read_text().count("merge=beads") == 1
     assert git(repo, "config", "merge.beads.name").stdout.strip() == "bd JSONL merge driver"
 
@@ -146,7 +146,7 @@ def test_init_outside_git_says_what_it_skipped(tmp_path: Path) -> None:
     plain.mkdir()
     result = json.loads(bd_ok("init", "--prefix", "p", "--json", cwd=plain).stdout)
     assert result["git_repo"] is False and "merge_driver" not in result
-    proc = run_bd("init", "--prefix", "p", cwd=plain)
+    proc = run_bd("init", "--prefix", "p", "--force", cwd=plain)
     assert "Not a git repository" in proc.stderr
 
 

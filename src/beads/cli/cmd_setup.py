@@ -27,22 +27,54 @@ def _register_init(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-b", "--branch", help="git branch for beads commits (sync branch)")
     p.add_argument("--skip-hooks", action="store_true", help="do not install git hooks")
     p.add_argument("--skip-merge-driver", action="store_true", help="do not register the JSONL merge driver")
-    p.add_argument("--force", action="store_true", help="initialize even if the JSONL already has issues")
+    p.add_argument("--force", action="store_true",
+                   help="re-initialize an existing workspace (its issues and prefix are kept)")
     p.add_argument("--stealth", action="store_true", help="no hooks, no merge driver, ignore .beads locally")
+    p.add_argument("--setup-exclude", action="store_true",
+                   help="hide .beads/ from git through .git/info/exclude (for forks; hooks still installed)")
+    p.add_argument("--from-jsonl", action="store_true",
+                   help="import the issues of the existing .beads/issues.jsonl (required to exist)")
     p.set_defaults(run=run_init)
 
 
+def _init_db_path(ctx: Context) -> str | None:
+    """The database ``--db`` or ``BEADS_DB`` names, if any (absolute)."""
+    path = getattr(ctx.args, "db", None) or os.environ.get("BEADS_DB") or None
+    return os.path.abspath(os.path.expanduser(path)) if path else None
+
+
 def run_init(ctx: Context) -> int:
+    from beads.core import setup
     from beads.core.config import load_yaml, set_yaml_value
-    from beads.core.setup import init_workspace
+    from beads.errors import Conflict, InvalidInput
 
     args = ctx.args
     cwd = os.getcwd()
-    config_yaml = os.path.join(cwd, ".beads", "config.yaml")
+    if os.path.basename(cwd) == ".beads" or f"{os.sep}.beads{os.sep}" in cwd + os.sep:
+        raise InvalidInput("cannot initialize bd inside a .beads directory (run 'bd init' from the project)")
+    local_beads = os.path.join(cwd, ".beads")
+    config_yaml = os.path.join(local_beads, "config.yaml")
     recorded = str(load_yaml(config_yaml).get("issue-prefix") or "").strip() or None
     if not args.prefix and recorded:
         args.prefix = recorded  # a clone made before any issue was pushed still shares the project's prefix
-    workspace = init_workspace(cwd, prefix=args.prefix)
+    db_path = _init_db_path(ctx)
+    if db_path is not None and os.path.dirname(db_path) == local_beads:
+        db_path = None if os.path.basename(db_path) == "beads.db" else db_path
+    target = db_path or os.path.join(local_beads, "beads.db")
+    no_db = bool(getattr(args, "no_db", False))
+    existing = (setup.is_initialized(target) if not no_db
+                else str(load_yaml(config_yaml).get("no-db", "")).lower() == "true")
+    if existing and not args.force:
+        raise Conflict(f"bd is already initialized here ({target if not no_db else local_beads}); "
+                       "its issues are kept as they are",
+                       hint="run bd commands as usual, or 'bd init --force' to re-initialize (issues are kept)")
+    if args.from_jsonl and not os.path.isfile(os.path.join(local_beads, "issues.jsonl")):
+        raise InvalidInput("--from-jsonl: no .beads/issues.jsonl to import")
+    if no_db:
+        return _init_no_db(ctx, cwd)
+    if db_path is not None:
+        return _init_external(ctx, cwd, db_path)
+    workspace = setup.init_workspace(cwd, prefix=args.prefix)
     from beads.sync import setup_hooks
 
     notes = setup_hooks.after_init(ctx, workspace)
@@ -60,6 +92,41 @@ def run_init(ctx: Context) -> int:
         ctx.out(f"  Issues will be named: {prefix}-<hash> (e.g., {prefix}-a3f2dd)")
         ctx.out("")
         ctx.out("Run 'bd create \"First issue\"' to get started.")
+    return 0
+
+
+def _init_external(ctx: Context, cwd: str, db_path: str) -> int:
+    """The database lands where ``--db``/``BEADS_DB`` says; nothing else is created (as the original)."""
+    from beads.core.setup import default_prefix, init_external_db
+
+    workspace = init_external_db(db_path, ctx.args.prefix or default_prefix(cwd), cwd)
+    prefix = _prefix_of(workspace.db_path)
+    if ctx.json:
+        ctx.emit({"status": "initialized", "prefix": prefix, "path": workspace.beads_dir,
+                  "database": workspace.db_path})
+    elif not ctx.quiet:
+        ctx.out("✓ bd initialized successfully!")
+        ctx.out("")
+        ctx.out(f"  Database: {workspace.db_path}")
+        ctx.out(f"  Issue prefix: {prefix}")
+    return 0
+
+
+def _init_no_db(ctx: Context, cwd: str) -> int:
+    from beads.core.setup import init_no_db
+
+    workspace = init_no_db(cwd, prefix=ctx.args.prefix)
+    from beads.core.config import load_yaml
+
+    prefix = str(load_yaml(workspace.config_yaml_path).get("issue-prefix") or "")
+    if ctx.json:
+        ctx.emit({"status": "initialized", "prefix": prefix, "path": workspace.beads_dir, "mode": "no-db",
+                  "jsonl": workspace.jsonl_path})
+    elif not ctx.quiet:
+        ctx.out("✓ bd initialized successfully in --no-db mode!")
+        ctx.out("")
+        ctx.out(f"  Issues file: {os.path.relpath(workspace.jsonl_path, cwd)}")
+        ctx.out(f"  Issue prefix: {prefix}")
     return 0
 
 

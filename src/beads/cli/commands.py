@@ -60,6 +60,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # daemon
     "daemon": ("cmd_daemon", "Run a background daemon serving this workspace (start|stop|status|restart|logs)"),
     "daemons": ("cmd_daemon", "Manage the daemons of every workspace (list|stop|killall|health|logs)"),
+    "mcp": ("cmd_mcp", "Run an MCP server on stdio for AI agents (needs the mcp extra)"),
     "daemon-event": ("cmd_daemon", "Tell a running daemon the JSONL needs importing or exporting (git hooks)"),
     # agents and maintenance
     "onboard": ("cmd_agents", "Print the AGENTS.md snippet that points agents at bd"),
@@ -78,11 +79,11 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("Dependencies & Structure", ["dep", "relate", "unrelate", "duplicate", "supersede"]),
     ("Sync & Data", ["export", "import", "sync", "merge", "hooks"]),
     ("Setup & Configuration", ["init", "config", "version", "where", "info", "onboard", "prime", "quickstart",
-                               "setup"]),
+                               "setup", "mcp"]),
     ("Daemon", ["daemon", "daemons", "daemon-event"]),
     ("Maintenance", ["doctor", "duplicates", "orphans", "admin", "cleanup", "compact", "restore", "rename-prefix"]),
 ]
 
 # Commands that never open the database before running (spec §6.1).
-NO_DB_COMMANDS = frozenset(("init", "version", "merge", "hooks", "help", "daemon", "daemons", "daemon-event",
+NO_DB_COMMANDS = frozenset(("init", "mcp", "version", "merge", "hooks", "help", "daemon", "daemons", "daemon-event",
                             "doctor", "onboard", "prime", "quickstart", "setup"))

@@ -88,6 +88,30 @@ CONFIG_YAML = """# Beads Configuration File
 # flush-debounce: "5s"
 """
 
+README = """# Beads: issue tracking for this project
+
+This directory holds the project's issues for `bd` (beads), a dependency-aware issue
+tracker built for AI coding agents and the people working with them.
+
+- `issues.jsonl`: the issues, one JSON object per line. It is tracked in git: commit it with
+  your code, and merges bring other people's issues in.
+- `config.yaml`, `metadata.json`: settings (tracked).
+- `*.db`: a local SQLite cache built from the JSONL (ignored by git).
+
+Everyday commands:
+
+```
+bd ready                     # work with no open blockers
+bd create "Title" -p 1       # new issue (priority 0-4)
+bd update <id> --claim       # take it: assignee = you, status in_progress
+bd close <id> --reason "…"   # done
+bd dep add <id> <blocker>    # <id> waits for <blocker>
+bd sync                      # export, commit, pull, push
+```
+
+Add `--json` for machine-readable output. `bd help` lists every command.
+"""
+
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -109,11 +133,48 @@ def validate_prefix(prefix: str) -> str:
     return prefix
 
 
-def init_workspace(project_dir: str, prefix: str | None = None) -> Workspace:
-    """Create (or complete) ``<project_dir>/.beads`` and its database; idempotent."""
+def is_initialized(db_path: str) -> bool:
+    """Whether ``db_path`` is a database ``bd init`` already set up (it has an issue prefix)."""
+    if not os.path.isfile(db_path):
+        return False
+    store = SqliteStore(db_path, readonly=True, create=False)
+    try:
+        return bool(store.get_config("issue_prefix"))
+    finally:
+        store.close()
+
+
+def init_external_db(db_path: str, prefix: str, project_dir: str) -> Workspace:
+    """``bd init`` with ``--db``/``BEADS_DB`` naming a database outside ``./.beads``: only the database
+    is created there (as the original does); the workspace is the database's directory."""
+    db_path = os.path.abspath(db_path)
+    prefix = validate_prefix(prefix)
+    os.makedirs(os.path.dirname(db_path), exist_ok=True)
+    workspace = Workspace(os.path.dirname(db_path), db_path)
+    _init_database(workspace.db_path, prefix, os.path.abspath(project_dir))
+    return workspace
+
+
+def init_no_db(project_dir: str, prefix: str | None = None) -> Workspace:
+    """``bd init --no-db``: ``.beads/`` with an empty JSONL and ``no-db: true``, and no database."""
     project_dir = os.path.abspath(project_dir)
+    prefix = validate_prefix(prefix or default_prefix(project_dir))
+    beads_dir = _write_files(project_dir)
+    from beads.core.config import load_yaml, set_yaml_value
+
+    config_yaml = os.path.join(beads_dir, "config.yaml")
+    if str(load_yaml(config_yaml).get("no-db", "")).lower() != "true":
+        set_yaml_value(config_yaml, "no-db", "true")
+    if not load_yaml(config_yaml).get("issue-prefix"):
+        set_yaml_value(config_yaml, "issue-prefix", prefix)
+    jsonl = os.path.join(beads_dir, DEFAULT_JSONL)
+    if not os.path.exists(jsonl):
+        atomic_write(jsonl, "", 0o644)
+    return Workspace(beads_dir)
+
+
+def _write_files(project_dir: str) -> str:
     beads_dir = os.path.join(project_dir, BEADS_DIRNAME)
-    prefix = validate_prefix(prefix or default_prefix(project_dir))  # before anything is created
     os.makedirs(beads_dir, exist_ok=True)
     gitignore = os.path.join(beads_dir, ".gitignore")
     if not os.path.exists(gitignore):
@@ -128,8 +189,23 @@ def init_workspace(project_dir: str, prefix: str | None = None) -> Workspace:
     interactions = os.path.join(beads_dir, "interactions.jsonl")
     if not os.path.exists(interactions):
         atomic_write(interactions, "")
-    workspace = Workspace(beads_dir)
-    store = SqliteStore(workspace.db_path)
+    readme = os.path.join(beads_dir, "README.md")
+    if not os.path.exists(readme):
+        atomic_write(readme, README)
+    return beads_dir
+
+
+def init_workspace(project_dir: str, prefix: str | None = None) -> Workspace:
+    """Create (or complete) ``<project_dir>/.beads`` and its database; idempotent."""
+    project_dir = os.path.abspath(project_dir)
+    prefix = validate_prefix(prefix or default_prefix(project_dir))  # before anything is created
+    workspace = Workspace(_write_files(project_dir))
+    _init_database(workspace.db_path, prefix, project_dir)
+    return workspace
+
+
+def _init_database(db_path: str, prefix: str, project_dir: str) -> None:
+    store = SqliteStore(db_path)
     try:
         with store.transaction():
             if not store.get_config("issue_prefix"):
@@ -141,4 +217,3 @@ def init_workspace(project_dir: str, prefix: str | None = None) -> Workspace:
                 store.set_metadata("clone_id", uuid.uuid4().hex[:16])
     finally:
         store.close()
-    return workspace

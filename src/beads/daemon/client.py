@@ -32,8 +32,8 @@ REQUEST_TIMEOUT = 30.0
 
 # Commands that never go through a daemon: they set it up, manage or inspect it (doctor),
 # talk to git and other processes (sync, merge driver, hooks), write the user's editor
-# settings (setup), or need no workspace at all.
-DIRECT_COMMANDS = frozenset(("init", "merge", "hooks", "sync", "daemon", "daemons", "daemon-event", "version",
+# settings (setup), serve a session of their own (mcp), or need no workspace at all.
+DIRECT_COMMANDS = frozenset(("init", "mcp", "merge", "hooks", "sync", "daemon", "daemons", "daemon-event", "version",
                              "help", "doctor", "setup", "onboard", "quickstart"))
 DIRECT_FLAGS = frozenset(("--no-daemon", "--sandbox", "--no-db", "--profile"))
 

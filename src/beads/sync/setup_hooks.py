@@ -54,9 +54,9 @@ def _wire_git(ctx: Context, git: Git, workspace: Workspace, stealth: bool, done:
     from beads.sync import githooks
 
     args = ctx.args
-    if stealth:
+    if stealth or getattr(args, "setup_exclude", False):
         done["excluded"] = exclude_locally(git, workspace)
-        ctx.info("✓ .beads/ hidden from git via .git/info/exclude (stealth mode)")
+        ctx.info("✓ .beads/ hidden from git via .git/info/exclude" + (" (stealth mode)" if stealth else ""))
     if stealth or getattr(args, "skip_merge_driver", False):
         done["merge_driver"] = False
     else:

@@ -1,0 +1,1 @@
+"""``bd mcp``: the MCP server (optional extra ``mcp``). Only this package imports the MCP SDK."""
