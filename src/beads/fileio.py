@@ -246,3 +246,19 @@ def copy_range(src: int, dst: int, start: int, end: int, at: int | None = None) 
         if n == 0:
             raise OSError(f"source ended at byte {pos} of {end}")
         pos += n
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (another user's counts) and is not a zombie (a child of ours
+    that exited and was not reaped yet)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True

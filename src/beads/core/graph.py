@@ -374,52 +374,11 @@ def _cyclic_core(adjacency: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 def _strongly_connected(adjacency: dict[str, list[str]]) -> list[list[str]]:
-    """Tarjan's algorithm, iterative (graphs can be deep chains)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    result: list[list[str]] = []
-    counter = 0
+    """The strongly connected groups of the graph (Tarjan, iterative: graphs can be deep chains)."""
+    from beads.core.analysis import strongly_connected
+
     nodes = sorted(set(adjacency) | {b for targets in adjacency.values() for b in targets})
-    for start in nodes:
-        if start in index:
-            continue
-        work = [(start, 0)]
-        while work:
-            node, i = work.pop()
-            if i == 0:
-                index[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            targets = adjacency.get(node, [])
-            recurse = False
-            while i < len(targets):
-                nxt = targets[i]
-                i += 1
-                if nxt not in index:
-                    work.append((node, i))
-                    work.append((nxt, 0))
-                    recurse = True
-                    break
-                if nxt in on_stack:
-                    low[node] = min(low[node], index[nxt])
-            if recurse:
-                continue
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                result.append(sorted(component))
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    return result
+    return strongly_connected(nodes, adjacency)
 
 
 def _cycle_in(component: list[str], adjacency: dict[str, list[str]]) -> list[str]:

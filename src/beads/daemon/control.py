@@ -10,6 +10,7 @@ import os
 import sys
 import time
 
+from beads import fileio
 from beads.daemon import client, paths
 
 TYPE_CHECKING = False
@@ -28,18 +29,7 @@ def read_pid(beads_dir: str) -> int | None:
         return None
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (our own child that exited) is not alive
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+alive = fileio.pid_alive  # a zombie (our own child that exited) is not alive
 
 
 def ask(beads_dir: str, operation: str, args: dict[str, Any] | None = None, timeout: float = 5.0) -> Any:

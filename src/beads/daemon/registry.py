@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 
+from beads import fileio
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -24,14 +26,7 @@ def _path() -> str:
     return os.path.join(directory(), "registry.json")
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+alive = fileio.pid_alive
 
 
 def _read() -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 
+from beads import fileio
 from beads.sync.doctor import ERROR, OK, WARNING, Check
 
 TYPE_CHECKING = False
@@ -206,14 +207,7 @@ def _lock_held(path: str) -> bool:
         os.close(fd)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+_pid_alive = fileio.pid_alive
 
 
 def _read_pid(path: str) -> int | None:

@@ -210,14 +210,7 @@ def _remove_stale_temps(path: str) -> None:
             pass
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+_alive = fileio.pid_alive
 
 
 def _beads_dir(tracker: Tracker, path: str) -> str:
