@@ -190,10 +190,13 @@ def test_bd_sync_and_the_daemons_auto_commit_at_the_same_time_never_fail_and_los
         assert {i["id"] for i in clone.json("list", "--limit", "0")} == ids  # type: ignore[union-attr]
         eventually(lambda: _ids_at(clone.cwd, "HEAD") == ids and _ids_at(remote, "main") == ids,
                    what="every issue committed and pushed")
+        # the daemon took part: it ran its git work or was held off by a sync (which one wins each
+        # race, and so whether its rounds found anything left to commit, depends on the machine's load)
+        eventually(lambda: _git_status(daemon)["syncs"] + _git_status(daemon)["deferred"] >= 1,
+                   what="the daemon's git work")
         git_status = _git_status(daemon)
         print("daemon git work:", git_status)
         assert git_status["failures"] == 0, git_status
-        assert git_status["commits"] >= 1
         assert git(clone.cwd, "status", "--porcelain").stdout.strip() == ""
         assert git(clone.cwd, "log", "--merges", "--oneline").stdout == ""  # one clone: nothing to merge
     finally:
