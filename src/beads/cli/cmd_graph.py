@@ -14,6 +14,7 @@ from beads.errors import InvalidInput
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Iterable, Iterator
     from typing import Any
 
     from beads.cli.context import Context
@@ -51,29 +52,35 @@ def run_graph(ctx: Context) -> int:
     if fmt not in FORMATS:
         raise InvalidInput(f"invalid --format {args.format!r} (use ascii, dot, mermaid or json)")
     tracker = ctx.tracker()
-    graphs = insight.graph_all(tracker) if args.all else [insight.graph_of(tracker, args.issue_id)]
+    graphs = insight.iter_graph_all(tracker) if args.all else iter([insight.graph_of(tracker, args.issue_id)])
     if fmt == "json":
-        docs = insight.graphs_json(tracker, graphs)
+        docs = insight.graphs_json(tracker, list(graphs))
         ctx.emit(docs if args.all else docs[0])
         return 0
-    if not graphs:
+    first = next(graphs, None)
+    if first is None:
         ctx.out("No open issues found")
         return 0
+    import itertools
+
     from beads.cli import style
 
+    # drawn and written a graph at a time: 30,000 groups' boxes never sit in memory together
+    graphs = itertools.chain([first], graphs)
     if fmt == "dot":
-        style.write(ctx, dot_lines(graphs))
+        style.write_all(ctx, dot_lines(graphs))
     elif fmt == "mermaid":
-        style.write(ctx, mermaid_lines(graphs))
+        style.write_all(ctx, mermaid_lines(graphs))
     else:
-        p = style.painter(ctx)
-        lines: list[str] = []
-        for n, graph in enumerate(graphs):
-            if n:
-                lines.append("─" * 60)
-            lines += compact_lines(p, graph) if args.compact else box_lines(p, graph)
-        style.write(ctx, lines)
+        style.write_all(ctx, ascii_lines(style.painter(ctx), graphs, compact=args.compact))
     return 0
+
+
+def ascii_lines(p: Painter, graphs: Iterable[dict[str, Any]], *, compact: bool) -> Iterator[str]:
+    for n, graph in enumerate(graphs):
+        if n:
+            yield "─" * 60
+        yield from compact_lines(p, graph) if compact else box_lines(p, graph)
 
 
 def _node(graph: dict[str, Any], issue_id: str) -> dict[str, Any]:
@@ -176,11 +183,11 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def dot_lines(graphs: list[dict[str, Any]]) -> list[str]:
+def dot_lines(graphs: Iterable[dict[str, Any]]) -> Iterator[str]:
     """Graphviz: one cluster per graph, blockers above what they block (edges point to the blocked)."""
-    lines = ["digraph beads {", "  rankdir=TB;", '  node [shape=box, style="rounded,filled", fillcolor="white"];']
+    yield from ("digraph beads {", "  rankdir=TB;", '  node [shape=box, style="rounded,filled", fillcolor="white"];')
     for n, graph in enumerate(graphs):
-        lines.append(f"  subgraph cluster_{n} {{")
+        lines = [f"  subgraph cluster_{n} {{"]
         lines.append(f"    label={_q(graph['root'])};")
         for issue_id in graph["ids"]:
             node = _node(graph, issue_id)
@@ -191,11 +198,11 @@ def dot_lines(graphs: list[dict[str, Any]]) -> list[str]:
         for a, b, dep_type in graph["edges"]:
             attrs = _DOT_EDGE.get(dep_type, f'color="gray", style="dotted", label={_q(dep_type)}')
             lines.append(f"  {_q(b)} -> {_q(a)} [{attrs}];")
-    lines.append("}")
-    return lines
+        yield from lines
+    yield "}"
 
 
-def mermaid_lines(graphs: list[dict[str, Any]]) -> list[str]:
+def mermaid_lines(graphs: Iterable[dict[str, Any]]) -> Iterator[str]:
     """Mermaid flowchart: nodes ``id["○ id: title"]``, ``blocker --> blocked``, ``parent -.- child``."""
     from beads.cli.style import STATUS_ICONS
 
@@ -206,8 +213,9 @@ def mermaid_lines(graphs: list[dict[str, Any]]) -> list[str]:
             names[issue_id] = f"n{len(names)}"
         return names[issue_id]
 
-    lines = ["flowchart TD"]
+    yield "flowchart TD"
     for graph in graphs:
+        lines: list[str] = []
         for issue_id in graph["ids"]:
             node = _node(graph, issue_id)
             text = f"{STATUS_ICONS.get(node['status'], '?')} {issue_id}: {_truncate(node['title'], 40)}"
@@ -216,7 +224,7 @@ def mermaid_lines(graphs: list[dict[str, Any]]) -> list[str]:
         for a, b, dep_type in graph["edges"]:
             arrow = "-.-" if dep_type == "parent-child" else "-->" if dep_type == "blocks" else f"-.->|{dep_type}|"
             lines.append(f"  {name(b)} {arrow} {name(a)}")
-    return lines
+        yield from lines
 
 
 # -- triage -----------------------------------------------------------------------------------

@@ -191,17 +191,20 @@ def run_list(ctx: Context) -> int:
     if ctx.json and not args.format:
         ctx.emit_chunks(_title_also(args, chunk) for chunk in tracker.list_chunks(filt))
         return 0
+    if (args.pretty or args.tree) and not args.format:
+        from beads.cli import style
+
+        # only what a tree line shows: 100,000 whole issues would hold ~200 MB for nothing
+        issues = [{k: i.get(k) for k in style.PRETTY_KEYS} for chunk in tracker.list_chunks(filt)
+                  for i in _title_also(args, chunk)]
+        style.write(ctx, style.pretty_list(style.painter(ctx), issues, tracker.edges_among([i["id"] for i in issues])))
+        return 0
     issues = _title_also(args, tracker.list(filt))
     if args.format:
         _print_format(ctx, issues, args.format)
         return 0
     if ctx.json:
         ctx.emit(issues)
-        return 0
-    if args.pretty or args.tree:
-        from beads.cli import style
-
-        style.write(ctx, style.pretty_list(style.painter(ctx), issues, tracker.edges_among([i["id"] for i in issues])))
         return 0
     from beads.cli.render import issue_line
 

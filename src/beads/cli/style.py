@@ -19,6 +19,7 @@ from beads.cli.render import visible
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any, TextIO
 
     from beads.cli.context import Context
@@ -117,6 +118,18 @@ def write(ctx: Context, lines: list[str]) -> None:
         ctx.stdout.write("\n".join(lines) + "\n")
 
 
+def write_all(ctx: Context, lines: Iterable[str], batch: int = 4096) -> None:
+    """``write`` for lines made as they are written: a few thousand at a time, never all at once."""
+    out: list[str] = []
+    for line in lines:
+        out.append(line)
+        if len(out) >= batch:
+            ctx.stdout.write("\n".join(out) + "\n")
+            out.clear()
+    if out:
+        ctx.stdout.write("\n".join(out) + "\n")
+
+
 def issue_tree(issues: list[dict[str, Any]], edges: list[dict[str, Any]]) -> tuple[list[str], dict[str, list[str]]]:
     """Roots and children for ``--tree``: a child is an issue with a ``parent-child`` edge (or any edge
     to an epic) to another listed issue, else a dotted ID (``bd-1.2``) whose parent is listed.
@@ -135,15 +148,20 @@ def issue_tree(issues: list[dict[str, Any]], edges: list[dict[str, Any]]) -> tup
         iid = issue["id"]
         if iid not in parent and "." in iid and iid.rsplit(".", 1)[0] in by_id:
             parent[iid] = iid.rsplit(".", 1)[0]
-    # an issue on a parent loop would never be reached from a root: it becomes a root itself
-    for iid in list(parent):
-        seen = {iid}
-        up = parent.get(iid)
-        while up is not None and up not in seen:
-            seen.add(up)
-            up = parent.get(up)
-        if up is not None:
-            del parent[iid]
+    # an issue on a parent loop would never be reached from a root: it becomes a root itself.
+    # Each issue is walked once (a 10,000-deep chain is 10,000 steps, not 50 million).
+    settled: set[str] = set()  # known to reach a root
+    for start in list(parent):
+        path: list[str] = []
+        on_path: set[str] = set()
+        node: str | None = start
+        while node is not None and node not in settled and node not in on_path:
+            path.append(node)
+            on_path.add(node)
+            node = parent.get(node)
+        if node is not None and node in on_path:  # walked into a loop: the first issue met on it
+            del parent[node]  # becomes a root, the rest of the loop hangs below it
+        settled.update(path)
     children: dict[str, list[str]] = {}
     for issue in issues:
         up = parent.get(issue["id"])
@@ -152,6 +170,9 @@ def issue_tree(issues: list[dict[str, Any]], edges: list[dict[str, Any]]) -> tup
     for kids in children.values():
         kids.sort(key=lambda k: by_id[k].get("priority", 0))  # stable: listing order within a priority
     return [i["id"] for i in issues if i["id"] not in parent], children
+
+
+PRETTY_KEYS = ("id", "title", "status", "priority", "issue_type")  # what ``pretty_issue`` and the tree read
 
 
 def pretty_list(p: Painter, issues: list[dict[str, Any]], edges: list[dict[str, Any]]) -> list[str]:

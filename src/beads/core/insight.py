@@ -13,6 +13,7 @@ from beads.errors import InvalidInput
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
     from beads.core.tracker import Tracker
@@ -72,6 +73,11 @@ def graph_of(tracker: Tracker, issue_id: str) -> dict[str, Any]:
 def graph_all(tracker: Tracker) -> list[dict[str, Any]]:
     """Every open / in-progress / blocked issue, one graph per connected group: largest first,
     then by the root's priority and ID. A group's root is its first epic, else its most urgent issue."""
+    return list(iter_graph_all(tracker))
+
+
+def iter_graph_all(tracker: Tracker) -> Iterator[dict[str, Any]]:
+    """``graph_all`` a graph at a time (the graph is read when the first one is asked for)."""
     with tracker.store.read_snapshot():
         nodes = load_nodes(tracker)
         edges = load_edges(tracker)
@@ -89,7 +95,9 @@ def graph_all(tracker: Tracker) -> list[dict[str, Any]]:
         k = group_of.get(edge[0])
         if k is not None and group_of.get(edge[1]) == k:
             inside[k].append(edge)
-    return [subgraph(nodes, inside[k], roots[g[0]], g) for k, g in enumerate(groups)]
+    for k, g in enumerate(groups):
+        yield subgraph(nodes, inside[k], roots[g[0]], g)
+        inside[k] = []  # drawn: its edges are not needed any more
 
 
 def graphs_json(tracker: Tracker, graphs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -218,6 +218,19 @@ class GraphMixin:
                 out.setdefault(dep["issue_id"], []).append(dep)
         return out
 
+    def edge_triples(self, ids: list[str] | None = None) -> list[tuple[str, str, str]]:
+        """``(issue_id, depends_on_id, type)`` of the edges out of ``ids`` (None: every edge), in the
+        order ``dependencies_for`` lists them: by issue, then creation. No record decoding: the whole
+        table of a 100,000-issue database in a few MB (tree views)."""
+        sql = "SELECT issue_id, depends_on_id, type FROM dependencies {} ORDER BY issue_id, created_at, depends_on_id"
+        if ids is None:
+            return self.db.all(sql.format(""))
+        out: list[tuple[str, str, str]] = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            out += self.db.all(sql.format(f"WHERE issue_id IN ({','.join('?' * len(chunk))})"), chunk)
+        return out
+
     def dependency_counts(self, ids: list[str]) -> dict[str, tuple[int, int]]:
         """(dependency_count, dependent_count) over all edge types."""
         out: dict[str, tuple[int, int]] = {i: (0, 0) for i in ids}
