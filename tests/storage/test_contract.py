@@ -510,6 +510,12 @@ def test_edges_are_stored_with_their_fields_and_read_both_ways(store: SqliteStor
     assert sorted(store.all_dependencies()) == ["t-a", "t-c"]
     assert {k: len(v) for k, v in store.dependencies_for(["t-a", "t-b"]).items()} == {"t-a": 2}
     assert store.dependency_counts(["t-a", "t-b", "t-c"]) == {"t-a": (2, 0), "t-b": (0, 2), "t-c": (1, 1)}
+    # the same edges as (issue_id, depends_on_id, type), in dependencies_for's order, of some or all issues
+    triples = [(d["issue_id"], d["depends_on_id"], d["type"]) for i in ("t-a", "t-c")
+               for d in store.dependencies_for(["t-a", "t-c"])[i]]
+    assert store.edge_triples() == triples
+    assert store.edge_triples(["t-c", "t-b"]) == [("t-c", "t-b", "blocks")]
+    assert store.edge_triples([]) == []
 
 
 def test_an_edge_with_defaults_reads_back_with_empty_metadata(store: SqliteStore) -> None:
