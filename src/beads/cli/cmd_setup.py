@@ -26,6 +26,8 @@ def _register_init(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-p", "--prefix", help="issue prefix (default: directory name)")
     p.add_argument("-b", "--branch", help="git branch for beads commits (sync branch)")
     p.add_argument("--skip-hooks", action="store_true", help="do not install git hooks")
+    p.add_argument("--shared-hooks", action="store_true",
+                   help="install the hooks into the versioned .beads-hooks/ (core.hooksPath), as hooks install --shared")
     p.add_argument("--skip-merge-driver", action="store_true", help="do not register the JSONL merge driver")
     p.add_argument("--force", action="store_true",
                    help="re-initialize an existing workspace (its issues and prefix are kept)")
