@@ -212,3 +212,22 @@ def test_uninstall_restores_the_originals_backup(repo: Path, tmp_path: Path) -> 
     (hooks / "pre-push").chmod(0o755)
     bd_ok("hooks", "uninstall", cwd=repo)
     assert "echo ran" in (hooks / "pre-push").read_text()
+
+
+def test_doctor_fix_in_a_teammates_clone_turns_on_the_shared_hooks(project: Path, tmp_path: Path) -> None:
+    bd_ok("hooks", "install", "--shared", cwd=project)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "share bd hooks")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(project), str(clone))
+    bd_ok("init", "--skip-hooks", "--quiet", cwd=clone)
+    assert hooks_path(clone) is None
+    run_bd("doctor", "--fix", "--yes", cwd=clone)
+    assert hooks_path(clone) == ".beads-hooks"
+    assert not git(clone, "status", "--porcelain").stdout.strip()
+
+
+def test_admin_reset_removes_shared_hooks_and_unsets_hooks_path(project: Path) -> None:
+    bd_ok("hooks", "install", "--shared", cwd=project)
+    bd_ok("admin", "reset", "--force", cwd=project)
+    assert hooks_path(project) is None and not (project / ".beads-hooks").exists()

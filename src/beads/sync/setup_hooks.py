@@ -77,20 +77,16 @@ def _wire_git(ctx: Context, git: Git, workspace: Workspace, stealth: bool, done:
 
 def _install_hooks(ctx: Context, git: Git, workspace: Workspace, done: dict[str, Any]) -> list[dict[str, Any]]:
     """Into ``.beads-hooks/`` when asked (``--shared-hooks``) or when the project already shares hooks
-    there; otherwise where git runs hooks. A refused switch to the shared directory falls back."""
-    from beads.errors import Conflict
-    from beads.sync import githooks, sharedhooks
+    there; otherwise where git runs hooks (``sharedhooks.install_preferred``)."""
+    from beads.sync import sharedhooks
 
-    if getattr(ctx.args, "shared_hooks", False) or sharedhooks.has_shared_shims(git):
-        try:
-            result = sharedhooks.install_shared(git, workspace.root)
-        except Conflict as exc:
-            ctx.warn(f"hooks not shared: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
-        else:
-            done["hooks_shared"] = sharedhooks.SHARED_DIR
-            ctx.info(f"✓ Git hooks shared through {sharedhooks.SHARED_DIR}/ (core.hooksPath)")
-            return list(result["hooks"])
-    return githooks.install(git, workspace.root)
+    result = sharedhooks.install_preferred(git, workspace.root, shared=bool(getattr(ctx.args, "shared_hooks", False)))
+    if result.get("warning"):
+        ctx.warn(result["warning"])
+    if result["shared"]:
+        done["hooks_shared"] = sharedhooks.SHARED_DIR
+        ctx.info(f"✓ Git hooks shared through {sharedhooks.SHARED_DIR}/ (core.hooksPath)")
+    return list(result["hooks"])
 
 
 def register_merge_driver(git: Git, workspace: Workspace) -> str:

@@ -96,6 +96,22 @@ def install_shared(git: Git, project_root: str, *, force: bool = False) -> dict[
     return result
 
 
+def install_preferred(git: Git, project_root: str, *, shared: bool = False) -> dict[str, Any]:
+    """``bd init`` and ``bd doctor --fix``: shared when asked or when the project already shares bd's
+    hooks in ``.beads-hooks/``, else where git runs hooks; a refused switch falls back (``warning``)."""
+    warning = None
+    if shared or has_shared_shims(git):
+        try:
+            return install_shared(git, project_root)
+        except Conflict as exc:
+            warning = f"hooks not shared: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")
+    result: dict[str, Any] = {"hooks_dir": git.hooks_dir(), "shared": points_at_shared(git),
+                              "hooks": githooks.install(git, project_root)}
+    if warning:
+        result["warning"] = warning
+    return result
+
+
 def uninstall_all(git: Git, *, shared: bool = False) -> dict[str, Any]:
     """Remove bd's hooks where git runs them, and from ``.beads-hooks/`` when asked or active.
 
