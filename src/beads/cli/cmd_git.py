@@ -155,9 +155,17 @@ def _register_hooks(sub: argparse._SubParsersAction) -> None:
     actions = p.add_subparsers(dest="hooks_command", metavar="<subcommand>")
     a = new_subparser(actions, "install", "Install bd's git hooks (existing hooks are kept and chained)")
     a.add_argument("--force", action="store_true",
-                   help="also chain a foreign hook when an older chained hook exists (nothing is deleted)")
+                   help="also chain a foreign hook when an older chained hook exists, or switch core.hooksPath "
+                        "with --shared although hooks elsewhere would stop running (nothing is deleted)")
+    a.add_argument("--shared", action="store_true",
+                   help="install into the versioned .beads-hooks/ and set core.hooksPath to it (commit the "
+                        "directory to share the hooks)")
+    a.add_argument("--chain", action="store_true",
+                   help="run an existing hook before bd's (kept as <hook>.pre-bd); the default here too")
     a.set_defaults(run=run_hooks_install)
     a = new_subparser(actions, "uninstall", "Remove bd's git hooks and restore the hooks they chained")
+    a.add_argument("--shared", action="store_true",
+                   help="also remove bd's hooks from .beads-hooks/ when core.hooksPath does not point there")
     a.set_defaults(run=run_hooks_uninstall)
     a = new_subparser(actions, "list", "Show the state of bd's git hooks")
     a.set_defaults(run=run_hooks_list)
@@ -168,7 +176,7 @@ def _register_hooks(sub: argparse._SubParsersAction) -> None:
 
 
 def _hooks_usage(ctx: Context) -> int:
-    raise InvalidInput("missing subcommand", hint="usage: bd hooks install [--force] | uninstall | list | run <hook>")
+    raise InvalidInput("missing subcommand", hint="usage: bd hooks install [--shared] [--chain] [--force] | uninstall [--shared] | list | run <hook>")
 
 
 def _git_here() -> tuple[Git, str]:
@@ -185,46 +193,68 @@ def _git_here() -> tuple[Git, str]:
 
 
 def run_hooks_install(ctx: Context) -> int:
-    from beads.sync import githooks
+    from beads.sync import githooks, sharedhooks
 
+    args = ctx.args
     git, project = _git_here()
-    reports = githooks.install(git, project, force=ctx.args.force)
+    if args.shared:
+        result = sharedhooks.install_shared(git, project, force=args.force)
+    else:
+        result = {"hooks_dir": git.hooks_dir(), "shared": sharedhooks.points_at_shared(git),
+                  "hooks": githooks.install(git, project, force=args.force)}
+    result["chained"] = any(r.get("chained") for r in result["hooks"])
+    result["success"] = True
     if ctx.json:
-        ctx.emit({"hooks": reports})
+        ctx.emit(result)
         return 0
-    for r in reports:
+    for r in result["hooks"]:
         if r["action"] == "skipped":
             ctx.warn(r["reason"])
         elif not ctx.quiet:
             extra = f" (runs the existing hook {os.path.basename(r['chained'])} first)" if r.get("chained") else ""
             ctx.out(f"✓ {r['hook']}: {r['action']}{extra}")
+    for path in result.get("stranded", []):
+        ctx.warn(f"git no longer runs {path} (core.hooksPath is now {sharedhooks.SHARED_DIR})")
+    if args.shared and not ctx.quiet:
+        ctx.out(f"Hooks installed in {os.path.relpath(result['hooks_dir'])}/ and "
+                f"git config {sharedhooks.HOOKS_PATH_KEY} set to {sharedhooks.SHARED_DIR}")
+        ctx.out(f"Commit {sharedhooks.SHARED_DIR}/ to share them; each clone runs "
+                "'bd hooks install --shared' (or 'bd init') to use them.")
     return 0
 
 
 def run_hooks_uninstall(ctx: Context) -> int:
-    from beads.sync import githooks
+    from beads.sync import sharedhooks
 
     git, _ = _git_here()
-    reports = githooks.uninstall(git)
+    result = sharedhooks.uninstall_all(git, shared=ctx.args.shared)
     if ctx.json:
-        ctx.emit({"hooks": reports})
+        ctx.emit(result)
         return 0
-    for r in reports:
-        if not ctx.quiet and r["action"] != "absent":
+    if ctx.quiet:
+        return 0
+    for r in result["hooks"]:
+        if r["action"] != "absent":
             extra = " (restored the previous hook)" if r.get("restored") else ""
-            ctx.out(f"✓ {r['hook']}: {r['action']}{extra}")
+            ctx.out(f"✓ {r['hook']}: {r['action']}{extra} [{os.path.relpath(os.path.dirname(r['path']))}]")
+    if result.get("unset"):
+        ctx.out(f"✓ unset git config {result['unset']}")
     return 0
 
 
 def run_hooks_list(ctx: Context) -> int:
-    from beads.sync import githooks
+    from beads.sync import githooks, sharedhooks
 
     git, _ = _git_here()
-    entries = githooks.status(git)
+    place = sharedhooks.where(git)
+    entries = githooks.status(git, hooks_dir=place["hooks_dir"])
+    for e in entries:
+        e["shared"] = place["shared"]
     if ctx.json:
         ctx.emit(entries)
         return 0
-    ctx.out("Git hooks status:")
+    shared = f" (shared: {sharedhooks.SHARED_DIR}/ via {sharedhooks.HOOKS_PATH_KEY})" if place["shared"] else ""
+    ctx.out(f"Git hooks status{shared}:")
     for e in entries:
         if e["kind"] == "missing":
             state = "not installed"
@@ -234,6 +264,9 @@ def run_hooks_list(ctx: Context) -> int:
             state = f"installed ({'shim' if e['kind'] == 'shim' else 'version'} {e.get('version') or '?'})"
         chained = f", chains {os.path.basename(e['chained'])}" if e.get("chained") else ""
         ctx.out(f"  {'✓' if e['installed'] else '✗'} {e['name']}: {state}{chained}")
+    if place["shared_available"]:
+        ctx.info(f"This project has shared hooks in {sharedhooks.SHARED_DIR}/ that git does not run here; "
+                 "'bd hooks install --shared' turns them on")
     return 0
 
 

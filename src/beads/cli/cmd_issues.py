@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from beads.cli.context import Context
+    from beads.core.workspace import Workspace
 
 
 _SUPPRESS = "==SUPPRESS=="  # argparse.SUPPRESS, without importing argparse at module load
@@ -72,6 +73,8 @@ def _register_create(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ephemeral", action="store_true", help="local only: never exported to the JSONL")
     p.add_argument("--silent", action="store_true", help="print only the new issue ID")
     p.add_argument("--dry-run", action="store_true", help="show what would be created, change nothing")
+    p.add_argument("--repo", metavar="PATH",
+                   help="create the issue in the project at PATH (overrides routing.*, e.g. contributor mode)")
     p.set_defaults(run=run_create)
 
 
@@ -133,6 +136,11 @@ def run_create(ctx: Context) -> int:
 
     fields["priority"] = parse_priority(fields["priority"])
     nudges = _description_nudges(ctx, title, fields["description"])
+    routed = _routed(ctx)
+    if routed is not None:
+        from beads.cli.routed import create_routed
+
+        return create_routed(ctx, routed, title, fields, nudges)
     if args.dry_run:
         preview = {"title": title, **{k: v for k, v in fields.items() if v not in (None, "", [], False)}}
         if ctx.json:
@@ -156,6 +164,22 @@ def run_create(ctx: Context) -> int:
         ctx.out(f"  Priority: P{issue['priority']}")
         ctx.out(f"  Status: {issue['status']}")
     return 0
+
+
+def _routed(ctx: Context) -> Workspace | None:
+    """The other project this issue goes to (``--repo``, or ``routing.*`` in config.yaml), or None."""
+    override = getattr(ctx.args, "repo", None)
+    settings = ctx.yaml_config()
+    if not override and not any(k.startswith("routing.") for k in settings) and not _routing_env():
+        return None
+    from beads.sync.routing import routed_workspace
+
+    keys = ("routing.mode", "routing.default", "routing.maintainer", "routing.contributor")
+    return routed_workspace({k: ctx.setting(k) for k in keys}, ctx.workspace(), override)
+
+
+def _routing_env() -> bool:
+    return any(k.startswith("BD_ROUTING") for k in os.environ)
 
 
 def _description_nudges(ctx: Context, title: str, description: str) -> list[str]:

@@ -26,6 +26,8 @@ def _register_init(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-p", "--prefix", help="issue prefix (default: directory name)")
     p.add_argument("-b", "--branch", help="git branch for beads commits (sync branch)")
     p.add_argument("--skip-hooks", action="store_true", help="do not install git hooks")
+    p.add_argument("--shared-hooks", action="store_true",
+                   help="install the hooks into the versioned .beads-hooks/ (core.hooksPath), as hooks install --shared")
     p.add_argument("--skip-merge-driver", action="store_true", help="do not register the JSONL merge driver")
     p.add_argument("--force", action="store_true",
                    help="re-initialize an existing workspace (its issues and prefix are kept)")
@@ -34,6 +36,9 @@ def _register_init(sub: argparse._SubParsersAction) -> None:
                    help="hide .beads/ from git through .git/info/exclude (for forks; hooks still installed)")
     p.add_argument("--from-jsonl", action="store_true",
                    help="import the issues of the existing .beads/issues.jsonl (required to exist)")
+    from beads.cli import init_modes
+
+    init_modes.add_flags(p)
     p.set_defaults(run=run_init)
 
 
@@ -70,14 +75,20 @@ def run_init(ctx: Context) -> int:
                        hint="run bd commands as usual, or 'bd init --force' to re-initialize (issues are kept)")
     if args.from_jsonl and not os.path.isfile(os.path.join(local_beads, "issues.jsonl")):
         raise InvalidInput("--from-jsonl: no .beads/issues.jsonl to import")
+    from beads.cli import init_modes
+
+    modes = init_modes.plan(ctx)  # --contributor/--team: every question before anything is created
     if no_db:
         return _init_no_db(ctx, cwd)
     if db_path is not None:
+        if modes:
+            raise InvalidInput("--contributor and --team work on .beads/ in this repository, not with --db/BEADS_DB")
         return _init_external(ctx, cwd, db_path)
     workspace = setup.init_workspace(cwd, prefix=args.prefix)
     from beads.sync import setup_hooks
 
     notes = setup_hooks.after_init(ctx, workspace)
+    notes.update(init_modes.apply(ctx, workspace, modes))
     prefix = _prefix_of(workspace.db_path)
     if prefix and recorded != prefix:
         set_yaml_value(workspace.config_yaml_path, "issue-prefix", prefix)  # tracked in git: clones read it

@@ -66,8 +66,9 @@ class Barrier:
     def __init__(self, workspace: Workspace, *, actor: str, readonly: bool = False, no_db: bool = False,
                  auto_import: bool = True, auto_flush: bool = True, busy_timeout_ms: int = 30_000,
                  command: str = "", prefix: str | None = None,
-                 import_warning: Callable[[str], None] | None = None) -> None:
+                 import_warning: Callable[[str], None] | None = None, private: bool = False) -> None:
         self.workspace = workspace
+        self.private = private  # its own Tracker and flush even inside the daemon (another workspace)
         self.actor = actor
         self.readonly = readonly
         self.no_db = no_db
@@ -87,7 +88,7 @@ class Barrier:
         """The Tracker, opened on first use (the auto-import runs here)."""
         if self._tracker is not None:
             return self._tracker
-        if _shared is not None:
+        if _shared is not None and not self.private:
             self._tracker, self._owned = _shared, False
             _shared.actor = self.actor
             return _shared
@@ -121,7 +122,7 @@ class Barrier:
             raise InvalidInput(f"operation '{operation}' is not allowed in read-only mode")
         self.wrote = True
         tracker = self.tracker()
-        if _deferred is not None and self._mark is None and not self.no_db:
+        if _deferred is not None and self._mark is None and not self.no_db and not self.private:
             self._mark = tracker.store.mutation_mark()
         return tracker
 
@@ -137,7 +138,7 @@ class Barrier:
             return True
         if not self.auto_flush:
             return True
-        if _deferred is not None:
+        if _deferred is not None and not self.private:
             _deferred(tracker, self._mark)
             return True
         return flush(tracker, warn)

@@ -93,9 +93,9 @@ def git_hooks(workspace: Workspace) -> Check:
 
 
 def _install_hooks(git: Git, workspace: Workspace) -> str:
-    from beads.sync import githooks
+    from beads.sync import sharedhooks
 
-    reports = githooks.install(git, workspace.root)
+    reports = sharedhooks.install_preferred(git, workspace.root)["hooks"]  # a project's .beads-hooks/ if any
     done = [r["hook"] for r in reports if r["action"] != "skipped"]
     return f"installed {', '.join(done) or 'nothing'}"
 

@@ -35,7 +35,8 @@ HOOK_NAMES = ("pre-commit", "post-merge", "pre-push", "post-checkout")
 SHIM_MARK = "# bd-shim v1"
 VERSION_MARK = "# bd-hooks-version:"
 CHAIN_SUFFIX = ".pre-bd"
-LEGACY_BACKUP_SUFFIX = ".backup"  # what the original renamed an existing hook to
+LEGACY_BACKUP_SUFFIX = ".backup"  # what the original's install renamed an existing hook to (never run)
+LEGACY_CHAIN_SUFFIX = ".old"  # what the original's install --chain renamed it to (run first)
 DEFAULT_TIMEOUT = 30.0
 SYNC_ENV = "BD_SYNC_IN_PROGRESS"
 # Files a hook flushes/stages, relative to the .beads directory.
@@ -133,15 +134,16 @@ def _free_name(path: str) -> str:
     return f"{path}.{n}"
 
 
-def install(git: Git, project_root: str, *, force: bool = False,
-            names: tuple[str, ...] = HOOK_NAMES) -> list[dict[str, Any]]:
-    """Install (or refresh) the shims; returns one report per hook.
+def install(git: Git, project_root: str, *, force: bool = False, names: tuple[str, ...] = HOOK_NAMES,
+            hooks_dir: str | None = None) -> list[dict[str, Any]]:
+    """Install (or refresh) the shims in ``hooks_dir`` (default: where git runs hooks); one report per hook.
 
     A foreign hook is chained (renamed ``<hook>.pre-bd``). When a chained hook is
     already there too, the new foreign hook is left alone unless ``force``, which
     chains it and keeps the older one as ``<hook>.pre-bd.N``; no hook is ever deleted.
+    A hook the original bd chained (``<hook>.old``) is adopted as ``<hook>.pre-bd``.
     """
-    hooks_dir = git.hooks_dir()
+    hooks_dir = hooks_dir or git.hooks_dir()
     os.makedirs(hooks_dir, exist_ok=True)
     project = os.path.relpath(os.path.abspath(project_root), git.root)
     reports = []
@@ -162,16 +164,41 @@ def install(git: Git, project_root: str, *, force: bool = False,
             report["action"] = "chained"
         else:
             report["action"] = {"missing": "installed", "shim": "updated", "bd": "replaced"}[kind]
+            _adopt_old_chain(path, chained, report)
         if os.path.lexists(chained):
             report["chained"] = chained
-        _write_executable(path, shim_text(name, project))
+        text = shim_text(name, project)
+        if kind != "shim" or _without_version(_read(path)) != _without_version(text):
+            _write_executable(path, text)  # an unchanged shim is not rewritten (a shared one is versioned)
         reports.append(report)
     return reports
 
 
-def uninstall(git: Git, names: tuple[str, ...] = HOOK_NAMES) -> list[dict[str, Any]]:
-    """Remove bd's hooks and put back the hooks they chained."""
-    hooks_dir = git.hooks_dir()
+def _adopt_old_chain(path: str, chained: str, report: dict[str, Any]) -> None:
+    """The original's ``--chain`` renamed a hook to ``<hook>.old``; ours runs ``<hook>.pre-bd``."""
+    old = path + LEGACY_CHAIN_SUFFIX
+    if os.path.lexists(chained) or not os.path.isfile(old) or classify(old) != "other":
+        return
+    os.replace(old, chained)
+    report["adopted"] = old
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
+def _without_version(text: str) -> str:
+    return "".join(line for line in text.splitlines(True) if not line.startswith(VERSION_MARK))
+
+
+def uninstall(git: Git, names: tuple[str, ...] = HOOK_NAMES, *,
+              hooks_dir: str | None = None) -> list[dict[str, Any]]:
+    """Remove bd's hooks from ``hooks_dir`` (default: where git runs hooks) and put back the hooks they chained."""
+    hooks_dir = hooks_dir or git.hooks_dir()
     reports = []
     for name in names:
         path = os.path.join(hooks_dir, name)
@@ -186,9 +213,9 @@ def uninstall(git: Git, names: tuple[str, ...] = HOOK_NAMES) -> list[dict[str, A
         else:
             os.unlink(path)
             report["action"] = "removed"
-        for suffix in (CHAIN_SUFFIX, LEGACY_BACKUP_SUFFIX):
+        for suffix in (CHAIN_SUFFIX, LEGACY_CHAIN_SUFFIX, LEGACY_BACKUP_SUFFIX):
             saved = path + suffix
-            if os.path.lexists(saved) and not os.path.lexists(path):
+            if os.path.lexists(saved) and not os.path.lexists(path) and classify(saved) == "other":
                 os.replace(saved, path)
                 report["restored"] = path
                 break
@@ -196,9 +223,10 @@ def uninstall(git: Git, names: tuple[str, ...] = HOOK_NAMES) -> list[dict[str, A
     return reports
 
 
-def status(git: Git, names: tuple[str, ...] = HOOK_NAMES) -> list[dict[str, Any]]:
+def status(git: Git, names: tuple[str, ...] = HOOK_NAMES, *,
+           hooks_dir: str | None = None) -> list[dict[str, Any]]:
     """What is installed for each hook (for ``bd hooks list``)."""
-    hooks_dir = git.hooks_dir()
+    hooks_dir = hooks_dir or git.hooks_dir()
     out = []
     for name in names:
         path = os.path.join(hooks_dir, name)

@@ -34,13 +34,14 @@ def plan(beads_dir: str) -> list[dict[str, str]]:
 
 def reset(beads_dir: str) -> list[dict[str, Any]]:
     """Carry out ``plan``; returns what was done."""
-    from beads.sync import githooks
+    from beads.sync import sharedhooks
     from beads.sync.git import find_git
 
     done: list[dict[str, Any]] = []
     git = find_git(os.path.dirname(beads_dir))
-    if git is not None:
-        done += [{"type": "hook", **r} for r in githooks.uninstall(git) if r["action"] == "removed"]
+    if git is not None:  # core.hooksPath is unset too when it points at .beads-hooks
+        reports = sharedhooks.uninstall_all(git)["hooks"]
+        done += [{"type": "hook", **r} for r in reports if r["action"] == "removed"]
     if os.path.isdir(beads_dir):
         shutil.rmtree(beads_dir)
         done.append({"type": "directory", "path": beads_dir, "action": "removed"})

@@ -51,8 +51,6 @@ def after_init(ctx: Context, workspace: Workspace) -> dict[str, Any]:
 
 
 def _wire_git(ctx: Context, git: Git, workspace: Workspace, stealth: bool, done: dict[str, Any]) -> None:
-    from beads.sync import githooks
-
     args = ctx.args
     if stealth or getattr(args, "setup_exclude", False):
         done["excluded"] = exclude_locally(git, workspace)
@@ -66,7 +64,7 @@ def _wire_git(ctx: Context, git: Git, workspace: Workspace, stealth: bool, done:
     if stealth or getattr(args, "skip_hooks", False):
         done["hooks_installed"] = []
         return
-    reports = githooks.install(git, workspace.root)
+    reports = _install_hooks(ctx, git, workspace, done)
     done["hooks_installed"] = [r["hook"] for r in reports if r["action"] != "skipped"]
     chained = [r["hook"] for r in reports if r["action"] == "chained"]
     if chained:
@@ -75,6 +73,20 @@ def _wire_git(ctx: Context, git: Git, workspace: Workspace, stealth: bool, done:
         if r["action"] == "skipped":
             ctx.warn(r["reason"])
     ctx.info("✓ Git hooks installed" + (f" (chained with existing: {', '.join(chained)})" if chained else ""))
+
+
+def _install_hooks(ctx: Context, git: Git, workspace: Workspace, done: dict[str, Any]) -> list[dict[str, Any]]:
+    """Into ``.beads-hooks/`` when asked (``--shared-hooks``) or when the project already shares hooks
+    there; otherwise where git runs hooks (``sharedhooks.install_preferred``)."""
+    from beads.sync import sharedhooks
+
+    result = sharedhooks.install_preferred(git, workspace.root, shared=bool(getattr(ctx.args, "shared_hooks", False)))
+    if result.get("warning"):
+        ctx.warn(result["warning"])
+    if result["shared"]:
+        done["hooks_shared"] = sharedhooks.SHARED_DIR
+        ctx.info(f"✓ Git hooks shared through {sharedhooks.SHARED_DIR}/ (core.hooksPath)")
+    return list(result["hooks"])
 
 
 def register_merge_driver(git: Git, workspace: Workspace) -> str:
