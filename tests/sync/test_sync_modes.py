@@ -104,6 +104,9 @@ def fail(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
 
 def test_merge_commits_the_sync_branch_jsonl_on_the_working_branch_as_one_commit(tmp_path: Path) -> None:
     remote, a, ids = synced_clone(tmp_path)
+    log = b'{"kind":"llm_call","id":"int-1"}\n'
+    (a / ".beads" / "interactions.jsonl").write_bytes(log)
+    commit_on_branch(a, SB, {".beads/interactions.jsonl": log})
     (a / "staged.txt").write_text("staged work\n")
     git(a, "add", "staged.txt")
     (a / "README").write_text("unstaged work\n")
@@ -114,7 +117,8 @@ def test_merge_commits_the_sync_branch_jsonl_on_the_working_branch_as_one_commit
     assert git(a, "rev-list", "--count", f"{before}..HEAD").stdout.strip() == "1"
     assert git(a, "rev-parse", "HEAD^").stdout.strip() == before
     assert git(a, "show", f"HEAD:{JSONL}").stdout == git(a, "show", f"{SB}:{JSONL}").stdout
-    assert git(a, "show", "--name-only", "--format=", "HEAD").stdout.split() == [JSONL]
+    assert git(a, "show", "--name-only", "--format=", "HEAD").stdout.split() == [".beads/interactions.jsonl", JSONL]
+    assert git(a, "show", "HEAD:.beads/interactions.jsonl").stdout.encode() == log
     assert git(a, "diff", "--cached", "--name-only").stdout.split() == ["staged.txt"]  # still staged, not committed
     assert (a / "README").read_text() == "unstaged work\n"
     assert not git(a, "status", "--porcelain", JSONL).stdout.strip()
@@ -153,9 +157,16 @@ def test_merge_refuses_without_a_sync_branch_on_it_detached_or_with_unsynced_cha
     plain.mkdir()
     _, p = project(plain)
     assert "needs a sync branch, and none is configured" in fail("sync", "--merge", cwd=p)
-    create(a, "not synced yet")
+    log = a / ".beads" / "interactions.jsonl"
+    log.write_bytes(b'{"kind":"llm_call","id":"int-2"}\n')
+    assert "interactions.jsonl has lines the sync branch 'beads-sync' lacks" in fail("sync", "--merge", cwd=a)
+    log.write_bytes(b"")
+    new = create(a, "not synced yet")
     before = head(a)
-    assert "the issues file has changes that the sync branch 'beads-sync' lacks" in fail("sync", "--merge", cwd=a)
+    line = fail("sync", "--merge", cwd=a)
+    assert f"1 issue(s) in the issues file are not on the sync branch 'beads-sync' yet ({new})" in line
+    create(a, "held back", "--no-auto-flush")
+    assert "1 issue change(s) are not exported yet" in fail("sync", "--merge", cwd=a)
     assert head(a) == before
     git(a, "checkout", "-q", "--detach")
     assert "HEAD is detached" in fail("sync", "--merge", cwd=a)

@@ -296,6 +296,10 @@ def merge(tracker: Tracker, *, dry_run: bool = False, message: str | None = None
                               "source": ref.removeprefix("refs/heads/").removeprefix("refs/remotes/"),
                               "issues": changes, "commit": None, "imported": None}
     _refuse_unsynced(tracker, ws.jsonl_path, head, source, name)
+    log = paths[1]
+    if _new_lines(_read(log), theirs[log], git.show("HEAD", log) if has_head else None):
+        raise SyncError(f"{git.rel(log)} has lines the sync branch '{name}' lacks",
+                        hint="run 'bd sync' first (it puts them on the sync branch), then 'bd sync --merge'")
     _validate(tracker, source, f"{name}:{rel}", f"fix that line on '{name}'")
     todo = [p for p in paths if theirs[p] is not None and theirs[p] != (git.show("HEAD", p) if has_head else None)]
     if not todo:
@@ -324,14 +328,29 @@ def merge(tracker: Tracker, *, dry_run: bool = False, message: str | None = None
 
 
 def _refuse_unsynced(tracker: Tracker, path: str, head: bytes | None, source: bytes, name: str) -> None:
-    """The working tree's JSONL must be the committed one or the sync branch's: anything else
-    holds changes the sync branch lacks, which replacing the file would drop from it."""
+    """Refuse when this clone has changes the sync branch lacks: replacing the file would drop them
+    from it. A working-file line that is neither the sync branch's nor the committed one is such a
+    change (compared by issue, so a file merely written in another order is no change)."""
     dirty = len(tracker.store.dirty_ids())
-    work = _read(path)
-    if dirty or (work is not None and work not in (head, source)):
-        what = f"{dirty} issue change(s) not exported yet" if dirty else "the issues file has changes"
-        raise SyncError(f"{what} that the sync branch '{name}' lacks",
+    if dirty:
+        raise SyncError(f"{dirty} issue change(s) are not exported yet, so the sync branch '{name}' lacks them",
                         hint="run 'bd sync' first (it puts them on the sync branch), then 'bd sync --merge'")
+    work = _read(path)
+    if work is None or work in (head, source):
+        return
+    ours, theirs, committed = issue_lines(work), issue_lines(source), issue_lines(head)
+    unsynced = sorted(i for i, line in ours.items() if theirs.get(i) != line and committed.get(i) != line)
+    if unsynced:
+        raise SyncError(f"{len(unsynced)} issue(s) in the issues file are not on the sync branch '{name}' yet "
+                        f"({', '.join(unsynced[:3])}{', ...' if len(unsynced) > 3 else ''})",
+                        hint="run 'bd sync' first (it puts them on the sync branch), then 'bd sync --merge'")
+
+
+def _new_lines(work: bytes | None, source: bytes | None, head: bytes | None) -> bool:
+    """Whether an append-only log (``interactions.jsonl``) has lines neither other copy has."""
+    if work is None or source is None or work in (source, head):
+        return False
+    return bool(set(work.splitlines()) - set(source.splitlines()) - set((head or b"").splitlines()) - {b""})
 
 
 def _counts_text(changes: dict[str, list[str]]) -> str:
