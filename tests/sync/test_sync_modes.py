@@ -367,3 +367,18 @@ def test_read_only_modes_run_in_readonly_mode_and_writing_ones_do_not(tmp_path: 
     bd_ok("sync", "--status", "--readonly", cwd=a)
     bd_ok("sync", "--check", "--readonly", cwd=a)
     assert "not allowed in read-only mode" in fail("sync", "--squash", "--readonly", cwd=a)
+
+
+def test_merge_leaves_an_interrupted_sync_merge_to_bd_sync(tmp_path: Path) -> None:
+    _, a, _ = synced_clone(tmp_path)
+    lock = Path(git(a, "rev-parse", "--git-path", "bd-sync.lock").stdout.strip())
+    lock = lock if lock.is_absolute() else a / lock
+    record = {"pid": 1, "step": "merging", "orig": head(a), "target": head(a, SB)}
+    lock.write_text(json.dumps(record))
+    before = head(a)
+    line = fail("sync", "--merge", cwd=a)
+    assert "an interrupted bd sync left a merge to finish" in line
+    assert json.loads(lock.read_text()) == record and head(a) == before
+    lock.write_text("")
+    bd_ok("sync", "--merge", cwd=a)
+    assert head(a, "HEAD^") == before
