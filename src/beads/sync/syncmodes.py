@@ -268,21 +268,8 @@ def merge(tracker: Tracker, *, dry_run: bool = False, message: str | None = None
     if not name:
         raise SyncError("bd sync --merge needs a sync branch, and none is configured",
                         hint="configure one with 'bd config set sync.branch <name>' (or 'bd init --branch <name>')")
-    preflight(git, "bd sync --merge")
-    branch = git.current_branch()
-    if branch is None:
-        raise SyncError("HEAD is detached: there is no branch to merge the sync branch into",
-                        hint="check out the branch that should receive the issues, then run 'bd sync --merge'")
-    if branch == name:
-        raise SyncError(f"you are on the sync branch '{name}' itself",
-                        hint="check out the branch that should receive the issues (e.g. main), then run "
-                             "'bd sync --merge'")
-    remote = sync_remote(git, name, remote_setting)
-    ref = f"refs/heads/{name}"
-    if not ref_exists(git, ref):
-        ref = f"refs/remotes/{remote}/{name}" if remote else ""
-        if not ref or not ref_exists(git, ref):
-            raise SyncError(f"the sync branch '{name}' does not exist yet", hint="run 'bd sync' first")
+    branch = _merge_target(git, name)
+    ref = _merge_source(git, name, remote_setting)
     paths = [os.path.join(ws.beads_dir, f) for f in MERGED_FILES]
     theirs = {p: git.show(ref, p) for p in paths}
     rel = git.rel(ws.jsonl_path)
@@ -295,11 +282,7 @@ def merge(tracker: Tracker, *, dry_run: bool = False, message: str | None = None
     report: dict[str, Any] = {"mode": "merge", "dry_run": dry_run, "branch": branch, "sync_branch": name,
                               "source": ref.removeprefix("refs/heads/").removeprefix("refs/remotes/"),
                               "issues": changes, "commit": None, "imported": None}
-    _refuse_unsynced(tracker, ws.jsonl_path, head, source, name)
-    log = paths[1]
-    if _new_lines(_read(log), theirs[log], git.show("HEAD", log) if has_head else None):
-        raise SyncError(f"{git.rel(log)} has lines the sync branch '{name}' lacks",
-                        hint="run 'bd sync' first (it puts them on the sync branch), then 'bd sync --merge'")
+    _refuse_unsynced(tracker, git, theirs, name)
     _validate(tracker, source, f"{name}:{rel}", f"fix that line on '{name}'")
     todo = [p for p in paths if theirs[p] is not None and theirs[p] != (git.show("HEAD", p) if has_head else None)]
     if not todo:
@@ -313,7 +296,7 @@ def merge(tracker: Tracker, *, dry_run: bool = False, message: str | None = None
     from beads.sync.export import FileLock
 
     with _ModeLock(git, say, "bd sync --merge"), FileLock(ws.beads_dir):
-        _refuse_unsynced(tracker, ws.jsonl_path, head, source, name)  # again, now that writers wait
+        _refuse_unsynced(tracker, git, theirs, name)  # again, now that writers wait
         for path in todo:
             write_atomic(path, theirs[path] or b"")
         say(f"→ Committing the issues of '{name}' on '{branch}'...")
@@ -327,30 +310,58 @@ def merge(tracker: Tracker, *, dry_run: bool = False, message: str | None = None
     return report
 
 
-def _refuse_unsynced(tracker: Tracker, path: str, head: bytes | None, source: bytes, name: str) -> None:
-    """Refuse when this clone has changes the sync branch lacks: replacing the file would drop them
-    from it. A working-file line that is neither the sync branch's nor the committed one is such a
-    change (compared by issue, so a file merely written in another order is no change)."""
+def _merge_target(git: Git, name: str) -> str:
+    """The checked-out branch that receives the sync branch's issues (refusing what cannot)."""
+    preflight(git, "bd sync --merge")
+    branch = git.current_branch()
+    if branch is None:
+        raise SyncError("HEAD is detached: there is no branch to merge the sync branch into",
+                        hint="check out the branch that should receive the issues, then run 'bd sync --merge'")
+    if branch == name:
+        raise SyncError(f"you are on the sync branch '{name}' itself",
+                        hint="check out the branch that should receive the issues (e.g. main), then run "
+                             "'bd sync --merge'")
+    return branch
+
+
+def _merge_source(git: Git, name: str, remote_setting: str | None) -> str:
+    """The sync branch's ref: the local branch, else the remote-tracking one (a fresh clone)."""
+    ref = f"refs/heads/{name}"
+    if ref_exists(git, ref):
+        return ref
+    remote = sync_remote(git, name, remote_setting)
+    if remote and ref_exists(git, f"refs/remotes/{remote}/{name}"):
+        return f"refs/remotes/{remote}/{name}"
+    raise SyncError(f"the sync branch '{name}' does not exist yet", hint="run 'bd sync' first")
+
+
+def _refuse_unsynced(tracker: Tracker, git: Git, theirs: dict[str, bytes | None], name: str) -> None:
+    """Refuse when this clone has changes the sync branch lacks, which replacing the files would drop
+    from them: database changes not exported; an issue whose working line is neither the sync
+    branch's nor the committed one (compared by issue: a file merely written in another order is no
+    change); ``interactions.jsonl`` lines neither copy has."""
+    ws = tracker.workspace
+    assert ws is not None
+    hint = "run 'bd sync' first (it puts them on the sync branch), then 'bd sync --merge'"
     dirty = len(tracker.store.dirty_ids())
     if dirty:
         raise SyncError(f"{dirty} issue change(s) are not exported yet, so the sync branch '{name}' lacks them",
-                        hint="run 'bd sync' first (it puts them on the sync branch), then 'bd sync --merge'")
-    work = _read(path)
-    if work is None or work in (head, source):
-        return
-    ours, theirs, committed = issue_lines(work), issue_lines(source), issue_lines(head)
-    unsynced = sorted(i for i, line in ours.items() if theirs.get(i) != line and committed.get(i) != line)
-    if unsynced:
-        raise SyncError(f"{len(unsynced)} issue(s) in the issues file are not on the sync branch '{name}' yet "
-                        f"({', '.join(unsynced[:3])}{', ...' if len(unsynced) > 3 else ''})",
-                        hint="run 'bd sync' first (it puts them on the sync branch), then 'bd sync --merge'")
-
-
-def _new_lines(work: bytes | None, source: bytes | None, head: bytes | None) -> bool:
-    """Whether an append-only log (``interactions.jsonl``) has lines neither other copy has."""
-    if work is None or source is None or work in (source, head):
-        return False
-    return bool(set(work.splitlines()) - set(source.splitlines()) - set((head or b"").splitlines()) - {b""})
+                        hint=hint)
+    has_head = git.has_commits()
+    for path, source in theirs.items():
+        work = _read(path)
+        head = git.show("HEAD", path) if has_head else None
+        if work is None or source is None or work in (head, source):
+            continue
+        if path != ws.jsonl_path:
+            if set(work.splitlines()) - set(source.splitlines()) - set((head or b"").splitlines()) - {b""}:
+                raise SyncError(f"{git.rel(path)} has lines the sync branch '{name}' lacks", hint=hint)
+            continue
+        ours, other, committed = issue_lines(work), issue_lines(source), issue_lines(head)
+        unsynced = sorted(i for i, line in ours.items() if other.get(i) != line and committed.get(i) != line)
+        if unsynced:
+            raise SyncError(f"{len(unsynced)} issue(s) in the issues file are not on the sync branch '{name}' yet "
+                            f"({', '.join(unsynced[:3])}{', ...' if len(unsynced) > 3 else ''})", hint=hint)
 
 
 def _counts_text(changes: dict[str, list[str]]) -> str:
