@@ -37,15 +37,20 @@ def _register_sync(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rename-on-import", action="store_true", help="rename imported issues to this prefix")
     p.add_argument("--no-git-history", action="store_true", help=argparse.SUPPRESS)  # accepted for old hooks
     p.add_argument("--merged-from", metavar="REV", help=argparse.SUPPRESS)  # post-merge hook: ORIG_HEAD
+    from beads.cli import sync_modes
+
+    sync_modes.add_flags(p)
     p.set_defaults(run=run_sync)
 
 
 def run_sync(ctx: Context) -> int:
+    from beads.cli import sync_modes
     from beads.sync import gitsync
 
     args = ctx.args
-    if args.flush_only and args.import_only:
-        raise InvalidInput("--flush-only and --import-only cannot be used together")
+    code = sync_modes.dispatch(ctx)  # --status, --check, --merge, --from-main, --squash
+    if code is not None:
+        return code
     if getattr(args, "readonly", False) and not args.dry_run:
         raise InvalidInput("operation 'sync' is not allowed in read-only mode")
     options = gitsync.SyncOptions(
@@ -54,7 +59,10 @@ def run_sync(ctx: Context) -> int:
         rename_on_import=args.rename_on_import, author=_str(ctx.setting("git.author")),
         no_gpg_sign=_truthy(ctx.setting("git.no-gpg-sign")), merged_from=args.merged_from)
     say = (lambda text: None) if ctx.json else ctx.info
+    from_main = None if args.flush_only or args.import_only else sync_modes.from_main_first(ctx)
     report = gitsync.sync(ctx.tracker(), options, say=say)
+    if from_main is not None:
+        report["from_main"] = from_main
     if ctx.json:
         ctx.emit(report)
     elif not ctx.quiet:
