@@ -61,6 +61,7 @@ class Row:
     cwd: str = ""                  # "" = the workspace; "fresh" = a new empty git directory per run
     ref: str = ""                  # big outputs: the reference_dump.py mode
     alternate: list[list[str]] = field(default_factory=list)  # timed argv cycled over runs
+    env: dict[str, str] = field(default_factory=dict)  # set for bd's runs (through /usr/bin/env, ~1 ms)
 
 
 def rows() -> list[Row]:
@@ -141,6 +142,8 @@ def rows() -> list[Row]:
         Row("sync --import-only", ["sync", "--import-only"], "write"),
         Row("sync (one change, local remote)", ["sync", "-m", "bench"], "git",
             before=["update", "{other}", "--notes", "{counter}"]),
+        Row("sync, sync branch (one change, local remote)", ["sync", "-m", "bench"], "git",
+            before=["update", "{other}", "--notes", "{counter}"], env={"BEADS_SYNC_BRANCH": "bench-sync"}),
         Row("merge (driver, 2 edits)", ["merge", "{merge_out}", "{merge_base}", "{merge_left}", "{merge_right}"],
             "write"),
         Row("init", ["init", "--prefix", "fresh", "-q"], "write", cwd="fresh"),
@@ -221,7 +224,7 @@ class Bench:
             for k in range(self.runs + 1):
                 out = self.run_bd(["q", f"victim {k}"], capture=True)
                 self.victims.append(out.strip())
-        if "sync (one change, local remote)" in names and not (self.scratch / "remote.git").exists():
+        if any(n.startswith("sync") and "local remote" in n for n in names) and not (self.scratch / "remote.git").exists():
             subprocess.run(["git", "init", "-q", "--bare", str(self.scratch / "remote.git")], check=True)
             subprocess.run(["git", "remote", "add", "origin", str(self.scratch / "remote.git")], cwd=self.ws, check=True)
             subprocess.run(["git", "add", "-A"], cwd=self.ws, check=True, stdout=subprocess.DEVNULL)
@@ -255,7 +258,8 @@ class Bench:
             plan.append([f"base{n}", base_argv, cwd])
             if row.before and row.kind == "git":  # the reference committed that change: make another
                 plan.append(["untimed", [self.bd, *self.fill(row.before)], cwd])
-            plan.append([f"bd{n}", [self.bd, *self.fill(cycle[n % len(cycle)])], cwd])
+            via_env = ["/usr/bin/env", *(f"{k}={v}" for k, v in row.env.items())] if row.env else []
+            plan.append([f"bd{n}", [*via_env, self.bd, *self.fill(cycle[n % len(cycle)])], cwd])
         steps = self.spawn(plan)
         if any(st[2] == "timeout" for st in steps):
             base = [st[1] for st in steps if st[0].startswith("base")]
