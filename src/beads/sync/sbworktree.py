@@ -48,16 +48,21 @@ class SyncWorktree:
         self.branch = branch
         self.ref = f"refs/heads/{branch}"
         self.path = worktree_path(common_dir, branch)
+        self.common_dir = common_dir
         self.beads_rel = beads_rel
         self.say = say
         self.git = Git(self.path, env=_sparse_env(env))
         self.git.pass_fds = git.pass_fds
+        self._tip: str | None = None
 
     # -- the branch ---------------------------------------------------------------------------
 
     def tip(self) -> str | None:
-        proc = self.main.run("rev-parse", "-q", "--verify", f"{self.ref}^{{commit}}", check=False)
-        return proc.stdout.strip() or None if proc.returncode == 0 else None
+        """The branch's commit (remembered: within a sync it moves only through this object)."""
+        if self._tip is None:
+            proc = self.main.run("rev-parse", "-q", "--verify", f"{self.ref}^{{commit}}", check=False)
+            self._tip = proc.stdout.strip() or None if proc.returncode == 0 else None
+        return self._tip
 
     def create_branch(self, start: str | None) -> str:
         """Create the sync branch at ``start`` (None: a first commit holding nothing)."""
@@ -65,15 +70,18 @@ class SyncWorktree:
             tree = self.main.out("mktree")
             start = self.main.out("commit-tree", tree, "-m", f"bd: start the sync branch {self.branch}")
         self.main.run("update-ref", self.ref, start, "0" * 40)
+        self._tip = start
         self.say(f"→ Created the sync branch {self.branch}")
         return start
 
     def move_branch(self, new: str, old: str, *, checkout: bool = True) -> None:
         """Point the branch at ``new`` if it is still at ``old`` (and the worktree with it)."""
         proc = self.main.run("update-ref", self.ref, new, old, check=False)
+        self._tip = None
         if proc.returncode != 0:
             raise SyncError(f"the sync branch {self.branch} moved while bd sync was updating it",
                             hint="was it committed to by hand? run 'bd sync' again")
+        self._tip = new
         if checkout:
             self.git.run("reset", "--hard", "--quiet", new)
 
@@ -84,25 +92,41 @@ class SyncWorktree:
         tip = self.tip()
         if tip is None:
             raise SyncError(f"the sync branch {self.branch} does not exist", hint="run 'bd sync' again")
-        if os.path.isdir(self.path) and not self._sound():
+        gitdir = self._gitdir() if os.path.isdir(self.path) else None
+        if os.path.isdir(self.path) and gitdir is None:
             self.say(f"→ Repairing the sync branch worktree ({self.path})")
             shutil.rmtree(self.path, ignore_errors=True)
-        if not os.path.isdir(self.path):
+        if gitdir is None:
             self._add(tip)
             return
-        self._clean(tip)
+        self.git._git_dir = gitdir
+        self._clean(tip, gitdir)
 
-    def _sound(self) -> bool:
-        """A worktree of this repository whose top level is its own directory."""
-        if not os.path.isfile(os.path.join(self.path, ".git")):
-            return False
-        proc = self.git.run("rev-parse", "--show-toplevel", "--git-common-dir", check=False)
-        lines = proc.stdout.split("\n")
-        if proc.returncode != 0 or len(lines) < 2:
-            return False
-        common = lines[1] if os.path.isabs(lines[1]) else os.path.join(self.path, lines[1])
-        return (os.path.realpath(lines[0]) == os.path.realpath(self.path)
-                and os.path.realpath(common) == os.path.realpath(os.path.dirname(os.path.dirname(self.path))))
+    def _gitdir(self) -> str | None:
+        """The worktree's own git directory if it is a sound worktree of this repository (read from
+        the files git keeps, ``.git`` -> ``gitdir``/``commondir`` and back, without running git)."""
+        def read(path: str) -> str | None:
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    return fh.read().strip()
+            except (OSError, UnicodeDecodeError):
+                return None
+
+        def resolve(base: str, path: str) -> str:
+            return os.path.realpath(path if os.path.isabs(path) else os.path.join(base, path))
+
+        link = read(os.path.join(self.path, ".git"))
+        if not link or not link.startswith("gitdir: "):
+            return None
+        gitdir = resolve(self.path, link[len("gitdir: "):])
+        common, back = read(os.path.join(gitdir, "commondir")), read(os.path.join(gitdir, "gitdir"))
+        if not common or not back or read(os.path.join(gitdir, "HEAD")) is None:
+            return None
+        if resolve(gitdir, common) != os.path.realpath(self.common_dir):
+            return None
+        if resolve(gitdir, back) != os.path.realpath(os.path.join(self.path, ".git")):
+            return None
+        return gitdir
 
     def _add(self, tip: str) -> None:
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
@@ -118,9 +142,8 @@ class SyncWorktree:
             fh.write(f"/{self.beads_rel}/\n")
         self.git.run("reset", "--hard", "--quiet", tip)
 
-    def _clean(self, tip: str) -> None:
+    def _clean(self, tip: str, gitdir: str) -> None:
         """Back to the branch's commit, whatever a killed sync or a hand left there."""
-        gitdir = self.git.git_dir()
         lock = os.path.join(gitdir, "index.lock")
         if os.path.exists(lock):  # only bd works here, and we hold the sync lock
             os.unlink(lock)
@@ -129,8 +152,14 @@ class SyncWorktree:
             os.makedirs(os.path.join(gitdir, "info"), exist_ok=True)
             with open(os.path.join(gitdir, "info", "sparse-checkout"), "w", encoding="utf-8") as fh:
                 fh.write(f"/{self.beads_rel}/\n")
-        head = self.git.head()
-        if head != tip or os.path.exists(os.path.join(gitdir, "MERGE_HEAD")) or self._dirty():
+        try:
+            with open(os.path.join(gitdir, "HEAD"), encoding="utf-8") as fh:
+                head = fh.read().strip()
+        except OSError:
+            head = ""
+        if head.startswith("ref:"):  # a branch was checked out here by hand: never move it
+            self.git.run("checkout", "--quiet", "--force", "--detach", tip)
+        elif head != tip or os.path.exists(os.path.join(gitdir, "MERGE_HEAD")) or self._dirty():
             self.git.run("reset", "--hard", "--quiet", tip)
 
     def _dirty(self) -> bool:
