@@ -301,7 +301,7 @@ def test_a_diverged_sync_branch_is_merged_by_content_with_no_git_conflict(tmp_pa
     assert row["title"] == "Title from A" and row["priority"] == 1
 
 
-@pytest.mark.parametrize("damage", ["deleted", "corrupt", "moved", "index-lock", "dirty"])
+@pytest.mark.parametrize("damage", ["deleted", "corrupt", "moved", "on-a-branch", "index-lock", "dirty"])
 def test_a_damaged_worktree_is_repaired(tmp_path: Path, damage: str) -> None:
     remote, a = protected_remote(tmp_path)
     create(a, "Before")
@@ -313,6 +313,9 @@ def test_a_damaged_worktree_is_repaired(tmp_path: Path, damage: str) -> None:
         (wt / ".git").write_text("gitdir: /nowhere\n")
     elif damage == "moved":
         git(wt, "checkout", "-q", "--detach", "HEAD~1")
+    elif damage == "on-a-branch":  # someone checked a branch out in bd's worktree: never moved by bd
+        git(wt, "checkout", "-q", "-b", "handmade", "HEAD~1")
+        handmade = rev(wt, "handmade")
     elif damage == "index-lock":
         gitdir = Path(git(wt, "rev-parse", "--absolute-git-dir").stdout.strip())
         (gitdir / "index.lock").write_text("")
@@ -325,6 +328,8 @@ def test_a_damaged_worktree_is_repaired(tmp_path: Path, damage: str) -> None:
     assert iid in text and "Before" in text and "not json" not in text
     assert git(wt, "status", "--porcelain").stdout == ""
     assert rev(wt, "HEAD") == rev(a, BRANCH)
+    if damage == "on-a-branch":
+        assert rev(a, "handmade") == handmade
 
 
 @pytest.mark.parametrize("step", ["committed", "merged", "pushed", "absorbing"])
