@@ -365,3 +365,28 @@ def test_the_jsonl_of_the_working_tree_reflects_the_synced_state(tmp_path: Path)
     sync(b)
     sync(a)
     assert iid in {r["id"] for r in jsonl_records(a / ".beads" / "issues.jsonl")}
+
+
+@pytest.mark.parametrize("sync_branch", [False, True], ids=["main", "sync-branch"])
+def test_a_comment_on_an_issue_deleted_elsewhere_reaches_both_clones_and_syncs_settle(
+        tmp_path: Path, sync_branch: bool) -> None:
+    """Both tombstones tie on updated_at (a comment does not touch it): the comments still merge,
+    and the two clones stop re-exporting their own copy at every sync (found by the fuzz, seed 13)."""
+    remote, a = protected_remote(tmp_path)
+    if not sync_branch:
+        hook(remote, "#!/bin/sh\nexit 0\n")
+        bd_ok("config", "unset", "sync.branch", cwd=a)
+    doomed = create(a, "Doomed")
+    create(a, "Other")
+    sync(a)
+    b = second_clone(remote, tmp_path / "b")
+    if not sync_branch:
+        bd_ok("config", "unset", "sync.branch", cwd=b)
+    sync(b)
+    bd_ok("delete", doomed, "--force", cwd=a)
+    bd_ok("comment", doomed, "said before the delete arrived", cwd=b)
+    converge(b, a)
+    for c in (a, b):
+        assert db_state(c)[doomed]["status"] == "tombstone"
+        assert [t for _, t in db_state(c)[doomed]["comments"]] == ["said before the delete arrived"]
+    assert not sync(a)["pushed"] and not sync(b)["pushed"]

@@ -378,15 +378,30 @@ class RecordMerge:
         self.changed_graph = rows.insert(store) or self.changed_graph
 
     def _mark_differing(self, kept: list[dict[str, Any]]) -> None:
-        """A stale record whose relations differ from ours: the file must get our copy."""
+        """A stale record whose relations differ from ours: the file must get our copy.
+
+        Its comments we lack are added all the same: comments only grow (none is ever removed
+        between clones), so this undoes nothing, and two clones whose copies tie on
+        ``updated_at`` (a comment made on an issue another clone deleted at the same time)
+        would otherwise each re-export their own copy forever.
+        """
         if not kept:
             return
         have = _Relations(self.store, [r["id"] for r in kept])
+        rows = RelationRows(self.now)
+        growing = [r for r in kept if r.get("comments") and set(_comments(r)) - have.comments(r["id"])]
+        used_comment_ids = self._free_comment_ids(growing) if growing else set()
+        grow_ids = {r["id"] for r in growing}
         for rec in kept:
             issue_id = rec["id"]
+            mine_c = have.comments(issue_id)
+            if issue_id in grow_ids:
+                rows.add(issue_id, {"comments": rec["comments"]}, set(), set(), mine_c, used_comment_ids)
+                mine_c = mine_c | set(_comments(rec))
             if (have.labels(issue_id) != _labels(rec) or have.deps(issue_id) != set(_deps(rec))
-                    or have.comments(issue_id) != set(_comments(rec))):
+                    or mine_c != set(_comments(rec))):
                 self.dirty.add(issue_id)
+        rows.insert(self.store)
 
     def _free_comment_ids(self, records: list[dict[str, Any]]) -> set[int]:
         """Comment IDs from the file that are still free here (kept, so the file round-trips)."""
