@@ -390,3 +390,18 @@ def test_a_comment_on_an_issue_deleted_elsewhere_reaches_both_clones_and_syncs_s
         assert db_state(c)[doomed]["status"] == "tombstone"
         assert [t for _, t in db_state(c)[doomed]["comments"]] == ["said before the delete arrived"]
     assert not sync(a)["pushed"] and not sync(b)["pushed"]
+
+
+def test_sync_remote_picks_the_remote_of_the_sync_branch(tmp_path: Path) -> None:
+    remote, a = protected_remote(tmp_path)
+    mirror = tmp_path / "mirror.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(mirror))
+    git(a, "remote", "add", "mirror", str(mirror))
+    bd_ok("config", "set", "sync.remote", "nowhere", cwd=a)
+    bad = run_bd("sync", cwd=a)
+    assert bad.returncode != 0 and "sync.remote is 'nowhere', which is not a git remote here" in bad.stderr
+    bd_ok("config", "set", "sync.remote", "mirror", cwd=a)
+    iid = create(a, "To the mirror")
+    assert sync(a)["remote"] == f"mirror/{BRANCH}"
+    assert iid in branch_file(mirror)
+    assert git(remote, "rev-parse", "-q", "--verify", BRANCH, check=False).returncode != 0
