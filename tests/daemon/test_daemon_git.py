@@ -224,3 +224,18 @@ def test_while_a_bd_sync_holds_the_sync_lock_the_daemon_waits_its_turn_then_comm
         assert _git_status(daemon)["failures"] == 0
     finally:
         daemon.stop()
+
+
+def test_in_sync_branch_mode_the_daemons_commits_and_pushes_go_to_the_sync_branch(clone: Bd, remote: Path) -> None:
+    clone("config", "set", "sync.branch", "beads-sync")
+    main_before, head_before = _head(remote, "main"), _head(clone.cwd)
+    daemon = start(clone, "--auto-commit", "--auto-push", env=FAST)
+    try:
+        iid = clone("create", "Through the daemon", "--silent").stdout.strip()
+        eventually(lambda: iid in _ids_at(remote, "beads-sync"), what="the sync branch to carry the issue")
+        assert "bd daemon export:" in git(remote, "log", "-1", "--format=%s", "beads-sync").stdout
+        assert _head(remote, "main") == main_before and _head(clone.cwd) == head_before
+        assert _commits(clone.cwd, "bd daemon") == []
+        assert _git_status(daemon)["pushes"] >= 1 and _git_status(daemon)["failures"] == 0
+    finally:
+        daemon.stop()

@@ -47,6 +47,7 @@ SCALARS = ("title", "description", "priority", "status", "assignee", "notes")
 NOTES_SEPARATOR = "\n\n---\n\n"
 DEFAULT_SEEDS = (3, 17, 2024)
 DEFAULT_STEPS = 45
+SYNC_BRANCH = "beads-sync"
 
 
 def _seeds() -> list[int]:
@@ -91,9 +92,13 @@ class FuzzFailure(AssertionError):
 class Fuzz:
     """The clones, the model of who knows what, and the oracle."""
 
-    def __init__(self, tmp: Path, seed: int) -> None:
+    def __init__(self, tmp: Path, seed: int, mode: str = "main") -> None:
         self.tmp = tmp
         self.seed = seed
+        # "sync-branch": `bd init --branch`; the issues travel on SYNC_BRANCH, and a human's git
+        # commits, pulls and pushes of main carry no issue knowledge at all
+        self.sync_branch = mode == "sync-branch"
+        self.init_args = ("--branch", SYNC_BRANCH) if self.sync_branch else ()
         self.rng = random.Random(seed)
         self.remote = tmp / "remote.git"
         self.clones: list[Path] = []
@@ -173,12 +178,12 @@ class Fuzz:
             git(self.tmp, "clone", "-q", str(self.remote), str(path))
             git(path, "config", "pull.rebase", "false")
             if c == 0 and early:
-                self.bd(0, "init", "--prefix", "fz", "--quiet")
+                self.bd(0, "init", "--prefix", "fz", "--quiet", *self.init_args)
                 git(path, "add", "-A")
                 git(path, "commit", "-q", "-m", "add beads")
                 git(path, "push", "-q", "-u", "origin", "main")
             elif c == 0:
-                self.bd(0, "init", "--prefix", "fz", "--quiet")
+                self.bd(0, "init", "--prefix", "fz", "--quiet", *self.init_args)
                 git(path, "add", "-A")
                 git(path, "commit", "-q", "-m", "add beads")
                 git(path, "push", "-q", "-u", "origin", "main")
@@ -400,7 +405,7 @@ class Fuzz:
         self.check_clean(c, "after bd sync")
 
     def op_human(self, c: int) -> None:
-        kind = self.rng.choice(("pull", "commit", "commit-all", "push"))
+        kind = self.rng.choice(("pull", "commit", "push") if self.sync_branch else ("pull", "commit", "commit-all", "push"))
         path = self.clones[c]
         if kind == "pull":
             proc = self.git(c, "pull", "--no-rebase", "-q", "origin", "main")
@@ -409,7 +414,7 @@ class Fuzz:
                 if self.git(c, "rev-parse", "-q", "--verify", "MERGE_HEAD").returncode == 0:
                     raise self.fail(f"clone {c}: a human git pull left a conflicted merge:\n{proc.stdout}{proc.stderr}"
                                     f"\n{self.git(c, 'status', '--porcelain').stdout}")
-            else:
+            elif not self.sync_branch:
                 self.pulled(c)
         elif kind in ("commit", "commit-all"):
             if kind == "commit":
@@ -421,17 +426,23 @@ class Fuzz:
             else:
                 proc = self.git(c, "commit", "-q", "-a", "-m", "human commit -a")
             ok = proc.returncode == 0
-            if ok:
+            if ok and not self.sync_branch:
                 self.commit_point(c)
+            if ok:
                 self.check_clean(c, f"after a human git {kind}")
         else:
             proc = self.git(c, "push", "-q", "origin", "main")
             ok = proc.returncode == 0
-            if ok:
+            if ok and not self.sync_branch:
                 self.pushed(c)
         self.log.append(f"clone{c}: human git {kind} -> {'ok' if ok else 'refused'}")
 
     def check_clean(self, c: int, when: str) -> None:
+        if self.sync_branch:  # the issues are the sync branch's; the user's branch never gets a bd commit
+            subjects = self.git(c, "log", "--format=%s", "HEAD").stdout.splitlines()
+            if any(s.startswith("bd ") for s in subjects):
+                raise self.fail(f"clone {c}: a bd commit on the working branch {when}")
+            return
         status = self.git(c, "status", "--porcelain", "--", ".beads").stdout.strip()
         if status:
             raise self.fail(f"clone {c}: beads files not committed {when}:\n{status}")
@@ -456,8 +467,9 @@ class Fuzz:
         for _ in range(rounds):
             for c in range(N_CLONES):
                 self.op_sync(c)
-            heads = [self.git(c, "rev-parse", "HEAD").stdout.strip() for c in range(N_CLONES)]
-            origin = git(self.remote, "rev-parse", "main").stdout.strip()
+            ref = SYNC_BRANCH if self.sync_branch else "HEAD"
+            heads = [self.git(c, "rev-parse", ref).stdout.strip() for c in range(N_CLONES)]
+            origin = git(self.remote, "rev-parse", SYNC_BRANCH if self.sync_branch else "main").stdout.strip()
             if heads == before and set(heads) == {origin}:
                 return
             before = heads
@@ -467,7 +479,8 @@ class Fuzz:
 
     def check(self) -> None:
         # (a) files: byte-identical everywhere and equal to origin
-        origin = git(self.remote, "show", "main:.beads/issues.jsonl").stdout
+        ref = SYNC_BRANCH if self.sync_branch else "main"
+        origin = git(self.remote, "show", f"{ref}:.beads/issues.jsonl").stdout
         for c in range(N_CLONES):
             text = (self.clones[c] / ".beads" / "issues.jsonl").read_text(encoding="utf-8")
             if text != origin:
@@ -545,7 +558,9 @@ class Fuzz:
         return view
 
 
+@pytest.mark.parametrize("mode", ["main", "sync-branch"])
 @pytest.mark.parametrize("seed", _seeds())
-def test_random_operations_on_three_clones_converge_without_losing_writes(tmp_path: Path, seed: int) -> None:
+def test_random_operations_on_three_clones_converge_without_losing_writes(tmp_path: Path, seed: int,
+                                                                           mode: str) -> None:
     steps = int(os.environ.get("BD_FUZZ_STEPS", DEFAULT_STEPS))
-    Fuzz(tmp_path, seed).run(steps)
+    Fuzz(tmp_path, seed, mode).run(steps)

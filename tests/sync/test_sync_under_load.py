@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sync_helpers import git, run_bd
 from test_sync_fuzz import bd_on_path  # noqa: F401  (autouse: hooks and the merge driver find our bd)
 
@@ -152,8 +153,8 @@ def clone_records(clone: Path) -> dict[str, list[dict[str, Any]]]:
             f"{clone.name} JSONL": parse_jsonl((clone / ".beads" / "issues.jsonl").read_text(encoding="utf-8"))}
 
 
-def remote_records(remote: Path) -> list[dict[str, Any]]:
-    return parse_jsonl(git(remote, "show", "main:.beads/issues.jsonl").stdout)
+def remote_records(remote: Path, ref: str = "main") -> list[dict[str, Any]]:
+    return parse_jsonl(git(remote, "show", f"{ref}:.beads/issues.jsonl").stdout)
 
 
 def sync_ok(clone: Path) -> None:
@@ -161,7 +162,7 @@ def sync_ok(clone: Path) -> None:
     assert proc.returncode == 0, f"bd sync in {clone.name}: {proc.stdout}{proc.stderr}"
 
 
-def make_remote(tmp: Path, names: list[str]) -> tuple[Path, list[Path]]:
+def make_remote(tmp: Path, names: list[str], *init_args: str) -> tuple[Path, list[Path]]:
     """A bare remote and clones of it; the first runs `bd init` and publishes, the others join."""
     remote = tmp / "remote.git"
     git(tmp, "init", "-q", "--bare", "-b", "main", str(remote))
@@ -170,7 +171,7 @@ def make_remote(tmp: Path, names: list[str]) -> tuple[Path, list[Path]]:
         path = tmp / name
         git(tmp, "clone", "-q", str(remote), str(path))
         if n == 0:
-            assert run_bd("init", "--prefix", "ld", "--quiet", cwd=path).returncode == 0
+            assert run_bd("init", "--prefix", "ld", "--quiet", *init_args, cwd=path).returncode == 0
             git(path, "add", "-A")
             git(path, "commit", "-q", "-m", "add beads")
             git(path, "push", "-q", "-u", "origin", "main")
@@ -218,8 +219,9 @@ def test_sync_while_agents_write_one_clone(tmp_path: Path) -> None:
     assert not problems, "\n".join(problems[:20])
 
 
-def test_two_clones_sync_while_agents_write(tmp_path: Path) -> None:
-    remote, clones = make_remote(tmp_path, ["c0", "c1"])
+@pytest.mark.parametrize("branch", [None, "beads-sync"], ids=["main", "sync-branch"])
+def test_two_clones_sync_while_agents_write(tmp_path: Path, branch: str | None) -> None:
+    remote, clones = make_remote(tmp_path, ["c0", "c1"], *(("--branch", branch) if branch else ()))
     agents, _, failures = run_load(clones)
     assert not failures, "\n".join(failures[:5])
     for clone in [*clones, *clones]:  # converge: a, b, a, b
@@ -228,7 +230,10 @@ def test_two_clones_sync_while_agents_write(tmp_path: Path) -> None:
     for clone in clones:
         for where, records in clone_records(clone).items():
             problems += check_records(where, records, agents)
-    problems += check_records("remote", remote_records(remote), agents)
+    problems += check_records("remote", remote_records(remote, branch or "main"), agents)
     assert not problems, "\n".join(problems[:20])
-    heads = {git(c, "rev-parse", "HEAD").stdout for c in clones}
+    heads = {git(c, "rev-parse", branch or "HEAD").stdout for c in clones}
     assert len(heads) == 1, "the clones did not converge"
+    if branch:  # and the working branches never got a bd commit
+        for c in clones:
+            assert not [s for s in git(c, "log", "--format=%s", "HEAD").stdout.splitlines() if s.startswith("bd ")]

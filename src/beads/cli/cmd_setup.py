@@ -78,6 +78,9 @@ def run_init(ctx: Context) -> int:
     from beads.cli import init_modes
 
     modes = init_modes.plan(ctx)  # --contributor/--team: every question before anything is created
+    # --branch alone (--team records its own): a name git accepts, not the branch checked out
+    team = bool(getattr(args, "team", False))
+    sync_branch = _checked_sync_branch(args.branch, cwd) if args.branch and not team else None
     if no_db:
         return _init_no_db(ctx, cwd)
     if db_path is not None:
@@ -92,6 +95,9 @@ def run_init(ctx: Context) -> int:
     prefix = _prefix_of(workspace.db_path)
     if prefix and recorded != prefix:
         set_yaml_value(workspace.config_yaml_path, "issue-prefix", prefix)  # tracked in git: clones read it
+    if sync_branch:
+        set_yaml_value(workspace.config_yaml_path, "sync.branch", sync_branch)  # bd sync commits there
+        notes["sync_branch"] = sync_branch
     if ctx.json:
         ctx.emit({"status": "initialized", "prefix": prefix, "path": workspace.beads_dir,
                   "database": workspace.db_path, **notes})
@@ -101,6 +107,8 @@ def run_init(ctx: Context) -> int:
         ctx.out(f"  Database: {os.path.relpath(workspace.db_path, cwd)}")
         ctx.out(f"  Issue prefix: {prefix}")
         ctx.out(f"  Issues will be named: {prefix}-<hash> (e.g., {prefix}-a3f2dd)")
+        if sync_branch:
+            ctx.out(f"  Sync branch: {sync_branch} ('bd sync' commits the issues there, not to your branch)")
         ctx.out("")
         ctx.out("Run 'bd create \"First issue\"' to get started.")
     return 0
@@ -139,6 +147,15 @@ def _init_no_db(ctx: Context, cwd: str) -> int:
         ctx.out(f"  Issues file: {os.path.relpath(workspace.jsonl_path, cwd)}")
         ctx.out(f"  Issue prefix: {prefix}")
     return 0
+
+
+def _checked_sync_branch(name: str, cwd: str) -> str:
+    """``--branch``/``sync.branch``: a name git accepts, and not the branch checked out."""
+    from beads.sync.git import find_git
+    from beads.sync.syncbranch import check_name
+
+    git = find_git(cwd)
+    return check_name(name, current=git.current_branch() if git is not None else None)
 
 
 def _prefix_of(db_path: str) -> str:
@@ -289,6 +306,8 @@ def run_config(ctx: Context) -> int:
             ctx.out(str(value))
         return 0
     if action == "set":
+        if key in ("sync.branch", "sync-branch") and args.value:
+            args.value = _checked_sync_branch(args.value, os.getcwd())
         if yaml_key:
             set_yaml_value(ws.config_yaml_path, key, args.value)
         else:

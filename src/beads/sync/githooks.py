@@ -12,6 +12,9 @@ default 30 s) so a stuck database never hangs git:
 * ``post-merge`` / ``post-checkout``: import the JSONL; never fails the git operation;
 * ``pre-push``: flush, then refuse the push while beads files have uncommitted changes.
 
+In sync-branch mode (``sync.branch`` set, another branch checked out) ``pre-commit`` and
+``pre-push`` do nothing: the beads files travel on the sync branch, not in the user's commits.
+
 All hooks stand aside while ``bd sync`` runs git itself (``BD_SYNC_IN_PROGRESS``):
 sync exports, imports and commits on its own terms.
 """
@@ -293,6 +296,8 @@ def run_hook(name: str, args: list[str], *, stderr: TextIO | None = None) -> int
         return 0
     timeout = hook_timeout()
     git.timeout = timeout
+    if name in ("pre-commit", "pre-push") and _sync_branch_mode(git, workspace.beads_dir):
+        return 0  # the beads files travel on the sync branch: not in the user's commits or pushes
     if name == "pre-commit":
         return _pre_commit(git, workspace.beads_dir, timeout, err)
     if name == "pre-push":
@@ -303,6 +308,14 @@ def run_hook(name: str, args: list[str], *, stderr: TextIO | None = None) -> int
         return _import_after(git, name, timeout, err)
     err.write(f"Warning: unknown hook {name!r}; nothing to do\n")
     return 0
+
+
+def _sync_branch_mode(git: Git, beads_dir: str) -> bool:
+    """A sync branch is configured and not the branch checked out (spec §8.8)."""
+    from beads.sync.syncbranch import branch_name
+
+    branch = branch_name(beads_dir)
+    return bool(branch) and git.current_branch() != branch
 
 
 def _beads_files(beads_dir: str) -> list[str]:

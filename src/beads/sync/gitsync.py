@@ -79,6 +79,11 @@ def sync(tracker: Tracker, options: SyncOptions, *, say: Callable[[str], None] =
         return flush_only(tracker, options, say)
     if options.import_only:
         return import_only(tracker, options, say)
+    from beads.sync import branchsync
+
+    branch = branchsync.active_branch(tracker)
+    if branch is not None:  # sync-branch mode: the beads files travel on their own branch
+        return branchsync.sync(tracker, options, branch, say)
     return _Sync(tracker, options, say).run()
 
 

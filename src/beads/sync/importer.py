@@ -4,8 +4,10 @@ The merge rules (spec §8.4, lessons A) are what make the JSONL a safe channel
 between clones:
 
 * identity is the issue ID; a record whose ``updated_at`` is strictly newer than the
-  local row replaces it; a tie or an older record changes nothing at all, neither fields
-  nor relations (it is a stale copy: applying its labels or edges would undo removals);
+  local row replaces it; a tie or an older record changes neither fields nor labels or
+  edges (it is a stale copy: applying its labels or edges would undo removals), only the
+  comments we lack are added (comments are never removed, so that undoes nothing), and
+  between two tombstones the labels we lack (nobody edits a deleted issue's labels);
 * an incoming record under a local issue's ID but with another creation identity is a
   different issue (two clones minted one child ID): the local issue is renamed out of its
   way first, never overwritten (``recordmerge.RecordMerge._resolve_collisions``);

@@ -92,6 +92,7 @@ class RecordMerge:
         creates: list[dict[str, Any]] = []
         accepted: list[dict[str, Any]] = []
         kept: list[dict[str, Any]] = []  # not newer than the local issue: nothing of them applies
+        tombs: set[str] = set()  # of those, tombstones meeting our tombstone
         for rec in sorted(records, key=lambda r: r["id"]):
             cur = local.get(rec["id"])
             if cur is None:
@@ -112,12 +113,14 @@ class RecordMerge:
                 accepted.append(rec)
             elif verdict == _NOT_NEWER:
                 kept.append(rec)
+                if cur["status"] == model.STATUS_TOMBSTONE and rec["status"] == model.STATUS_TOMBSTONE:
+                    tombs.add(rec["id"])
         # Into an empty database the indexes are built once at the end, before anything reads them.
         ddl = store.drop_indexes_if_empty() if len(creates) > CHUNK else []
         created = self._create(creates, local)
         self._relations(accepted, created)
         store.restore_indexes(ddl)
-        self._mark_differing(kept)
+        self._mark_differing(kept, tombs)
         self.absorbed.update(r["id"] for part in (created, accepted, kept) for r in part)
         bump_child_counters(store, [r["id"] for r in accepted + created])
         if self.mark_all:
@@ -377,16 +380,39 @@ class RecordMerge:
                 self.dirty.add(issue_id)
         self.changed_graph = rows.insert(store) or self.changed_graph
 
-    def _mark_differing(self, kept: list[dict[str, Any]]) -> None:
-        """A stale record whose relations differ from ours: the file must get our copy."""
+    def _mark_differing(self, kept: list[dict[str, Any]], tombs: set[str]) -> None:
+        """A stale record whose relations differ from ours: the file must get our copy.
+
+        Its comments we lack are added all the same: comments only grow (none is ever removed
+        between clones), so this undoes nothing, and two clones whose copies tie on
+        ``updated_at`` (a comment made on an issue another clone deleted at the same time)
+        would otherwise each re-export their own copy forever. For the same reason a tombstone
+        meeting our tombstone (``tombs``) brings its labels too: nobody edits a deleted issue's
+        labels, so there is no removal to undo, and the merge of a live side's new label into
+        a deletion reaches only the clone that had the live side.
+        """
         if not kept:
             return
         have = _Relations(self.store, [r["id"] for r in kept])
+        rows = RelationRows(self.now)
+        growing = [r for r in kept if (r.get("comments") and set(_comments(r)) - have.comments(r["id"]))
+                   or (r["id"] in tombs and _labels(r) - have.labels(r["id"]))]
+        used_comment_ids = self._free_comment_ids(growing) if growing else set()
+        grow_ids = {r["id"] for r in growing}
         for rec in kept:
             issue_id = rec["id"]
-            if (have.labels(issue_id) != _labels(rec) or have.deps(issue_id) != set(_deps(rec))
-                    or have.comments(issue_id) != set(_comments(rec))):
+            mine_c, mine_l = have.comments(issue_id), have.labels(issue_id)
+            if issue_id in grow_ids:
+                extra = {"comments": rec.get("comments") or []}
+                if issue_id in tombs:
+                    extra["labels"] = sorted(_labels(rec))
+                    mine_l = mine_l | _labels(rec)
+                rows.add(issue_id, extra, have.labels(issue_id), set(), mine_c, used_comment_ids)
+                mine_c = mine_c | set(_comments(rec))
+            if (mine_l != _labels(rec) or have.deps(issue_id) != set(_deps(rec))
+                    or mine_c != set(_comments(rec))):
                 self.dirty.add(issue_id)
+        rows.insert(self.store)
 
     def _free_comment_ids(self, records: list[dict[str, Any]]) -> set[int]:
         """Comment IDs from the file that are still free here (kept, so the file round-trips)."""

@@ -48,3 +48,43 @@ def branch_name(beads_dir: str) -> str | None:
 def worktree_path(common_git_dir: str, branch: str) -> str:
     """Where the sync branch's worktree lives: ``<git common dir>/beads-worktrees/<branch>``."""
     return os.path.join(common_git_dir, WORKTREES_DIR, branch)
+
+
+def remote_name(beads_dir: str) -> str | None:
+    """``sync.remote`` (env ``BD_SYNC_REMOTE``, then ``config.yaml``), or None when unset."""
+    from beads.core.config import env_value, load_yaml
+
+    value = env_value("sync.remote")
+    if not value:
+        try:
+            value = str(load_yaml(os.path.join(beads_dir, "config.yaml")).get("sync.remote") or "")
+        except Exception:  # noqa: BLE001 - reported by the commands that need the other settings
+            value = ""
+    return value.strip() or None
+
+
+def check_name(name: str, *, current: str | None = None) -> str:
+    """``name`` if git accepts it as a branch name (``git check-ref-format --branch``) and it is not
+    ``current`` (the checked-out branch); else ``InvalidInput`` in one line."""
+    import subprocess
+
+    from beads.errors import InvalidInput
+
+    name = name.strip()
+    if not name or name.startswith("-"):
+        raise InvalidInput(f"invalid sync branch name {name!r}: git does not accept it as a branch name")
+    try:
+        proc = subprocess.run(["git", "check-ref-format", "--branch", name], capture_output=True, text=True,
+                              timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        proc = None
+    if proc is not None and proc.returncode != 0:
+        raise InvalidInput(f"invalid sync branch name {name!r}: git does not accept it as a branch name",
+                           hint="use a name such as 'beads-sync' (see 'git check-ref-format --help')")
+    if name.startswith("refs/") or name == "HEAD":
+        raise InvalidInput(f"invalid sync branch name {name!r}: give a plain branch name such as 'beads-sync'")
+    if current is not None and name == current:
+        raise InvalidInput(f"the sync branch cannot be the branch you work on ({name!r})",
+                           hint="pick another name, e.g. 'beads-sync': bd commits the issues there and "
+                                "leaves your branch alone")
+    return name
