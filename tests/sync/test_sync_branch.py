@@ -215,6 +215,24 @@ def test_no_pull_no_push_and_dry_run_in_sync_branch_mode(tmp_path: Path) -> None
     assert "Local only" in branch_file(remote)
 
 
+@pytest.mark.parametrize("where", ["tracking", "untracked", "feature"])
+def test_the_first_sync_never_publishes_the_users_unpushed_commits(tmp_path: Path, where: str) -> None:
+    remote, a = protected_remote(tmp_path)
+    if where == "untracked":  # pushed by name, no upstream recorded: the remote's main still says what is public
+        git(a, "branch", "--unset-upstream")
+    elif where == "feature":  # a branch never pushed: the remote's default branch says it
+        git(a, "checkout", "-q", "-b", "feature")
+    (a / "secret.txt").write_text("not for the remote yet\n")
+    git(a, "add", "secret.txt")
+    git(a, "commit", "-q", "-m", "unpushed work")
+    unpushed = rev(a, "HEAD")
+    create(a, "Planned")
+    assert sync(a)["pushed"]
+    assert git(remote, "merge-base", "--is-ancestor", unpushed, BRANCH, check=False).returncode != 0
+    assert git(remote, "cat-file", "-e", unpushed, check=False).returncode != 0
+    assert "Planned" in branch_file(remote)
+
+
 # -- where the user works ---------------------------------------------------------------------------
 
 

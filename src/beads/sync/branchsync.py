@@ -160,9 +160,15 @@ class BranchSync(gitsync._Sync):  # noqa: SLF001 - the same sync, another place 
             self.report["pulled"] = True
             return None
         start = head
-        upstream = self.git.upstream()
-        if head and upstream and self.git.remote_branch_exists(*upstream):  # what is pushed already
-            start = self.git.merge_base(head, f"refs/remotes/{upstream[0]}/{upstream[1]}") or head
+        # what is pushed already: the upstream, else this branch's namesake on the remote, else
+        # the remote's default branch; the user's unpushed commits are never published here
+        candidates = [self.git.upstream()]
+        if self.remote is not None:
+            candidates += [(self.remote, name) for name in (self.git.current_branch(), "HEAD", "main", "master")]
+        for pair in candidates:
+            if head and pair and pair[1] and self.git.remote_branch_exists(*pair):
+                start = self.git.merge_base(head, f"refs/remotes/{pair[0]}/{pair[1]}") or head
+                break
         tip = self.wt.create_branch(start)
         self._set_recorded(tip)
         return None
