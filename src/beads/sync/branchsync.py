@@ -138,11 +138,13 @@ class BranchSync(gitsync._Sync):  # noqa: SLF001 - the same sync, another place 
                 raise SyncError(f"sync.remote is {wanted!r}, which is not a git remote here",
                                 hint=f"add it ('git remote add {wanted} <url>') or change sync.remote")
             return wanted
+        # then as syncmodes.sync_remote (bd sync --status/--merge): the sync branch's own remote,
+        # the checked-out branch's upstream remote, origin, the only remote
+        own = self.git.config_get(f"branch.{self.branch}.remote")
         upstream = self.git.upstream()
-        if upstream is not None:
-            return upstream[0]
-        if "origin" in remotes:
-            return "origin"
+        for name in (own, upstream[0] if upstream else None, "origin"):
+            if name and name in remotes:
+                return name
         return remotes[0] if len(remotes) == 1 else None
 
     def _create_branch_if_missing(self, pull: bool) -> str | None:

@@ -78,10 +78,13 @@ def ahead_behind(git: Git, ours: str, theirs: str) -> dict[str, int]:
 
 
 def sync_remote(git: Git, branch: str | None, configured: str | None) -> str | None:
-    """The remote a branch syncs with: its own ``branch.<b>.remote``, then ``sync.remote``,
-    then ``origin``, then the only remote; None without remotes."""
+    """The remote a sync branch syncs with, in ``bd sync``'s order (``branchsync._pick_remote``):
+    ``sync.remote``, the branch's own ``branch.<b>.remote``, the checked-out branch's upstream
+    remote, ``origin``, the only remote; None without remotes."""
     remotes = git.remotes()
-    candidates = [git.config_get(f"branch.{branch}.remote") if branch else None, configured, "origin"]
+    upstream = git.upstream()
+    candidates = [configured, git.config_get(f"branch.{branch}.remote") if branch else None,
+                  upstream[0] if upstream else None, "origin"]
     for name in candidates:
         if name and name in remotes:
             return name
