@@ -200,6 +200,49 @@ def test_two_clones_converge_through_the_sync_branch_and_main_never_moves(tmp_pa
     assert {p.name for p in wt.iterdir()} == {".git", ".beads"}  # only the beads directory is checked out
 
 
+def test_a_bad_record_pushed_to_the_sync_branch_is_refused_and_nothing_takes_it_in(tmp_path: Path) -> None:
+    """A hand-made commit on the remote's sync branch with a record bd refuses: the sync stops with
+    one line naming it; the database, the working JSONL and the local branch stay as they were and
+    the remote gets nothing from us. Once the line is fixed upstream, the next sync goes through."""
+    remote, a = protected_remote(tmp_path)
+    mine = create(a, "Mine")
+    sync(a)
+    # someone edits the sync branch by hand and breaks a record
+    hand = tmp_path / "hand"
+    git(tmp_path, "clone", "-q", "-b", BRANCH, str(remote), str(hand))
+    path = hand / ".beads" / "issues.jsonl"
+    good = path.read_text()
+    bad = json.loads(good.splitlines()[0]) | {"id": "proj-bad1", "priority": 9}
+    path.write_text(good + json.dumps(bad) + "\n")
+    git(hand, "commit", "-q", "-am", "by hand")
+    git(hand, "push", "-q", "origin", BRANCH)
+    remote_tip = rev(remote, BRANCH)
+
+    later = create(a, "Later")
+    db_before = db_state(a)
+    local_tip = rev(a, BRANCH)
+    failed = run_bd("sync", cwd=a)
+    assert failed.returncode != 0
+    assert f"line 2 of origin/{BRANCH}'s issues.jsonl" in failed.stderr and "proj-bad1" in failed.stderr
+    assert "priority" in failed.stderr and len(failed.stderr.splitlines()) <= 4, failed.stderr
+    assert "bd sync" in failed.stderr  # the one command that continues
+    assert "proj-bad1" not in db_state(a) and db_state(a) == db_before
+    assert "proj-bad1" not in (a / ".beads" / "issues.jsonl").read_text()
+    assert git(a, "merge-base", "--is-ancestor", remote_tip, BRANCH, check=False).returncode != 0
+    assert rev(remote, BRANCH) == remote_tip  # nothing pushed on top of the bad commit
+    assert git(a, "merge-base", "--is-ancestor", local_tip, BRANCH, check=False).returncode == 0
+
+    # fixed upstream: the next sync takes the fix and pushes ours
+    fixed = dict(bad, priority=1)
+    path.write_text(good + json.dumps(fixed) + "\n")
+    git(hand, "commit", "-q", "-am", "fix by hand")
+    git(hand, "push", "-q", "origin", BRANCH)
+    assert sync(a)["pushed"]
+    assert {mine, later, "proj-bad1"} <= set(db_state(a))
+    assert db_state(a)["proj-bad1"]["priority"] == 1
+    assert later in branch_file(remote)
+
+
 def test_no_pull_no_push_and_dry_run_in_sync_branch_mode(tmp_path: Path) -> None:
     remote, a = protected_remote(tmp_path)
     create(a, "Local only")

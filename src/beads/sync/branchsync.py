@@ -31,7 +31,8 @@ import os
 
 from beads.errors import CorruptJSONL, GitError, SyncError
 from beads.sync import gitsync
-from beads.sync.gitsync import PUSH_ATTEMPTS, SYNC_FILES, _file_changed
+from beads.sync.gitsync import PUSH_ATTEMPTS, SYNC_FILES
+from beads.sync.syncsteps import file_changed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -164,11 +165,11 @@ class BranchSync(gitsync._Sync):  # noqa: SLF001 - the same sync, another place 
         start = head
         # what is pushed already: the upstream, else this branch's namesake on the remote, else
         # the remote's default branch; the user's unpushed commits are never published here
-        candidates = [self.git.upstream()]
+        candidates: list[tuple[str, str | None] | None] = [self.git.upstream()]
         if self.remote is not None:
             candidates += [(self.remote, name) for name in (self.git.current_branch(), "HEAD", "main", "master")]
         for pair in candidates:
-            if head and pair and pair[1] and self.git.remote_branch_exists(*pair):
+            if head and pair and pair[1] and self.git.remote_branch_exists(pair[0], pair[1]):
                 start = self.git.merge_base(head, f"refs/remotes/{pair[0]}/{pair[1]}") or head
                 break
         tip = self.wt.create_branch(start)
@@ -268,7 +269,12 @@ class BranchSync(gitsync._Sync):  # noqa: SLF001 - the same sync, another place 
 
         text, conflicts, _ = merge_bytes(base, ours, theirs, vocab=vocab_of(self.tracker))
         if conflicts:
-            raise SyncError(f"cannot merge the sync branch {self.branch}: {conflicts[0].reason}",
+            where = {" in right: ": f" of {self.remote or 'the'}/{self.branch}'s issues.jsonl ({theirs_rev[:12]}): ",
+                     " in left: ": " of this clone's issues.jsonl: "}
+            reason = conflicts[0].reason
+            for side, name in where.items():
+                reason = reason.replace(side, name, 1)
+            raise SyncError(f"cannot merge the sync branch {self.branch}: {reason}",
                             hint="nothing was changed; fix that record on the branch (or in this clone), then "
                                  + self.retry_hint())
         self.wt.write(self.names[0], text.encode("utf-8", "surrogateescape"))
@@ -385,10 +391,10 @@ class BranchSync(gitsync._Sync):  # noqa: SLF001 - the same sync, another place 
         return self._reexport_if_needed()
 
     def _reexport_if_needed(self) -> bool:
-        if not self.tracker.store.dirty_ids() and not gitsync._file_lacks_issues(self.tracker):
+        if not self.tracker.store.dirty_ids() and not gitsync.file_lacks_issues(self.tracker):
             return False
         self.say("→ Re-exporting: the database has changes the JSONL lacks")
-        self.report["reexported"] = gitsync._export(self.tracker)
+        self.report["reexported"] = gitsync.export(self.tracker)
         if self._commit("bd sync: apply DB changes after import"):
             self.report["committed_after_import"] = True
             return True
@@ -409,7 +415,7 @@ class BranchSync(gitsync._Sync):  # noqa: SLF001 - the same sync, another place 
             facts.append(f"the issues file has changes not committed to {self.branch} yet")
         if self.tracker.store.dirty_ids():
             facts.append("some database changes are not in the JSONL yet (the next sync writes them)")
-        elif _file_changed(self.tracker):
+        elif file_changed(self.tracker):
             facts.append("the JSONL has changes the database has not imported yet")
         else:
             facts.append("the database matches the JSONL")
@@ -418,7 +424,7 @@ class BranchSync(gitsync._Sync):  # noqa: SLF001 - the same sync, another place 
 
     def _dry_run(self, upstream: tuple[str, str] | None) -> dict[str, Any]:
         say = self.say
-        changed = _file_changed(self.tracker)
+        changed = file_changed(self.tracker)
         dirty = len(self.tracker.store.dirty_ids())
         exists = self.git.ok("rev-parse", "-q", "--verify", f"refs/heads/{self.branch}")
         self.report.update(would_import=changed, would_export=dirty, branch_exists=exists)

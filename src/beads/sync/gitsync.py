@@ -25,6 +25,9 @@ writes never wait. ``BD_SYNC_IN_PROGRESS=1`` makes our own hooks stand aside.
 A failed fetch, merge or push raises ``SyncError`` with one line saying what to do
 and a hint whose every clause (committed? database and file in agreement?) is
 checked when the error is raised.
+
+The steps shared with the hooks' modes and with sync-branch mode (``beads.sync.branchsync``)
+live in ``beads.sync.syncsteps``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,20 @@ import sys
 import time
 
 from beads.errors import BdError, CorruptJSONL, GitError, SyncError
+from beads.sync.syncsteps import (
+    SyncOptions,
+    default_message,
+    export,
+    file_changed,
+    file_lacks_issues,
+    flush_only,
+    import_if_changed,
+    import_jsonl,
+    import_only,
+    removals_since,
+    report_counts,
+    sha256_hex,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,30 +62,11 @@ if TYPE_CHECKING:
     from beads.sync.linescan import Scan
     from beads.sync.synclock import SyncLock
 
+
 SYNC_FILES = ("deletions.jsonl", "interactions.jsonl", "metadata.json")
 LINE_UNION_FILES = ("interactions.jsonl", "deletions.jsonl")  # append-only logs
 SYNC_ENV = "BD_SYNC_IN_PROGRESS"
 PUSH_ATTEMPTS = 30  # merges and pushes when other clones keep pushing first
-
-
-class SyncOptions:
-    """What one ``bd sync`` does (a plain class: importing ``dataclasses`` costs ~6 ms per run)."""
-
-    def __init__(self, *, flush_only: bool = False, import_only: bool = False, no_pull: bool = False,
-                 no_push: bool = False, dry_run: bool = False, message: str | None = None,
-                 rename_on_import: bool = False, author: str | None = None, no_gpg_sign: bool = False,
-                 merged_from: str | None = None, lock_timeout: float | None = None) -> None:
-        self.flush_only = flush_only
-        self.import_only = import_only
-        self.no_pull = no_pull
-        self.no_push = no_push
-        self.dry_run = dry_run
-        self.message = message
-        self.rename_on_import = rename_on_import
-        self.author = author
-        self.no_gpg_sign = no_gpg_sign
-        self.merged_from = merged_from  # import-only after a merge: the pre-merge commit (ORIG_HEAD)
-        self.lock_timeout = lock_timeout  # how long to wait for another sync's lock (None: synclock.WAIT_S)
 
 
 def sync(tracker: Tracker, options: SyncOptions, *, say: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
@@ -85,201 +83,6 @@ def sync(tracker: Tracker, options: SyncOptions, *, say: Callable[[str], None] =
     if branch is not None:  # sync-branch mode: the beads files travel on their own branch
         return branchsync.sync(tracker, options, branch, say)
     return _Sync(tracker, options, say).run()
-
-
-def default_message() -> str:
-    return "bd sync: " + time.strftime("%Y-%m-%d %H:%M:%S")
-
-
-# -- the parts the git hooks use -------------------------------------------------------------------
-
-
-def flush_only(tracker: Tracker, options: SyncOptions, say: Callable[[str], None]) -> dict[str, Any]:
-    """Bring the JSONL up to date with the database (importing a changed file first); no git."""
-    report: dict[str, Any] = {"mode": "flush-only", "dry_run": options.dry_run}
-    if options.dry_run:
-        report["would_export"] = len(tracker.store.dirty_ids())
-        say(f"→ [DRY RUN] Would export {report['would_export']} changed issue(s) to the JSONL")
-        return report
-    report["imported"] = _counts(_import_if_changed(tracker, options))
-    report["exported"] = _export(tracker)
-    say("→ Exported pending changes to the JSONL" if report["exported"] else "→ JSONL already up to date")
-    return report
-
-
-def import_only(tracker: Tracker, options: SyncOptions, say: Callable[[str], None]) -> dict[str, Any]:
-    """Import the JSONL into the database (newer-wins, additive); no git writes.
-
-    With ``merged_from`` (the post-merge hook passes ``ORIG_HEAD``), relations the
-    merge removed are removed here first, as ``bd sync`` does after its own pull.
-    """
-    ws = tracker.workspace
-    assert ws is not None
-    report: dict[str, Any] = {"mode": "import-only", "dry_run": options.dry_run}
-    if not os.path.exists(ws.jsonl_path):
-        say("→ No JSONL to import")
-        report["imported"] = None
-        return report
-    if options.dry_run:
-        report["would_import"] = _file_changed(tracker)
-        say("→ [DRY RUN] Would import the JSONL" if report["would_import"] else "→ [DRY RUN] JSONL unchanged")
-        return report
-    if not options.merged_from and not _file_changed(tracker, confirm=True):
-        # the very file this database last wrote or read: importing it would change nothing
-        stats = {"created": 0, "updated": 0, "unchanged": _line_count(ws.jsonl_path), "skipped": 0, "tombstoned": 0}
-        report["imported"] = stats
-        say("→ Imported: 0 created, 0 updated")
-        return report
-    removed = _removals_since(tracker, options.merged_from) if options.merged_from else 0
-    stats = _import(tracker, options)
-    counts = _counts(stats) or {}
-    if removed:
-        counts["relations_removed"] = removed
-    report["imported"] = counts
-    say(f"→ Imported: {stats['created']} created, {stats['updated']} updated")
-    return report
-
-
-def _line_count(path: str) -> int:
-    count = 0
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            count += block.count(b"\n")
-    return count
-
-
-def sha256_hex(data: bytes) -> str:
-    from beads.sync.export import sha256_hex as digest
-
-    return digest(data)
-
-
-def _removals_since(tracker: Tracker, rev: str) -> int:
-    """Apply the removals between the JSONL at ``rev`` (before a merge) and the merged file."""
-    from beads.sync.git import find_git
-    from beads.sync.removals import changed_lines, removals_after_merge
-
-    ws = tracker.workspace
-    assert ws is not None
-    git = find_git(ws.root)
-    if git is None:
-        return 0
-    before = git.show(rev, ws.jsonl_path)
-    if before is None:
-        return 0
-    from beads.sync.importer import vocab_of
-
-    try:
-        merged = changed_lines(before, ws.jsonl_path, vocab_of(tracker))
-    except (SyncError, CorruptJSONL):
-        return 0  # the import below reports the problem
-    if merged is None:
-        return 0
-    # Issues changed here and not yet flushed were not part of that commit: leave them be.
-    return removals_after_merge(tracker, before, merged, skip=set(tracker.store.dirty_ids()))
-
-
-# -- helpers over the JSONL layer ---------------------------------------------------------------------
-
-
-def _counts(stats: dict[str, Any] | None) -> dict[str, Any] | None:
-    if stats is None:
-        return None
-    out: dict[str, Any] = {k: stats[k] for k in ("created", "updated", "unchanged", "skipped", "tombstoned")
-                           if k in stats}
-    if stats.get("renamed"):
-        out["renamed"] = dict(stats["renamed"])
-    return out
-
-
-def _file_changed(tracker: Tracker, *, confirm: bool = False) -> bool:
-    """Whether the JSONL differs from what this database last read or wrote (``confirm``: a file
-    that was only touched has its new stat recorded)."""
-    from beads.sync import export as exp
-
-    ws = tracker.workspace
-    assert ws is not None
-    known = tracker.store.get_metadata_many([exp.KEY_CONTENT_HASH, exp.KEY_FILE_HASH, exp.LEGACY_HASH, exp.KEY_STAT])
-    try:
-        if known.pop(exp.KEY_STAT, None) == exp.fingerprint(os.stat(ws.jsonl_path)):
-            return False  # the very file we last wrote or read (what auto-import trusts too)
-    except FileNotFoundError:
-        return False
-    data, st = exp.read_file(ws.jsonl_path)
-    if data is None:
-        return False
-    if exp.sha256_hex(data) not in {v for v in known.values() if v}:
-        return True
-    if confirm and st is not None:  # touched, same bytes: the claims tied to the old stat hold for the new one
-        exp.confirm_unchanged(tracker.store, st)
-    return False
-
-
-def _import(tracker: Tracker, options: SyncOptions) -> dict[str, Any]:
-    from beads.sync.importer import import_file
-
-    ws = tracker.workspace
-    assert ws is not None
-    try:
-        stats = import_file(tracker, ws.jsonl_path, rename_on_import=options.rename_on_import,
-                            skip_prefix_validation=not options.rename_on_import)
-    except CorruptJSONL as exc:
-        raise SyncError(exc.message, hint="nothing was imported and the database is unchanged")
-    for old, new in sorted((stats.get("renamed") or {}).items()):
-        print(f"Warning: {old} in the JSONL is another clone's issue; the local issue is now {new}",
-              file=sys.stderr)
-    return stats
-
-
-def _import_if_changed(tracker: Tracker, options: SyncOptions) -> dict[str, Any] | None:
-    return _import(tracker, options) if _file_changed(tracker, confirm=True) else None
-
-
-def _export(tracker: Tracker) -> bool:
-    """Flush changed issues; a full export when the file lacks some of the database's issues."""
-    from beads.sync import export as exp
-
-    ws = tracker.workspace
-    assert ws is not None
-    if _file_lacks_issues(tracker):
-        before, _ = exp.read_file(ws.jsonl_path)
-        exp.export_jsonl(tracker)
-        after, _ = exp.read_file(ws.jsonl_path)
-        return before != after
-    return exp.flush(tracker)
-
-
-def _file_lacks_issues(tracker: Tracker) -> bool:
-    from beads.sync import export as exp
-    from beads.sync import jsonl, linescan
-
-    ws = tracker.workspace
-    assert ws is not None
-    store = tracker.store
-    meta = store.get_metadata_many([exp.KEY_COMPLETE, exp.KEY_STAT])
-    try:
-        fp = exp.fingerprint(os.stat(ws.jsonl_path))
-    except FileNotFoundError:
-        fp = ""
-    if fp and meta.get(exp.KEY_COMPLETE) == fp:
-        return False  # known to hold every issue that is not waiting in a dirty mark
-    wanted = store.exported_ids()
-    if not wanted:
-        return False
-    data, st = exp.read_file(ws.jsonl_path)
-    if data is None:
-        return True
-    ids = linescan.file_ids(data)
-    try:
-        have = set(ids if ids is not None else jsonl.line_ids(data.decode("utf-8", "replace")))
-    except CorruptJSONL:
-        return False  # the export's own guard will refuse and explain
-    if wanted <= have:
-        if st is not None and meta.get(exp.KEY_STAT) == exp.fingerprint(st):
-            with store.transaction():
-                store.set_metadata_many({exp.KEY_COMPLETE: meta[exp.KEY_STAT]})
-        return False
-    return True
 
 
 # -- the full sync ---------------------------------------------------------------------------------
@@ -399,7 +202,7 @@ class _Sync:
         """Import the JSONL if something else changed it, then write the database's changes to it."""
         from beads.sync import export as exp
 
-        imported = _counts(_import_if_changed(self.tracker, self.options))
+        imported = report_counts(import_if_changed(self.tracker, self.options))
         if imported is not None or self.report["imported"] is None:
             self.report["imported"] = imported
         if self.full_export:
@@ -408,7 +211,7 @@ class _Sync:
             exported = self._read() != before
             self.full_export = False
         else:
-            exported = _export(self.tracker)
+            exported = export(self.tracker)
         self.report["exported"] = self.report["exported"] or exported
 
     def _commit_files(self, again: bool = False) -> None:
@@ -417,9 +220,9 @@ class _Sync:
 
     def _absorb_interrupted(self, orig: str | None) -> None:
         """A killed sync concluded its merge but did not import it: do what it would have done."""
-        removed = _removals_since(self.tracker, orig) if orig else 0
+        removed = removals_since(self.tracker, orig) if orig else 0
         self.say("→ Importing the merge an interrupted bd sync left")
-        counts = _counts(_import(self.tracker, self.options)) or {}
+        counts = report_counts(import_jsonl(self.tracker, self.options)) or {}
         if removed:
             counts["relations_removed"] = removed
         self.report["imported"] = counts
@@ -437,7 +240,7 @@ class _Sync:
             facts.append("the issues file has changes not committed yet")
         if self.tracker.store.dirty_ids():
             facts.append("some database changes are not in the JSONL yet (the next sync writes them)")
-        elif _file_changed(self.tracker):
+        elif file_changed(self.tracker):
             facts.append("the JSONL has changes the database has not imported yet")
         else:
             facts.append("the database matches the JSONL")
@@ -459,7 +262,7 @@ class _Sync:
 
     def _dry_run(self, upstream: tuple[str, str] | None) -> dict[str, Any]:
         say = self.say
-        changed = _file_changed(self.tracker)
+        changed = file_changed(self.tracker)
         dirty = len(self.tracker.store.dirty_ids())
         self.report.update(would_import=changed, would_export=dirty)
         if changed:
@@ -650,8 +453,8 @@ class _Sync:
 
         removed = removals_after_merge(self.tracker, left, merged, skip=set(self.tracker.store.dirty_ids()))
         self.say("→ Importing the merged JSONL...")
-        stats = _import(self.tracker, self.options)
-        counts = _counts(stats) or {}
+        stats = import_jsonl(self.tracker, self.options)
+        counts = report_counts(stats) or {}
         if removed:
             counts["relations_removed"] = removed
         self.report["imported"] = counts
@@ -684,10 +487,10 @@ class _Sync:
         raise SyncError(f"the pull was undone: {problem}", hint=hint)
 
     def _reexport_if_needed(self) -> bool:
-        if not self.tracker.store.dirty_ids() and not _file_lacks_issues(self.tracker):
+        if not self.tracker.store.dirty_ids() and not file_lacks_issues(self.tracker):
             return False
         self.say("→ Re-exporting: the database has changes the JSONL lacks")
-        self.report["reexported"] = _export(self.tracker)
+        self.report["reexported"] = export(self.tracker)
         if self._commit("bd sync: apply DB changes after import"):
             self.report["committed_after_import"] = True
             return True
