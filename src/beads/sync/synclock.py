@@ -95,6 +95,14 @@ class SyncLock:
             os.close(self.fd)  # releases the flock
             self.fd = -1
 
+    def release_keeping(self, state: dict[str, Any]) -> None:
+        """Let go of the lock leaving ``state`` recorded (a killed sync's, put back as it was) for
+        the next ``bd sync`` to recover from; ``__exit__`` then does nothing."""
+        self.record(**state)
+        self.git.pass_fds = ()
+        os.close(self.fd)
+        self.fd = -1
+
     def record(self, **state: Any) -> None:
         """Note what the sync is doing now (read back by the next sync if this one is killed)."""
         self.state = {"pid": os.getpid(), **state}

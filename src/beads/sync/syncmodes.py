@@ -177,9 +177,7 @@ class _ModeLock:
         lock = self.lock.__enter__()
         previous = lock.previous
         if previous and previous.get("step") == "merging":
-            lock.record(**previous)  # as it was: the next 'bd sync' recovers from it
-            os.close(lock.fd)
-            lock.fd, lock.git.pass_fds = -1, ()
+            lock.release_keeping(previous)  # as it was: the next 'bd sync' recovers from it
             raise SyncError("an interrupted bd sync left a merge to finish",
                             hint=f"run 'bd sync' (it finishes or undoes that merge), then '{self.command}' again")
         lock.clear_index_lock()
