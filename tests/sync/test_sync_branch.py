@@ -474,3 +474,35 @@ def test_sync_remote_picks_the_remote_of_the_sync_branch(tmp_path: Path) -> None
     assert sync(a)["remote"] == f"mirror/{BRANCH}"
     assert iid in branch_file(mirror)
     assert git(remote, "rev-parse", "-q", "--verify", BRANCH, check=False).returncode != 0
+
+
+def _doctor_sync_branch(cwd: Path) -> dict:
+    checks = json.loads(run_bd("doctor", "--json", cwd=cwd).stdout)["checks"]
+    (check,) = [c for c in checks if c["name"] == "Sync Branch"]
+    return check
+
+
+def test_doctor_reports_the_sync_branch_state_and_bd_sync_is_the_fix(tmp_path: Path) -> None:
+    remote, a = protected_remote(tmp_path)
+    first = _doctor_sync_branch(a)
+    assert first["status"] == "ok" and "not created yet" in first["message"]
+    create(a, "Planned")
+    sync(a, "--no-push")
+    ahead = _doctor_sync_branch(a)
+    assert ahead["status"] == "warning" and "not pushed" in ahead["message"] and "bd sync" in ahead["fix"]
+    sync(a)
+    assert _doctor_sync_branch(a)["status"] == "ok"
+    shutil.rmtree(worktree(a) / ".git", ignore_errors=True) if (worktree(a) / ".git").is_dir() else \
+        (worktree(a) / ".git").unlink()
+    damaged = _doctor_sync_branch(a)
+    assert damaged["status"] == "warning" and "damaged" in damaged["message"]
+    sync(a)
+    assert _doctor_sync_branch(a)["status"] == "ok"
+    git(a, "checkout", "-q", "-f", BRANCH)
+    assert _doctor_sync_branch(a)["status"] == "warning"
+    git(a, "checkout", "-q", "-f", "main")
+    config = a / ".beads" / "config.yaml"
+    config.write_text(config.read_text().replace(f"sync.branch: {BRANCH}", "sync.branch: 'bad..name'"))
+    assert _doctor_sync_branch(a)["status"] == "error"
+    config.write_text(config.read_text().replace("sync.branch: 'bad..name'", ""))
+    assert "no sync branch" in _doctor_sync_branch(a)["message"]

@@ -94,7 +94,8 @@ class Doctor:
             self.orphaned_dependencies, self.expired_tombstones,
         ]
         steps += [lambda: files.gitignore(self.workspace), lambda: files.git_hooks(self.workspace),  # type: ignore[arg-type]
-                  lambda: files.merge_driver(self.workspace), lambda: files.git_locks(self.workspace),  # type: ignore[arg-type]
+                  lambda: files.merge_driver(self.workspace), lambda: files.sync_branch(self.workspace),  # type: ignore[arg-type]
+                  lambda: files.git_locks(self.workspace),  # type: ignore[arg-type]
                   lambda: files.daemon_health(self.workspace)]  # type: ignore[arg-type]
         for step in steps:
             try:

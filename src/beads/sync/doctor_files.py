@@ -126,6 +126,60 @@ def merge_driver(workspace: Workspace) -> Check:
                  apply=lambda: (register_merge_driver(git, workspace), "merge driver registered")[1])
 
 
+# -- sync branch -------------------------------------------------------------------------------------
+
+
+def sync_branch(workspace: Workspace) -> Check:
+    """``sync.branch``: a name git takes, not the branch checked out, its worktree sound, and the
+    local branch not ahead of or behind the remote's copy (as last fetched). ``bd sync`` repairs
+    a damaged worktree itself, so the fix is to run it."""
+    from beads.errors import InvalidInput
+    from beads.sync import syncbranch
+
+    name = syncbranch.branch_name(workspace.beads_dir)
+    if not name:
+        return Check("Sync Branch", OK, "no sync branch configured: bd sync commits to the working branch")
+    try:
+        syncbranch.check_name(name)
+    except InvalidInput as exc:
+        return Check("Sync Branch", ERROR, exc.message, fix="set a valid name: bd config set sync.branch beads-sync")
+    git = _git(workspace)
+    if git is None:
+        return Check("Sync Branch", ERROR, f"sync.branch is {name!r} but this is not a git repository",
+                     fix="run 'git init', or unset sync.branch")
+    if git.current_branch() == name:
+        return Check("Sync Branch", WARNING, f"the sync branch {name!r} is checked out here",
+                     detail="on it, bd sync commits and pushes it like any working branch",
+                     fix="switch back to your working branch ('git switch main')")
+    if not git.ok("rev-parse", "-q", "--verify", f"refs/heads/{name}"):
+        return Check("Sync Branch", OK, f"{name}: not created yet (the next bd sync creates it)")
+    problems: list[str] = []
+    common = git.out("rev-parse", "--git-common-dir")
+    path = syncbranch.worktree_path(common if os.path.isabs(common) else os.path.join(git.root, common), name)
+    if os.path.exists(path) and not os.path.exists(os.path.join(path, ".git")):
+        problems.append(f"its worktree {path} is damaged")
+    remotes = git.remotes()
+    remote = syncbranch.remote_name(workspace.beads_dir) or (git.upstream() or ("origin", ""))[0]
+    if remote not in remotes:
+        remote = remotes[0] if len(remotes) == 1 else ""
+    if not remote:
+        pass  # no remote: the branch lives in this clone only, as bd sync keeps it
+    elif not git.ok("rev-parse", "-q", "--verify", f"refs/remotes/{remote}/{name}"):
+        problems.append(f"not pushed to {remote} yet")
+    else:
+        counts = git.out("rev-list", "--left-right", "--count", f"refs/heads/{name}...refs/remotes/{remote}/{name}")
+        ahead, behind = (int(n) for n in counts.split())
+        if ahead:
+            problems.append(f"{ahead} commit(s) not pushed to {remote}/{name}")
+        if behind:
+            problems.append(f"{behind} commit(s) on {remote}/{name} not merged here (as last fetched)")
+    if problems:
+        return Check("Sync Branch", WARNING, f"{name}: " + "; ".join(problems),
+                     fix="run 'bd sync' (it repairs the worktree, merges and pushes)")
+    where = f"in step with {remote}/{name} (as last fetched)" if remote else "no remote: kept in this clone"
+    return Check("Sync Branch", OK, f"{name}: {where}")
+
+
 # -- leftover git locks -------------------------------------------------------------------------
 
 

@@ -432,6 +432,16 @@ class Git:
         self.run("config", key, value)
 
 
+def valid_branch_name(name: str) -> bool | None:
+    """Whether git takes ``name`` as a branch name (``git check-ref-format --branch``; needs no
+    repository); None when git cannot be run."""
+    try:
+        code, _, _ = _capture(["git", "check-ref-format", "--branch", name], os.environ, DEFAULT_TIMEOUT)
+    except (OSError, _Timeout):
+        return None
+    return code == 0
+
+
 def git_running_in(root: str) -> bool | None:
     """Whether a ``git`` process works in ``root`` now (Linux ``/proc``); None when we cannot tell."""
     if not os.path.isdir("/proc/self/fd"):

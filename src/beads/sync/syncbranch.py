@@ -66,19 +66,13 @@ def remote_name(beads_dir: str) -> str | None:
 def check_name(name: str, *, current: str | None = None) -> str:
     """``name`` if git accepts it as a branch name (``git check-ref-format --branch``) and it is not
     ``current`` (the checked-out branch); else ``InvalidInput`` in one line."""
-    import subprocess
-
     from beads.errors import InvalidInput
+    from beads.sync.git import valid_branch_name
 
     name = name.strip()
     if not name or name.startswith("-"):
         raise InvalidInput(f"invalid sync branch name {name!r}: git does not accept it as a branch name")
-    try:
-        proc = subprocess.run(["git", "check-ref-format", "--branch", name], capture_output=True, text=True,
-                              timeout=30, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.SubprocessError):
-        proc = None
-    if proc is not None and proc.returncode != 0:
+    if valid_branch_name(name) is False:
         raise InvalidInput(f"invalid sync branch name {name!r}: git does not accept it as a branch name",
                            hint="use a name such as 'beads-sync' (see 'git check-ref-format --help')")
     if name.startswith("refs/") or name == "HEAD":
