@@ -237,5 +237,12 @@ def test_in_sync_branch_mode_the_daemons_commits_and_pushes_go_to_the_sync_branc
         assert _head(remote, "main") == main_before and _head(clone.cwd) == head_before
         assert _commits(clone.cwd, "bd daemon") == []
         assert _git_status(daemon)["pushes"] >= 1 and _git_status(daemon)["failures"] == 0
+        assert daemon.status()["auto_pull"]  # on by default with a sync branch (spec §9.1)
+    finally:
+        daemon.stop()
+    clone("config", "set", "daemon.auto_pull", "false")
+    daemon = start(clone, env=FAST)
+    try:
+        assert not daemon.status()["auto_pull"]
     finally:
         daemon.stop()

@@ -89,6 +89,12 @@ class GitSettings:
         self.auto_commit = flag(auto_commit, "daemon.auto_commit")
         self.auto_push = flag(auto_push, "daemon.auto_push")
         self.auto_pull = flag(auto_pull, "daemon.auto_pull")
+        if auto_pull is None and setting("daemon.auto_pull") is None:
+            from beads.sync.syncbranch import branch_name
+
+            # with a sync branch, pulling is on unless turned off (spec §9.1): what it commits goes
+            # to that branch, never to the user's
+            self.auto_pull = branch_name(beads_dir) is not None
         if self.auto_push:
             self.auto_commit = True  # a push carries the commits: pushing implies committing
         self.remote_interval = parse_interval(setting("remote-sync-interval"), DEFAULT_REMOTE_INTERVAL)
