@@ -152,18 +152,25 @@ def run_create(ctx: Context) -> int:
     issue = tracker.create(title, **fields)
     for nudge in nudges:  # after success, so that a failure prints only its error
         ctx.warn(nudge)
+    report_created(ctx, issue)
+    return 0
+
+
+def report_created(ctx: Context, issue: Any, where: str | None = None) -> None:
+    """What ``bd create`` prints: the issue (``--json``), its ID (``--silent``) or a summary."""
     from beads.core.views import wire
 
     if ctx.json:
         ctx.emit(wire(issue))
-    elif args.silent:
+    elif ctx.args.silent:
         ctx.out(issue["id"])
     else:
         ctx.out(f"✓ Created issue: {issue['id']}")
         ctx.out(f"  Title: {issue['title']}")
         ctx.out(f"  Priority: P{issue['priority']}")
         ctx.out(f"  Status: {issue['status']}")
-    return 0
+        if where is not None:
+            ctx.out(f"  Repository: {where}")
 
 
 def _routed(ctx: Context) -> Workspace | None:

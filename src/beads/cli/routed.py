@@ -34,18 +34,9 @@ def create_routed(ctx: Context, target: Workspace, title: str, fields: dict[str,
     issue = _create(ctx, target, title, fields)
     for nudge in nudges:
         ctx.warn(nudge)
-    from beads.core.views import wire
+    from beads.cli.cmd_issues import report_created
 
-    if ctx.json:
-        ctx.emit(wire(issue))
-    elif ctx.args.silent:
-        ctx.out(issue["id"])
-    else:
-        ctx.out(f"✓ Created issue: {issue['id']}")
-        ctx.out(f"  Title: {issue['title']}")
-        ctx.out(f"  Priority: P{issue['priority']}")
-        ctx.out(f"  Status: {issue['status']}")
-        ctx.out(f"  Repository: {where}")
+    report_created(ctx, issue, where)
     return 0
 
 

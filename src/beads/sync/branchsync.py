@@ -292,7 +292,7 @@ class BranchSync(gitsync._Sync):  # noqa: SLF001 - the same sync, another place 
 
     def _fetch_branch(self) -> str | None:
         """Fetch the remote's sync branch into ``refs/remotes/<remote>/<branch>``; its commit or None."""
-        from beads.sync.git import NETWORK_TIMEOUT, summarize_output
+        from beads.sync.git import NETWORK_TIMEOUT
 
         remote, branch = self.remote, self.branch
         assert remote is not None
@@ -300,14 +300,9 @@ class BranchSync(gitsync._Sync):  # noqa: SLF001 - the same sync, another place 
         tracking = f"refs/remotes/{remote}/{branch}"
         proc = self.git.run("fetch", "--quiet", "--no-write-fetch-head", remote, f"+refs/heads/{branch}:{tracking}",
                             check=False, timeout=NETWORK_TIMEOUT, env={**self.env, "LC_ALL": "C"})
-        if proc.returncode != 0:
-            output = (proc.stderr or "") + (proc.stdout or "")
-            if "couldn't find remote ref" in output:
-                self.say(f"→ {remote}/{branch} does not exist yet: it is created by the push")
-                return None
-            detail = summarize_output(output) or f"exit status {proc.returncode}"
-            raise SyncError(f"git fetch of {remote}/{branch} failed: {detail}",
-                            hint=self.retry_hint(" once the problem is fixed"))
+        if self._fetch_failed(proc, f"{remote}/{branch}", "it is created by the push",
+                              f"git fetch of {remote}/{branch} failed"):
+            return None
         return self.git.out("rev-parse", tracking)
 
     def _integrate(self, target: str, left: bytes) -> Scan | None:

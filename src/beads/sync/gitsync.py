@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn
 
     from beads.core.tracker import Tracker
-    from beads.sync.git import Git
+    from beads.sync.git import Completed, Git
     from beads.sync.linescan import Scan
     from beads.sync.synclock import SyncLock
 
@@ -331,19 +331,26 @@ class _Sync:
 
     def _fetch(self, upstream: tuple[str, str]) -> str | None:
         """Fetch the upstream branch; its commit, or None when the remote has no such branch yet."""
-        from beads.sync.git import summarize_output
-
         remote, branch = upstream
         self.say(f"→ Pulling from {remote}/{branch}...")
         proc = self.git.fetch_branch(remote, branch, env=self.env)
-        if proc.returncode != 0:
-            output = (proc.stderr or "") + (proc.stdout or "")
-            if "couldn't find remote ref" in output:
-                self.say(f"→ {remote}/{branch} does not exist yet: nothing to pull")
-                return None
-            detail = summarize_output(output) or f"exit status {proc.returncode}"
-            raise SyncError(f"git pull failed: {detail}", hint=self.retry_hint(" once the problem is fixed"))
+        if self._fetch_failed(proc, f"{remote}/{branch}", "nothing to pull", "git pull failed"):
+            return None
         return self.git.out("rev-parse", "FETCH_HEAD")
+
+    def _fetch_failed(self, proc: Completed, where: str, absent: str, failed: str) -> bool:
+        """True when the fetch found no such branch on the remote (said, with ``absent``);
+        ``SyncError`` (``failed: <git's line>``) when it failed otherwise; False when it worked."""
+        from beads.sync.git import summarize_output
+
+        if proc.returncode == 0:
+            return False
+        output = (proc.stderr or "") + (proc.stdout or "")
+        if "couldn't find remote ref" in output:
+            self.say(f"→ {where} does not exist yet: {absent}")
+            return True
+        detail = summarize_output(output) or f"exit status {proc.returncode}"
+        raise SyncError(f"{failed}: {detail}", hint=self.retry_hint(" once the problem is fixed"))
 
     def _merge(self, upstream: tuple[str, str], target: str, left: bytes) -> None:
         from beads.sync.git import summarize_output
