@@ -408,13 +408,7 @@ class BranchSync(gitsync._Sync):  # noqa: SLF001 - the same sync, another place 
             facts.append(f"your issues are committed to {self.branch} locally")
         elif on_branch is False:
             facts.append(f"the issues file has changes not committed to {self.branch} yet")
-        if self.tracker.store.dirty_ids():
-            facts.append("some database changes are not in the JSONL yet (the next sync writes them)")
-        elif file_changed(self.tracker):
-            facts.append("the JSONL has changes the database has not imported yet")
-        else:
-            facts.append("the database matches the JSONL")
-        facts.append("your own branch is untouched")
+        facts += [self._db_fact(), "your own branch is untouched"]
         return "; ".join(facts) + f"; run 'bd sync' again{when}"
 
     def _dry_run(self, upstream: tuple[str, str] | None) -> dict[str, Any]:

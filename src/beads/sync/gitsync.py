@@ -238,13 +238,16 @@ class _Sync:
             facts.append("your issues are committed locally")
         elif uncommitted:
             facts.append("the issues file has changes not committed yet")
-        if self.tracker.store.dirty_ids():
-            facts.append("some database changes are not in the JSONL yet (the next sync writes them)")
-        elif file_changed(self.tracker):
-            facts.append("the JSONL has changes the database has not imported yet")
-        else:
-            facts.append("the database matches the JSONL")
+        facts.append(self._db_fact())
         return "; ".join(facts) + f"; run 'bd sync' again{when}"
+
+    def _db_fact(self) -> str:
+        """How the database and the JSONL stand (a clause of ``retry_hint``), checked now."""
+        if self.tracker.store.dirty_ids():
+            return "some database changes are not in the JSONL yet (the next sync writes them)"
+        if file_changed(self.tracker):
+            return "the JSONL has changes the database has not imported yet"
+        return "the database matches the JSONL"
 
     def _preflight(self) -> None:
         git = self.git
