@@ -382,3 +382,35 @@ def test_merge_leaves_an_interrupted_sync_merge_to_bd_sync(tmp_path: Path) -> No
     lock.write_text("")
     bd_ok("sync", "--merge", cwd=a)
     assert head(a, "HEAD^") == before
+
+
+def test_issue_diffs_match_a_line_by_line_oracle_on_random_copies() -> None:
+    """``--status``/``--merge`` set shared lines aside before reading IDs: same answers as comparing
+    every issue's line, on random edits (changed, added, dropped, CRLF, blank and junk lines)."""
+    import random
+
+    from beads.sync.syncmodes import diff_issues, differing_lines, issue_lines
+
+    def oracle(old: bytes, new: bytes) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        a, b = issue_lines(old), issue_lines(new)
+        diff = {"added": sorted(b.keys() - a.keys()), "changed": sorted(i for i in a.keys() & b.keys() if a[i] != b[i]),
+                "removed": sorted(a.keys() - b.keys())}
+        sides = {"local_only": sorted(i for i, line in a.items() if b.get(i) != line),
+                 "remote_only": sorted(i for i, line in b.items() if a.get(i) != line)}
+        return diff, sides
+
+    rng = random.Random(11)
+    for _ in range(200):
+        base = {f"t-{n}": json.dumps({"id": f"t-{n}", "title": f"v{rng.randrange(3)}"}) for n in range(rng.randrange(30))}
+        other = dict(base)
+        for key in list(other):
+            roll = rng.random()
+            if roll < 0.2:
+                del other[key]
+            elif roll < 0.4:
+                other[key] = json.dumps({"id": key, "title": "edited"})
+        for n in range(rng.randrange(4)):
+            other[f"t-new{n}"] = json.dumps({"id": f"t-new{n}", "title": "new"})
+        old = "\n".join(base.values()).encode() + b"\n"
+        new = ("\r\n" if rng.random() < 0.2 else "\n").join([*other.values(), "", "not json"]).encode()
+        assert (diff_issues(old, new), differing_lines(old, new)) == oracle(old, new)

@@ -8,7 +8,7 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from typing import Any
 
     from beads import model
@@ -25,9 +25,11 @@ def _lines(path: str) -> Iterator[tuple[int, str, bool]]:
                 yield number, raw.decode("utf-8", "replace").rstrip("\n"), False
 
 
-def classify(path: str, vocab: model.Vocab, *, keep: bool = True
+def classify(path: str, vocab: model.Vocab, *, keep: bool = True,
+             visit: Callable[[dict[str, Any]], None] | None = None,
              ) -> tuple[list[tuple[int, str]], list[dict[str, Any]], list[str]]:
-    """(problems as (line number, why), the valid records (when ``keep``), the bad lines' text)."""
+    """(problems as (line number, why), the valid records (when ``keep``), the bad lines' text);
+    ``visit`` sees each valid record as it is read (so a caller need not keep 100,000 of them)."""
     from beads.errors import CorruptJSONL
     from beads.sync import jsonl
 
@@ -60,6 +62,8 @@ def classify(path: str, vocab: model.Vocab, *, keep: bool = True
             first_line[rec["id"]] = number
         if keep:
             records.append(rec)
+        if visit is not None:
+            visit(rec)
     return problems, records, bad
 
 

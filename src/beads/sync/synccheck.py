@@ -55,15 +55,19 @@ def check(tracker: Tracker) -> dict[str, Any]:
 def check_file(tracker: Tracker, path: str, where: str, vocab: model.Vocab) -> list[dict[str, Any]]:
     from beads.sync import doctor_jsonl
 
-    bad, records, _ = doctor_jsonl.classify(path, vocab)
-    problems = [{"kind": _kind(why), "where": where, "line": number, "message": why} for number, why in bad]
-    have = {r["id"] for r in records}
-    orphans: list[tuple[str, str, str]] = []
-    for rec in records:
+    have: set[str] = set()
+    edges: list[tuple[str, str, str]] = []
+
+    def visit(rec: dict[str, Any]) -> None:  # records are not kept: 100,000 of them would be ~250 MB
+        have.add(rec["id"])
         for dep in rec.get("dependencies") or ():
             target = dep.get("depends_on_id") if isinstance(dep, dict) else None
-            if isinstance(target, str) and target and target not in have and not target.startswith("external:"):
-                orphans.append((rec["id"], target, str(dep.get("type") or "blocks")))
+            if isinstance(target, str) and target and not target.startswith("external:"):
+                edges.append((rec["id"], target, str(dep.get("type") or "blocks")))
+
+    bad, _, _ = doctor_jsonl.classify(path, vocab, keep=False, visit=visit)
+    problems = [{"kind": _kind(why), "where": where, "line": number, "message": why} for number, why in bad]
+    orphans = [edge for edge in edges if edge[1] not in have]
     wisps = _wisps(tracker, {t for _, t, _ in orphans})
     for issue_id, target, kind in orphans:
         if target not in wisps:

@@ -127,20 +127,78 @@ def issue_lines(data: bytes | None) -> dict[str, bytes]:
     return out
 
 
+def _unshared(a: bytes | None, b: bytes | None) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """ID → line of the lines of ``a`` that ``b`` lacks, and the other way round. Lines both hold
+    are set aside whole (a set difference in C) before any is read for its ID: two 100,000-line
+    copies that differ in a few lines cost two splits, not two dictionaries of every issue."""
+    if a == b:
+        return {}, {}
+    left = {line.rstrip(b"\r") for line in (a or b"").split(b"\n")}
+    right = {line.rstrip(b"\r") for line in (b or b"").split(b"\n")}
+    return issue_lines(b"\n".join(left - right)), issue_lines(b"\n".join(right - left))
+
+
 def diff_issues(old: bytes | None, new: bytes | None) -> dict[str, list[str]]:
     """What taking ``new`` instead of ``old`` changes, by issue ID: added, changed, removed."""
-    a, b = issue_lines(old), issue_lines(new)
-    return {"added": sorted(b.keys() - a.keys()),
-            "changed": sorted(i for i in a.keys() & b.keys() if a[i] != b[i]),
+    a, b = _unshared(old, new)
+    return {"added": sorted(b.keys() - a.keys()), "changed": sorted(a.keys() & b.keys()),
             "removed": sorted(a.keys() - b.keys())}
 
 
 def differing_lines(ours: bytes | None, theirs: bytes | None) -> dict[str, list[str]]:
     """IDs whose line differs between two copies, per side: ``local_only`` (our version is not
     in theirs: new or changed here) and ``remote_only`` (the other way round)."""
-    a, b = issue_lines(ours), issue_lines(theirs)
-    return {"local_only": sorted(i for i, line in a.items() if b.get(i) != line),
-            "remote_only": sorted(i for i, line in b.items() if a.get(i) != line)}
+    a, b = _unshared(ours, theirs)
+    return {"local_only": sorted(a), "remote_only": sorted(b)}
+
+
+class Versions:
+    """The JSONL at some revisions, each read once and only when it differs from another: two
+    revisions whose blob IDs are equal (``git rev-parse REV:path``) are equal without reading."""
+
+    def __init__(self, git: Git, path: str) -> None:
+        self.git, self.path = git, path
+        self.rel = git.rel(path)
+        self._blobs: dict[str, str | None] = {}
+        self._data: dict[str, bytes | None] = {}
+
+    def blob(self, rev: str) -> str | None:
+        if rev not in self._blobs:
+            proc = self.git.run("rev-parse", "-q", "--verify", f"{rev}:{self.rel}", check=False)
+            self._blobs[rev] = proc.stdout.strip() or None if proc.returncode == 0 else None
+        return self._blobs[rev]
+
+    def show(self, rev: str) -> bytes | None:
+        blob = self.blob(rev)
+        if blob is None:
+            return None
+        if blob not in self._data:
+            self._data[blob] = self.git.show(rev, self.path)
+        return self._data[blob]
+
+    def diff(self, old: str, new: str) -> dict[str, list[str]]:
+        if self.blob(old) == self.blob(new):
+            return {"added": [], "changed": [], "removed": []}
+        return diff_issues(self.show(old), self.show(new))
+
+    def differing(self, ours: str, theirs: str) -> dict[str, list[str]]:
+        if self.blob(ours) == self.blob(theirs):
+            return {"local_only": [], "remote_only": []}
+        return differing_lines(self.show(ours), self.show(theirs))
+
+    def same_as_file(self, rev: str) -> bool:
+        """Whether the working file holds exactly that revision's bytes (by git's blob hash)."""
+        import hashlib
+
+        try:
+            size = os.path.getsize(self.path)
+            digest = hashlib.sha1(b"blob %d\0" % size, usedforsecurity=False)
+            with open(self.path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+        except FileNotFoundError:
+            return self.blob(rev) is None
+        return digest.hexdigest() == self.blob(rev)
 
 
 def _read(path: str) -> bytes | None:
@@ -205,17 +263,15 @@ def status(tracker: Tracker, *, remote_setting: str | None = None) -> dict[str, 
     name = syncbranch.branch_name(ws.beads_dir)
     branch = git.current_branch()
     has_head = git.has_commits()
-    head_file = git.show("HEAD", ws.jsonl_path) if has_head else None
-    work = _read(ws.jsonl_path)
+    versions = Versions(git, ws.jsonl_path)
     state = sync_state(tracker)
     report: dict[str, Any] = {"mode": "sync-branch" if name else "normal", "branch": branch,
                               "detached": branch is None and has_head, "remote": None, "target": None,
                               "commits": None, "issues": None}
     if name:
-        report.update(_sync_branch_status(git, ws, name, remote_setting, head_file, has_head))
+        report.update(_sync_branch_status(git, versions, name, remote_setting, has_head))
         ref = report["sync_branch"]["ref"]
-        synced = git.show(ref, ws.jsonl_path) if ref else None
-        uncommitted = work is not None and work != synced
+        uncommitted = os.path.exists(ws.jsonl_path) and not (ref and versions.same_as_file(ref))
     else:
         upstream = git.upstream()
         if upstream is not None:
@@ -225,7 +281,7 @@ def status(tracker: Tracker, *, remote_setting: str | None = None) -> dict[str, 
             ref = f"refs/remotes/{remote}/{up}"
             if has_head and ref_exists(git, ref):
                 report["commits"] = ahead_behind(git, "HEAD", ref)
-                report["issues"] = diff_issues(head_file, git.show(ref, ws.jsonl_path))
+                report["issues"] = versions.diff("HEAD", ref)
         files = [os.path.join(ws.beads_dir, f) for f in ("issues.jsonl", "interactions.jsonl", "deletions.jsonl",
                                                           "metadata.json")]
         uncommitted = git.has_changes([f for f in files if os.path.exists(f) or git.is_tracked(f)])
@@ -234,8 +290,8 @@ def status(tracker: Tracker, *, remote_setting: str | None = None) -> dict[str, 
     return report
 
 
-def _sync_branch_status(git: Git, ws: Workspace, name: str, remote_setting: str | None,
-                        head_file: bytes | None, has_head: bool) -> dict[str, Any]:
+def _sync_branch_status(git: Git, versions: Versions, name: str, remote_setting: str | None,
+                        has_head: bool) -> dict[str, Any]:
     remote = sync_remote(git, name, remote_setting)
     local_ref = f"refs/heads/{name}"
     remote_ref = f"refs/remotes/{remote}/{name}" if remote else None
@@ -246,12 +302,12 @@ def _sync_branch_status(git: Git, ws: Workspace, name: str, remote_setting: str 
                             "ahead": None, "behind": None, "issues": None}
     if local and remote_known and remote_ref:
         info.update(ahead_behind(git, local_ref, remote_ref))
-        info["issues"] = differing_lines(git.show(local_ref, ws.jsonl_path), git.show(remote_ref, ws.jsonl_path))
+        info["issues"] = versions.differing(local_ref, remote_ref)
     out: dict[str, Any] = {"remote": remote, "target": name, "sync_branch": info}
     if ref is not None:
         if has_head:
             out["commits"] = ahead_behind(git, "HEAD", ref)
-        out["issues"] = diff_issues(head_file, git.show(ref, ws.jsonl_path))
+        out["issues"] = versions.diff("HEAD", ref) if has_head else diff_issues(None, versions.show(ref))
     return out
 
 
