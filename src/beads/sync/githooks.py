@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 
 from beads import __version__
@@ -261,6 +260,8 @@ def run_bd(args: list[str], timeout: float) -> tuple[int | None, str]:
     Returns (exit status, combined output); status None means it was killed at
     the timeout, together with everything it started.
     """
+    import subprocess  # here: installing hooks (bd init) need not pay for it
+
     cmd = [sys.executable, "-c", "import sys; from beads.cli.main import main; sys.exit(main())", *args]
     env = dict(os.environ)
     env.pop(SYNC_ENV, None)
