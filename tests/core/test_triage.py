@@ -270,3 +270,19 @@ def test_pagerank_sums_to_one_and_matches_the_exact_solution() -> None:
     got = analysis.pagerank(nodes, links)
     assert got == exact_pagerank(nodes, links)
     assert abs(sum(got.values()) - 1) < 1e-5
+
+
+def test_graph_all_json_in_chunks_equals_the_whole(tracker: Tracker) -> None:
+    """``bd graph --all --json`` streams ``graphs_json_chunks``: the same documents, in the same
+    order, whatever the batch size (1, 2, 3 and more graphs than there are)."""
+    make(tracker, "e", issue_type="epic")
+    make(tracker, "c1", "c2", "a", "b", "x", "y", "z")
+    child(tracker, "e", "c1", "c2")
+    blocks(tracker, "a", "b")
+    blocks(tracker, "x", "y")
+    whole = insight.graphs_json(tracker, insight.graph_all(tracker))
+    assert len(whole) == 4  # the epic's group, a-b, x-y, and z alone
+    for batch in (1, 2, 3, 10):
+        chunks = list(insight.graphs_json_chunks(tracker, insight.iter_graph_all(tracker), batch=batch))
+        assert all(0 < len(c) <= batch for c in chunks)
+        assert [doc for c in chunks for doc in c] == whole

@@ -54,8 +54,10 @@ def run_graph(ctx: Context) -> int:
     tracker = ctx.tracker()
     graphs = insight.iter_graph_all(tracker) if args.all else iter([insight.graph_of(tracker, args.issue_id)])
     if fmt == "json":
-        docs = insight.graphs_json(tracker, list(graphs))
-        ctx.emit(docs if args.all else docs[0])
+        if args.all:  # an array written as its graphs are read, never all at once
+            ctx.emit_chunks(insight.graphs_json_chunks(tracker, graphs))
+        else:
+            ctx.emit(insight.graphs_json(tracker, list(graphs))[0])
         return 0
     first = next(graphs, None)
     if first is None:

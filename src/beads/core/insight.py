@@ -13,7 +13,7 @@ from beads.errors import InvalidInput
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
     from typing import Any
 
     from beads.core.tracker import Tracker
@@ -107,6 +107,16 @@ def graphs_json(tracker: Tracker, graphs: list[dict[str, Any]]) -> list[dict[str
     full = tracker.store.get_issues([i for g in graphs for i in g["ids"]])
     wired = {i: wire(issue) for i, issue in full.items()}
     return [graph_json(g, wired) for g in graphs]
+
+
+def graphs_json_chunks(tracker: Tracker, graphs: Iterable[dict[str, Any]], batch: int = 500
+                       ) -> Iterator[list[dict[str, Any]]]:
+    """``graphs_json`` a few hundred graphs at a time (``bd graph --all --json`` streams them)."""
+    from itertools import islice
+
+    it = iter(graphs)
+    while part := list(islice(it, batch)):
+        yield graphs_json(tracker, part)
 
 
 def graph_json(graph: dict[str, Any], wired: dict[str, dict[str, Any]]) -> dict[str, Any]:
