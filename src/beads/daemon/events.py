@@ -108,12 +108,7 @@ class Debouncer:
                     return
                 n, self._pending = self._pending, 0
                 self._busy = True
-            try:
-                self.action(n)
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+            self._run_action(n)
 
     def flush(self) -> None:
         """Run the pending action now (on this thread), and wait for a running one."""
@@ -124,12 +119,17 @@ class Debouncer:
             if n:
                 self._busy = True
         if n:
-            try:
-                self.action(n)
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+            self._run_action(n)
+
+    def _run_action(self, n: int) -> None:
+        """Run the action for ``n`` events (``_busy`` already set, the lock not held), then let
+        waiters (``flush``) know it is done."""
+        try:
+            self.action(n)
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
 
     def stop(self) -> None:
         with self._cond:
